@@ -1,0 +1,105 @@
+//! Exact keys and fixed-point quantities.
+//!
+//! Why not floats everywhere: book levels must be found again by price, and threshold machinery
+//! (VPIN buckets, volume bars) must close exactly at `V`, never at `V - 1e-17`. Why not decimals
+//! everywhere: CONTRACT §9.9 fixes prices as correctly rounded doubles, and OHLC must equal the
+//! parsed trade prices exactly, so prices stay `f64` and are *keyed* by their bit pattern.
+
+use serde::{Deserialize, Serialize};
+
+/// An exact, totally ordered key of a positive, finite `f64` price.
+///
+/// For positive finite doubles the IEEE-754 bit pattern, read as `u64`, orders exactly as the
+/// value does, so `PriceKey` is an order-preserving bijection with no tick size to configure.
+/// Equal decimal strings parse to identical doubles (`str::parse::<f64>` is correctly rounded).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct PriceKey(pub u64);
+
+impl PriceKey {
+    /// The key of `price`; `None` unless `price` is finite and strictly positive.
+    #[inline]
+    pub fn new(price: f64) -> Option<Self> {
+        if price.is_finite() && price > 0.0 {
+            Some(PriceKey(price.to_bits()))
+        } else {
+            None
+        }
+    }
+
+    /// The price this key stands for.
+    #[inline]
+    pub fn price(self) -> f64 {
+        f64::from_bits(self.0)
+    }
+}
+
+/// Number of [`Qty`] units per one unit of size (base asset or contract): 1e-9 resolution.
+pub const QTY_SCALE: i64 = 1_000_000_000;
+
+/// A size or volume as a signed integer count of 1e-9 units.
+///
+/// Venue sizes have at most 8 decimals (Binance) and at most ~1e9 units per trade, so the
+/// conversion from a correctly rounded double is exact after rounding to the nearest unit and an
+/// `i64` holds ±9.2e9 units; sums that can exceed that use `i128`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
+pub struct Qty(pub i64);
+
+impl Qty {
+    /// Zero.
+    pub const ZERO: Qty = Qty(0);
+
+    /// Converts a size to fixed point, rounding to the nearest 1e-9; `None` if not finite or out
+    /// of range.
+    #[inline]
+    pub fn from_f64(size: f64) -> Option<Self> {
+        let scaled = (size * QTY_SCALE as f64).round();
+        if scaled.is_finite() && scaled.abs() < 9.0e18 {
+            Some(Qty(scaled as i64))
+        } else {
+            None
+        }
+    }
+
+    /// The value as a double (for output only).
+    #[inline]
+    pub fn to_f64(self) -> f64 {
+        self.0 as f64 / QTY_SCALE as f64
+    }
+}
+
+/// Converts a sum of [`Qty`] raw units (`i128`) to a double for output.
+#[inline]
+pub fn units_to_f64(units: i128) -> f64 {
+    units as f64 / QTY_SCALE as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn price_key_orders_like_prices() {
+        let ps = ["0.00001", "0.5", "1", "99.99", "100", "100.01", "61234.56", "1e9"];
+        let keys: Vec<_> = ps
+            .iter()
+            .map(|s| PriceKey::new(s.parse().unwrap()).unwrap())
+            .collect();
+        assert!(keys.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(keys[4].price(), 100.0);
+        assert!(PriceKey::new(0.0).is_none());
+        assert!(PriceKey::new(-1.0).is_none());
+        assert!(PriceKey::new(f64::NAN).is_none());
+    }
+
+    #[test]
+    fn qty_is_exact_for_venue_decimals() {
+        for (s, raw) in [("0.00012000", 120_000), ("8.76", 8_760_000_000), ("0.1", 100_000_000)] {
+            assert_eq!(Qty::from_f64(s.parse().unwrap()).unwrap().0, raw);
+        }
+        // 0.1 + 0.2 drifts in f64 but not in fixed point.
+        let a = Qty::from_f64(0.1).unwrap().0 + Qty::from_f64(0.2).unwrap().0;
+        assert_eq!(a, Qty::from_f64(0.3).unwrap().0);
+    }
+}

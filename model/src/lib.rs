@@ -1,0 +1,27 @@
+//! # daedalus-model
+//!
+//! The data model every Daedalus layer shares, with no I/O and no timely types:
+//!
+//! - [`market`]: exchange/symbol ids, partition-value validation, `normalize_quotes`, the stable
+//!   routing hash of a market (identical in every process).
+//! - [`fixed`]: exact keys and fixed-point quantities. Prices are parsed from venue decimal strings
+//!   as correctly rounded `f64` (CONTRACT §9.9), so two equal decimal strings give bit-identical
+//!   doubles; book levels are keyed by those bits ([`fixed::PriceKey`]), never by float comparison
+//!   with a tolerance. Volumes that feed thresholds (VPIN buckets, volume bars) are integer
+//!   nano-units ([`fixed::Qty`]) so bucket boundaries never drift.
+//! - [`time`]: nanosecond timestamps and UTC dates.
+//! - [`rows`]: bronze row types (CONTRACT §2).
+//! - [`schema`]: Arrow schemas of the bronze, silver and gold datasets (CONTRACT §2, §4, §5).
+//! - [`partition`]: the Hive layout of CONTRACT §1.
+
+pub mod fixed;
+pub mod market;
+pub mod partition;
+pub mod rows;
+pub mod schema;
+pub mod time;
+
+/// Version of the data contract this build reads and writes; recorded in every output's metadata.
+pub const CONTRACT_VERSION: &str = "1";
+/// Version of the producing software, recorded in output metadata.
+pub const PRODUCER: &str = concat!("daedalus ", env!("CARGO_PKG_VERSION"));
