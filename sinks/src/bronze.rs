@@ -197,6 +197,12 @@ impl BronzeWriter {
         Ok(())
     }
 
+    /// Sets how many rows of one partition and dataset are buffered before they are encoded
+    /// (bounds memory when many partitions are open at once).
+    pub fn set_flush_rows(&mut self, rows: usize) {
+        self.flush_rows = rows.max(1);
+    }
+
     /// Rows accepted so far.
     pub fn counts(&self) -> BronzeCounts {
         self.counts
