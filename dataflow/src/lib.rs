@@ -1,1 +1,10 @@
-//! daedalus-dataflow
+//! # daedalus-dataflow
+//!
+//! The timely graph, the executor and the `daedalus` command-line tool. Every command is a thin
+//! wrapper over one graph builder ([`graph::plan`] + [`graph::execute`]) so batch, demo and
+//! benchmark runs cannot drift apart.
+
+pub mod config;
+pub mod graph;
+pub mod ops;
+pub mod summary;

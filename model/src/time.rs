@@ -13,7 +13,7 @@ pub const NANOS_PER_SEC: i64 = 1_000_000_000;
 pub const NANOS_PER_DAY: i64 = 86_400 * NANOS_PER_SEC;
 
 /// A UTC calendar date.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Date {
     /// Year, e.g. 2024.
     pub year: i32,

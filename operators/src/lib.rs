@@ -20,12 +20,14 @@
 //! - [`trades`], [`vpin`]: `silver/trades` features.
 //! - [`kyle`], [`intervals`]: `silver/intervals` on the epoch grid.
 //! - [`bars`]: `gold/bars` of every bar type.
+//! - [`market`]: every machine of one market wired together ([`market::MarketPipeline`]).
 
 pub mod bars;
 pub mod book;
 pub mod book_features;
 pub mod intervals;
 pub mod kyle;
+pub mod market;
 pub mod ofi;
 pub mod rolling;
 pub mod structural;

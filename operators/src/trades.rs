@@ -1,1 +1,142 @@
-//! (in progress)
+//! `silver/trades` features (CONTRACT §4, §9.8; FEATURES §5–6).
+//!
+//! Per trade: `sign` from the aggressor side, `notional = price · size`, `mid` as-of (given by
+//! the caller: the book mid after every book message ordered before the trade), `tfi_<W>` =
+//! `(B − S)/(B + S)` over this market's trades in `(t − W, t]` including this one (exact integer
+//! sums; null when `B + S = 0`), and VPIN after the trade with the index of the bucket the trade
+//! last contributed to (both null without a bucket volume).
+
+use crate::rolling::TimeWindowSum;
+use crate::vpin::{Vpin, VpinBucket, VpinConfig};
+use daedalus_model::fixed::Qty;
+use daedalus_model::rows::TradeSide;
+use daedalus_model::time::{NANOS_PER_SEC, Nanos};
+use serde::{Deserialize, Serialize};
+
+/// One trade.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TradeInput {
+    /// Ordering time.
+    pub ts_event: Nanos,
+    /// Price.
+    pub price: f64,
+    /// Size.
+    pub size: f64,
+    /// Aggressor side.
+    pub side: TradeSide,
+}
+
+/// Feature columns of one `silver/trades` row.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TradeFeatureRow {
+    /// +1 buy, −1 sell, 0 unknown.
+    pub sign: i8,
+    /// price · size.
+    pub notional: f64,
+    /// As-of book mid.
+    pub mid: Option<f64>,
+    /// TFI per configured window.
+    pub tfi: Vec<Option<f64>>,
+    /// VPIN after this trade.
+    pub vpin: Option<f64>,
+    /// Index of the bucket this trade last contributed to.
+    pub vpin_bucket: Option<i64>,
+}
+
+/// Trade feature parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TradeFeatureConfig {
+    /// TFI window widths (ns).
+    pub windows: Vec<Nanos>,
+    /// VPIN parameters (None: VPIN columns null).
+    pub vpin: Option<VpinConfig>,
+}
+
+impl Default for TradeFeatureConfig {
+    fn default() -> Self {
+        TradeFeatureConfig { windows: vec![NANOS_PER_SEC, 10 * NANOS_PER_SEC, 60 * NANOS_PER_SEC], vpin: None }
+    }
+}
+
+/// Invalid trade values.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TradeError {
+    /// Price not finite and positive.
+    #[error("trade price {0} must be finite and > 0")]
+    Price(f64),
+    /// Size not finite and positive.
+    #[error("trade size {0} must be finite and > 0")]
+    Size(f64),
+}
+
+/// Trade features of one market.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TradeFeatureEngine {
+    windows: Vec<TimeWindowSum<(i128, i128)>>,
+    vpin: Option<Vpin>,
+}
+
+impl TradeFeatureEngine {
+    /// A new engine.
+    pub fn new(cfg: TradeFeatureConfig) -> Self {
+        TradeFeatureEngine {
+            windows: cfg.windows.iter().map(|&w| TimeWindowSum::new(w)).collect(),
+            vpin: cfg.vpin.map(Vpin::new),
+        }
+    }
+
+    /// VPIN of the last completed bucket.
+    pub fn last_vpin(&self) -> Option<f64> {
+        self.vpin.as_ref().and_then(Vpin::last_vpin)
+    }
+
+    /// Features of one trade; completed VPIN buckets are appended to `buckets`.
+    pub fn on_trade(&mut self, t: &TradeInput, mid_asof: Option<f64>, buckets: &mut Vec<VpinBucket>) -> Result<TradeFeatureRow, TradeError> {
+        if !(t.price.is_finite() && t.price > 0.0) {
+            return Err(TradeError::Price(t.price));
+        }
+        let q = Qty::from_f64(t.size).filter(|q| q.0 > 0 && t.size.is_finite()).ok_or(TradeError::Size(t.size))?;
+        let (b, s) = match t.side {
+            TradeSide::Buy => (i128::from(q.0), 0),
+            TradeSide::Sell => (0, i128::from(q.0)),
+            TradeSide::Unknown => (0, 0),
+        };
+        let tfi = self
+            .windows
+            .iter_mut()
+            .map(|w| {
+                w.push(t.ts_event, (b, s));
+                let (bb, ss) = w.sum();
+                (bb + ss != 0).then(|| (bb - ss) as f64 / (bb + ss) as f64)
+            })
+            .collect();
+        let (vpin, vpin_bucket) = match self.vpin.as_mut() {
+            Some(v) => {
+                let idx = v.on_trade(t.ts_event, t.side, q, buckets);
+                (v.last_vpin(), Some(idx as i64))
+            }
+            None => (None, None),
+        };
+        Ok(TradeFeatureRow { sign: t.side.sign(), notional: t.price * t.size, mid: mid_asof, tfi, vpin, vpin_bucket })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// FEATURES A.1 TFI per right-open minute via 60 s windows evaluated at minute ends.
+    #[test]
+    fn tfi_window_fixture() {
+        let mut e = TradeFeatureEngine::new(TradeFeatureConfig { windows: vec![60 * NANOS_PER_SEC], vpin: None });
+        let s = NANOS_PER_SEC;
+        let tape = [(250_000_000, 1.0, TradeSide::Buy), (10_500_000_000, 2.0, TradeSide::Buy), (30 * s, 1.0, TradeSide::Sell), (59_999_000_000, 3.0, TradeSide::Sell)];
+        let mut last = None;
+        for (ts, q, side) in tape {
+            last = e.on_trade(&TradeInput { ts_event: ts, price: 100.0, size: q, side }, None, &mut Vec::new()).unwrap().tfi[0];
+        }
+        assert!((last.unwrap() + 1.0 / 7.0).abs() < 1e-15);
+        let r = e.on_trade(&TradeInput { ts_event: 200 * s, price: 100.5, size: 1.0, side: TradeSide::Unknown }, Some(1.0), &mut Vec::new()).unwrap();
+        assert_eq!((r.tfi[0], r.sign, r.mid), (None, 0, Some(1.0)));
+    }
+}

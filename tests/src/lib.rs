@@ -1,1 +1,130 @@
-//! Test helpers.
+//! Helpers shared by the workspace-level integration tests.
+//!
+//! Real exchange data is read from `../shared/data/real` beside the checkout (or
+//! `$DAEDALUS_SHARED/data/real`); tests that need it print a skip line and return when it is
+//! absent, as on a user's clone. Nothing from it is ever copied into the repository.
+
+use arrow::compute::concat_batches;
+use arrow_array::RecordBatch;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// `<shared>/data/real`, if present.
+pub fn real_data() -> Option<PathBuf> {
+    let base = std::env::var_os("DAEDALUS_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
+    let p = base.join("data/real");
+    p.is_dir().then_some(p)
+}
+
+/// The shared tools folder (conformance script), if present.
+pub fn shared_tools() -> Option<PathBuf> {
+    real_data().map(|p| p.join("../../tools")).filter(|p| p.join("conformance.py").exists())
+}
+
+/// Prints the standard skip line.
+pub fn skip(test: &str, why: &str) {
+    eprintln!("SKIP {test}: {why}");
+}
+
+/// The raw Binance recordings (all 10 files) in name order.
+pub fn binance_files() -> Option<Vec<PathBuf>> {
+    let real = real_data()?;
+    let mut v = Vec::new();
+    for d in ["spot", "usdm", "cm"] {
+        let mut fs: Vec<PathBuf> = std::fs::read_dir(real.join("hftbacktest").join(d))
+            .ok()?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "gz"))
+            .collect();
+        fs.sort();
+        v.extend(fs);
+    }
+    Some(v)
+}
+
+/// Every committed Parquet file under `root/<prefix>`, read and concatenated per partition
+/// directory (relative path), files in name order.
+pub fn read_partitions(root: &Path, prefix: &str) -> BTreeMap<String, RecordBatch> {
+    let mut out = BTreeMap::new();
+    let base = root.join(prefix);
+    let mut stack = vec![base.clone()];
+    let mut dirs: BTreeMap<PathBuf, Vec<PathBuf>> = BTreeMap::new();
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "parquet")
+                && !p.file_name().unwrap().to_string_lossy().starts_with('.')
+            {
+                dirs.entry(d.clone()).or_default().push(p);
+            }
+        }
+    }
+    for (d, mut files) in dirs {
+        files.sort();
+        let mut batches = Vec::new();
+        for f in files {
+            let r = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&f).unwrap())
+                .unwrap()
+                .build()
+                .unwrap();
+            batches.extend(r.map(|b| b.unwrap()));
+        }
+        let schema = batches[0].schema();
+        let all = concat_batches(&schema, &batches).unwrap();
+        out.insert(d.strip_prefix(root).unwrap().to_string_lossy().into_owned(), all);
+    }
+    out
+}
+
+/// Asserts two roots hold identical rows, partition by partition, for each prefix.
+pub fn assert_same_outputs(a: &Path, b: &Path, prefixes: &[&str]) {
+    for prefix in prefixes {
+        let pa = read_partitions(a, prefix);
+        let pb = read_partitions(b, prefix);
+        assert_eq!(pa.keys().collect::<Vec<_>>(), pb.keys().collect::<Vec<_>>(), "{prefix}: partition sets differ");
+        for (k, ba) in &pa {
+            let bb = &pb[k];
+            assert_eq!(ba.num_rows(), bb.num_rows(), "{k}: row counts differ");
+            for c in 0..ba.num_columns() {
+                assert_eq!(
+                    ba.column(c).to_data(),
+                    bb.column(c).to_data(),
+                    "{k}: column {} differs",
+                    ba.schema().field(c).name()
+                );
+            }
+        }
+    }
+}
+
+/// Runs `../shared/tools/conformance.py root`; `None` when python3/duckdb/pyarrow or the script
+/// are unavailable (the caller prints a skip), else (success, output).
+pub fn conformance(root: &Path) -> Option<(bool, String)> {
+    let tools = shared_tools()?;
+    let ok = Command::new("python3").args(["-c", "import duckdb, pyarrow"]).status().ok()?.success();
+    if !ok {
+        return None;
+    }
+    let out = Command::new("python3").arg(tools.join("conformance.py")).arg(root).output().ok()?;
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    Some((out.status.success(), text))
+}
+
+/// Runs a DuckDB query through python3 and returns stdout lines; `None` when unavailable.
+pub fn duckdb_query(sql: &str) -> Option<Vec<String>> {
+    let ok = Command::new("python3").args(["-c", "import duckdb"]).status().ok()?.success();
+    if !ok {
+        return None;
+    }
+    let script = format!("import duckdb\nfor r in duckdb.sql({sql:?}).fetchall(): print('|'.join(str(x) for x in r))");
+    let out = Command::new("python3").args(["-c", &script]).output().ok()?;
+    assert!(out.status.success(), "duckdb failed: {}", String::from_utf8_lossy(&out.stderr));
+    Some(String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect())
+}

@@ -1,0 +1,376 @@
+//! `MarketPipeline`: every feature machine of one market, fed rows in the total order of
+//! CONTRACT §3, with no timely types.
+//!
+//! The dataflow's market operator calls [`MarketPipeline::book_row`], [`ticker_row`] and
+//! [`trade_row`] in order; consecutive book rows sharing `(time, ts_recv, seq, is_snapshot)`
+//! form one atomic message, applied when the next row of another message (or another dataset)
+//! arrives, or at [`MarketPipeline::flush_book`]. Outputs go to a [`FeatureSink`].
+//!
+//! Cross-feature wiring (as-of joins are exact because the three datasets meet here):
+//! - a trade's `mid` is the book mid after every book message ordered before it;
+//! - every silver/book row feeds each interval aggregator and bar builder its OFI flow, mid and
+//!   spread; every trade feeds them its volume and the VPIN value after it.
+//!
+//! `n_book_events` counts book messages that produce a silver/book row (the snapshot included,
+//! dropped stale or pre-snapshot messages not).
+//!
+//! [`ticker_row`]: MarketPipeline::ticker_row
+//! [`trade_row`]: MarketPipeline::trade_row
+
+use crate::bars::{BarBuilder, BarConfig, BarRow, BarSpec};
+use crate::book::{BookMessage, LevelUpdate};
+use crate::book_features::{BookFeatureConfig, BookFeatureEngine, BookFeatureRow};
+use crate::intervals::{IntervalAggregator, IntervalConfig, IntervalRow};
+use crate::ticker::{TickerFeatureEngine, TickerFeatureRow};
+use crate::trades::{TradeFeatureConfig, TradeFeatureEngine, TradeFeatureRow, TradeInput};
+use crate::vpin::VpinBucket;
+use daedalus_model::fixed::Qty;
+use daedalus_model::rows::{BookSide, TickerRow, TradeSide};
+use daedalus_model::time::Nanos;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Which outputs a run writes (the pipeline skips work nothing consumes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutputFlags {
+    /// `silver/book`.
+    pub book: bool,
+    /// `silver/ticker`.
+    pub ticker: bool,
+    /// `silver/trades`.
+    pub trades: bool,
+    /// `silver/intervals`.
+    pub intervals: bool,
+    /// `gold/bars`.
+    pub bars: bool,
+}
+
+/// Parameters of one market's pipeline.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct MarketParams {
+    /// Exchange id.
+    pub exchange: String,
+    /// Symbol.
+    pub symbol: String,
+    /// `symbol_norm` written to every row.
+    pub symbol_norm: String,
+    /// Book features.
+    pub book: BookFeatureConfig,
+    /// Ticker OFI windows.
+    pub ticker_windows: Vec<Nanos>,
+    /// Trade features (TFI windows, VPIN).
+    pub trades: TradeFeatureConfig,
+    /// Interval grids: (spec, config).
+    pub intervals: Vec<(String, IntervalConfig)>,
+    /// Bar specs: (name, spec).
+    pub bars: Vec<(String, BarSpec)>,
+    /// Bar options.
+    pub bar_config: BarConfig,
+    /// Outputs.
+    pub outputs: OutputFlags,
+}
+
+/// Receives the rows a pipeline produces.
+pub trait FeatureSink {
+    /// A silver/book row; `ts` is the ordering time, `ts_event` the venue time.
+    fn book(&mut self, ts: Nanos, ts_event: Nanos, row: &BookFeatureRow);
+    /// A silver/ticker row.
+    fn ticker(&mut self, ts: Nanos, q: &TickerRow, row: &TickerFeatureRow);
+    /// A silver/trades row.
+    fn trade(&mut self, ts: Nanos, ts_event: Nanos, ts_recv: Nanos, id: &str, price: f64, size: f64, row: &TradeFeatureRow);
+    /// A silver/intervals row of grid `idx`.
+    fn interval(&mut self, idx: usize, row: &IntervalRow);
+    /// A gold/bars row of bar spec `idx`.
+    fn bar(&mut self, idx: usize, row: &BarRow);
+}
+
+/// Data-quality counters of one market.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QualityCounters {
+    /// Book messages applied.
+    pub book_messages: u64,
+    /// Sequence gaps detected.
+    pub gaps: u64,
+    /// Resets (mid-stream snapshots and gaps).
+    pub resets: u64,
+    /// Messages after which the book was uncrossed.
+    pub uncrossed: u64,
+    /// Venue quotes with bid >= ask.
+    pub crossed_tickers: u64,
+    /// Trades processed.
+    pub trades: u64,
+}
+
+impl QualityCounters {
+    /// Adds these counters to a keyed map.
+    pub fn add_to(&self, m: &mut BTreeMap<String, u64>) {
+        for (k, v) in [
+            ("book_messages", self.book_messages),
+            ("gaps", self.gaps),
+            ("resets", self.resets),
+            ("uncrossed", self.uncrossed),
+            ("crossed_tickers", self.crossed_tickers),
+            ("trades", self.trades),
+        ] {
+            if v > 0 {
+                *m.entry(k.to_string()).or_default() += v;
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Serialize, Deserialize)]
+struct MsgHead {
+    ts: Nanos,
+    ts_event: Nanos,
+    ts_recv: Nanos,
+    seq: Option<u64>,
+    prev_seq: Option<u64>,
+    is_snapshot: bool,
+}
+
+/// Every feature machine of one market.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct MarketPipeline {
+    params: MarketParams,
+    book: BookFeatureEngine,
+    ticker: TickerFeatureEngine,
+    trades: TradeFeatureEngine,
+    intervals: Vec<IntervalAggregator>,
+    bars: Vec<BarBuilder>,
+    head: Option<MsgHead>,
+    levels: Vec<LevelUpdate>,
+    counters: QualityCounters,
+    #[serde(skip)]
+    interval_out: Vec<IntervalRow>,
+    #[serde(skip)]
+    bar_out: Vec<BarRow>,
+    #[serde(skip)]
+    buckets: Vec<VpinBucket>,
+}
+
+impl MarketPipeline {
+    /// A pipeline for one market. Interval configs were validated by the caller.
+    pub fn new(params: MarketParams) -> Self {
+        let intervals = params
+            .intervals
+            .iter()
+            .map(|(_, c)| IntervalAggregator::new(c.clone()).expect("interval config validated"))
+            .collect();
+        let bars = params.bars.iter().map(|(_, s)| BarBuilder::new(s.clone(), params.bar_config.clone())).collect();
+        MarketPipeline {
+            book: BookFeatureEngine::new(params.book.clone()),
+            ticker: TickerFeatureEngine::new(params.ticker_windows.clone()),
+            trades: TradeFeatureEngine::new(params.trades.clone()),
+            intervals,
+            bars,
+            head: None,
+            levels: Vec::new(),
+            counters: QualityCounters::default(),
+            interval_out: Vec::new(),
+            bar_out: Vec::new(),
+            buckets: Vec::new(),
+            params,
+        }
+    }
+
+    /// The parameters.
+    pub fn params(&self) -> &MarketParams {
+        &self.params
+    }
+
+    /// Quality counters so far.
+    pub fn counters(&self) -> &QualityCounters {
+        &self.counters
+    }
+
+    /// One bronze book row (`side` 0 bid, 1 ask).
+    pub fn book_row(
+        &mut self,
+        ts: Nanos,
+        ts_event: Nanos,
+        ts_recv: Nanos,
+        seq: Option<u64>,
+        prev_seq: Option<u64>,
+        is_snapshot: bool,
+        side: u8,
+        price: f64,
+        size: f64,
+        sink: &mut impl FeatureSink,
+    ) -> Result<(), String> {
+        let head = MsgHead { ts, ts_event, ts_recv, seq, prev_seq, is_snapshot };
+        let same = self
+            .head
+            .is_some_and(|h| h.ts == ts && h.ts_recv == ts_recv && h.seq == seq && h.is_snapshot == is_snapshot);
+        if !same {
+            self.flush_book(sink)?;
+            self.head = Some(head);
+        }
+        let side = if side == 0 { BookSide::Bid } else { BookSide::Ask };
+        self.levels.push(LevelUpdate { side, price, size });
+        Ok(())
+    }
+
+    /// Applies the pending book message, if any.
+    pub fn flush_book(&mut self, sink: &mut impl FeatureSink) -> Result<(), String> {
+        let Some(h) = self.head.take() else { return Ok(()) };
+        let msg = BookMessage {
+            ts_event: h.ts,
+            ts_recv: h.ts_recv,
+            seq: h.seq,
+            prev_seq: h.prev_seq,
+            is_snapshot: h.is_snapshot,
+            levels: &self.levels,
+        };
+        let res = self.book.on_message(&msg);
+        let row = match res {
+            Ok(r) => r,
+            Err(e) => {
+                self.levels.clear();
+                return Err(format!(
+                    "{}/{}: book message seq {:?} at {}: {e}",
+                    self.params.exchange, self.params.symbol, h.seq, h.ts_event
+                ));
+            }
+        };
+        if let Some(row) = row {
+            self.counters.book_messages += 1;
+            self.counters.gaps += u64::from(row.gap);
+            self.counters.resets += u64::from(row.reset);
+            self.counters.uncrossed += u64::from(row.uncrossed);
+            if self.params.outputs.book {
+                sink.book(h.ts, h.ts_event, row);
+            }
+            let (mid, spread) = (row.mid, row.spread);
+            if self.params.outputs.intervals {
+                for (i, agg) in self.intervals.iter_mut().enumerate() {
+                    agg.on_book(h.ts, row.ofi_units, &row.mlofi_units, mid, spread, row.reset || row.gap, &mut self.interval_out);
+                    for r in self.interval_out.drain(..) {
+                        sink.interval(i, &r);
+                    }
+                }
+            }
+            if self.params.outputs.bars {
+                for (i, b) in self.bars.iter_mut().enumerate() {
+                    b.on_book(h.ts, row.ofi_units, mid, spread, &mut self.bar_out);
+                    for r in self.bar_out.drain(..) {
+                        sink.bar(i, &r);
+                    }
+                }
+            }
+        }
+        self.levels.clear();
+        Ok(())
+    }
+
+    /// One venue best bid/offer.
+    pub fn ticker_row(
+        &mut self,
+        ts: Nanos,
+        ts_event: Nanos,
+        ts_recv: Nanos,
+        seq: Option<u64>,
+        quote: [Option<f64>; 4],
+        sink: &mut impl FeatureSink,
+    ) -> Result<(), String> {
+        self.flush_book(sink)?;
+        let q = TickerRow {
+            ts_event,
+            ts_recv,
+            seq,
+            bid_price: quote[0],
+            bid_size: quote[1],
+            ask_price: quote[2],
+            ask_size: quote[3],
+        };
+        // Windows run on the ordering clock.
+        let mut qt = q.clone();
+        qt.ts_event = ts;
+        let f = self.ticker.on_quote(&qt);
+        self.counters.crossed_tickers += u64::from(f.crossed);
+        if self.params.outputs.ticker {
+            sink.ticker(ts, &q, &f);
+        }
+        Ok(())
+    }
+
+    /// One trade (`sign` +1 buy, -1 sell, 0 unknown).
+    pub fn trade_row(
+        &mut self,
+        ts: Nanos,
+        ts_event: Nanos,
+        ts_recv: Nanos,
+        id: &str,
+        price: f64,
+        size: f64,
+        sign: i8,
+        sink: &mut impl FeatureSink,
+    ) -> Result<(), String> {
+        self.flush_book(sink)?;
+        let side = match sign {
+            1 => TradeSide::Buy,
+            -1 => TradeSide::Sell,
+            _ => TradeSide::Unknown,
+        };
+        let t = TradeInput { ts_event: ts, price, size, side };
+        let mid = self.book.mid();
+        self.buckets.clear();
+        let f = self.trades.on_trade(&t, mid, &mut self.buckets).map_err(|e| {
+            format!("{}/{}: trade {id} at {ts_event}: {e}", self.params.exchange, self.params.symbol)
+        })?;
+        self.counters.trades += 1;
+        if self.params.outputs.trades {
+            sink.trade(ts, ts_event, ts_recv, id, price, size, &f);
+        }
+        let qty = Qty::from_f64(size).ok_or_else(|| {
+            format!("{}/{}: trade {id}: size {size} out of range", self.params.exchange, self.params.symbol)
+        })?;
+        let vpin_after = self.trades.last_vpin();
+        if self.params.outputs.intervals {
+            for (i, agg) in self.intervals.iter_mut().enumerate() {
+                agg.on_trade(ts, side, qty, vpin_after, &mut self.interval_out);
+                for r in self.interval_out.drain(..) {
+                    sink.interval(i, &r);
+                }
+            }
+        }
+        if self.params.outputs.bars {
+            for (i, b) in self.bars.iter_mut().enumerate() {
+                b.on_trade(ts, price, qty, side, vpin_after, &mut self.bar_out);
+                for r in self.bar_out.drain(..) {
+                    sink.bar(i, &r);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Least `ts_open` of any interval or bar that is still open (output still owed), for the
+    /// operator's capability.
+    pub fn pending_since(&self) -> Option<Nanos> {
+        let i = self.intervals.iter().filter_map(|a| a.pending_since());
+        let b = self.bars.iter().filter_map(|b| b.pending_since());
+        i.chain(b).min()
+    }
+
+    /// End of data: applies the pending message and emits every open interval and bar.
+    pub fn finish(&mut self, sink: &mut impl FeatureSink) {
+        let _ = self.flush_book(sink);
+        if self.params.outputs.intervals {
+            for (i, agg) in self.intervals.iter_mut().enumerate() {
+                agg.finish(&mut self.interval_out);
+                for r in self.interval_out.drain(..) {
+                    sink.interval(i, &r);
+                }
+            }
+        }
+        if self.params.outputs.bars {
+            for (i, b) in self.bars.iter_mut().enumerate() {
+                b.finish(&mut self.bar_out);
+                for r in self.bar_out.drain(..) {
+                    sink.bar(i, &r);
+                }
+            }
+        }
+    }
+}
