@@ -4,6 +4,7 @@
 //! wrapper over one graph builder ([`graph::plan`] + [`graph::execute`]) so batch, demo and
 //! benchmark runs cannot drift apart.
 
+pub mod cli;
 pub mod config;
 pub mod graph;
 pub mod ops;

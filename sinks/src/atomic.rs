@@ -73,6 +73,7 @@ pub fn is_staged_name(name: &str) -> bool {
 
 /// A Parquet file being written; visible only after [`AtomicParquetFile::commit`].
 pub struct AtomicParquetFile {
+    schema: SchemaRef,
     staged: PathBuf,
     target: PathBuf,
     writer: Option<ArrowWriter<File>>,
@@ -88,15 +89,25 @@ impl AtomicParquetFile {
         let file =
             File::create(&staged).map_err(|source| SinkError::Io { path: staged.clone(), source })?;
         let props = opts.properties(&schema);
-        let writer = ArrowWriter::try_new(file, schema, Some(props))
+        // Also in the Arrow schema's metadata: Arrow readers (pyarrow, Polars) take schema
+        // metadata from the embedded `ARROW:schema`, not from the file's key-value list.
+        let mut md = schema.metadata().clone();
+        if let Some(kv) = props.key_value_metadata() {
+            for e in kv {
+                md.insert(e.key.clone(), e.value.clone().unwrap_or_default());
+            }
+        }
+        let schema = std::sync::Arc::new(schema.as_ref().clone().with_metadata(md));
+        let writer = ArrowWriter::try_new(file, schema.clone(), Some(props))
             .map_err(|source| SinkError::Parquet { path: staged.clone(), source })?;
-        Ok(AtomicParquetFile { staged, target, writer: Some(writer), rows: 0 })
+        Ok(AtomicParquetFile { schema, staged, target, writer: Some(writer), rows: 0 })
     }
 
     /// Appends a batch.
     pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
         let w = self.writer.as_mut().expect("write after commit");
-        w.write(batch).map_err(|source| SinkError::Parquet { path: self.staged.clone(), source })?;
+        let batch = RecordBatch::try_new(self.schema.clone(), batch.columns().to_vec())?;
+        w.write(&batch).map_err(|source| SinkError::Parquet { path: self.staged.clone(), source })?;
         self.rows += batch.num_rows() as u64;
         Ok(())
     }

@@ -9,10 +9,12 @@
 //!   stays bounded, and commits all files together.
 //! - [`bronze`]: bronze row types to Arrow batches and a bronze writer that splits rows into UTC
 //!   date partitions.
+//! - [`silver`]: silver and gold rows straight into Arrow builders, one batch per partition.
 
 pub mod atomic;
 pub mod bronze;
 pub mod partitioned;
+pub mod silver;
 
 /// Errors of the sinks.
 #[derive(Debug, thiserror::Error)]

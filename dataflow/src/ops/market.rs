@@ -123,9 +123,10 @@ pub fn market_features<'s>(
             let f: Option<u64> = frontier.frontier().first().copied();
             let done = f.is_none();
             let mut pending: Option<Nanos> = None;
+            let finishing = done && cap.is_some();
             for st in markets.values_mut() {
                 release(st, f, &summary);
-                if done {
+                if finishing {
                     st.pipeline.finish(&mut st.batcher);
                 } else if let Some(p) = st.pipeline.pending_since() {
                     pending = Some(pending.map_or(p, |q: Nanos| q.min(p)));
@@ -140,7 +141,7 @@ pub fn market_features<'s>(
                     }
                 }
             }
-            if done {
+            if done && cap.is_some() {
                 let mut s = summary.borrow_mut();
                 for st in markets.values() {
                     st.pipeline.counters().add_to(&mut s.quality);
@@ -214,6 +215,8 @@ fn release(st: &mut MarketState, f: Option<u64>, summary: &Rc<RefCell<WorkerSumm
             summary.borrow_mut().fail(e);
         }
     }
-    st.pipeline.flush_book(&mut st.batcher);
+    if let Err(e) = st.pipeline.flush_book(&mut st.batcher) {
+        summary.borrow_mut().fail(e);
+    }
     st.runs.retain(|r| r.head().is_some());
 }
