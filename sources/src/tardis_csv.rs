@@ -38,7 +38,12 @@ pub fn canonical_symbol(exchange: &str, raw: &str) -> Option<String> {
             let (b, q) = split(&up)?;
             format!("{b}-{q}")
         }
-        "binance-futures" | "bybit" | "bitmex" => {
+        "bitmex" => {
+            // BitMEX quotes only USD or USDT; a generic split would read XBTUSD as XB/TUSD.
+            let (b, q) = up.strip_suffix("USDT").map(|b| (b, "USDT")).or_else(|| up.strip_suffix("USD").map(|b| (b, "USD")))?;
+            format!("{}-{q}-PERP", fix(b))
+        }
+        "binance-futures" | "bybit" => {
             let (b, q) = split(&up)?;
             format!("{b}-{q}-PERP")
         }

@@ -10,6 +10,7 @@ use daedalus_model::rows::BookSide;
 use daedalus_operators::book::{BookMessage, L2Book, LevelUpdate};
 use daedalus_sources::ingest::{IngestOptions, InputFormat, ingest};
 use daedalus_tests::{binance_files, read_partitions, skip};
+use arrow_array::Array;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int8Type, TimestampNanosecondType, UInt64Type};
 use std::collections::HashMap;

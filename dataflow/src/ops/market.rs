@@ -57,7 +57,10 @@ impl Run {
     fn raw_key(&self, i: usize) -> Key {
         let pos = self.chunk.pos0 + i as u64;
         match &self.chunk.data {
-            ChunkData::Book(c) => (c.ts[i], 0, c.ts_recv[i], c.seq[i], pos),
+            // Book rows keep stored (application) order within equal effective time
+            // (CONTRACT §9.2–9.3): a diff recorded before the snapshot line but applied after it
+            // has an earlier ts_recv, and must not be sorted ahead of the snapshot.
+            ChunkData::Book(c) => (c.ts[i], 0, 0, None, pos),
             ChunkData::Ticker(c) => (c.ts[i], 1, c.ts_recv[i], c.seq[i], pos),
             ChunkData::Trades(c) => (c.ts[i], 2, c.ts_recv[i], None, pos),
         }
