@@ -72,7 +72,12 @@ impl Qty {
 /// Converts a sum of [`Qty`] raw units (`i128`) to a double for output.
 #[inline]
 pub fn units_to_f64(units: i128) -> f64 {
-    units as f64 / QTY_SCALE as f64
+    // i128 -> f64 is a software routine; through i64 it is one instruction and, for any value
+    // that fits, the same correctly rounded result.
+    match i64::try_from(units) {
+        Ok(v) => v as f64 / QTY_SCALE as f64,
+        Err(_) => units as f64 / QTY_SCALE as f64,
+    }
 }
 
 #[cfg(test)]

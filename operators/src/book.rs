@@ -102,13 +102,9 @@ impl L2Book {
 
     /// Applies one message.
     pub fn apply(&mut self, msg: &BookMessage) -> Result<ApplyOutcome, BookError> {
+        // Validate every level before touching the book: a message is applied whole or not.
         for l in msg.levels {
-            if PriceKey::new(l.price).is_none() {
-                return Err(BookError::Price(l.price));
-            }
-            if !(l.size.is_finite() && l.size >= 0.0) || Qty::from_f64(l.size).is_none() {
-                return Err(BookError::Size(l.size));
-            }
+            Self::key_qty(l)?;
         }
         let mut out = ApplyOutcome::default();
         if msg.is_snapshot {
@@ -154,9 +150,15 @@ impl L2Book {
     }
 
     #[inline]
+    fn key_qty(l: &LevelUpdate) -> Result<(PriceKey, Qty), BookError> {
+        let key = PriceKey::new(l.price).ok_or(BookError::Price(l.price))?;
+        let q = Qty::from_f64(l.size).filter(|q| q.0 >= 0 && l.size >= 0.0).ok_or(BookError::Size(l.size))?;
+        Ok((key, q))
+    }
+
+    #[inline]
     fn set(&mut self, l: &LevelUpdate) {
-        let key = PriceKey::new(l.price).expect("validated");
-        let q = Qty::from_f64(l.size).expect("validated");
+        let Ok((key, q)) = Self::key_qty(l) else { return };
         let side = match l.side {
             BookSide::Bid => &mut self.bids,
             BookSide::Ask => &mut self.asks,
@@ -218,6 +220,16 @@ impl L2Book {
         match side {
             BookSide::Bid => out.extend(self.bids.iter().rev().take(n).map(|(k, q)| (k.price(), *q))),
             BookSide::Ask => out.extend(self.asks.iter().take(n).map(|(k, q)| (k.price(), *q))),
+        }
+    }
+
+    /// The best `n` levels of a side as `(price, size units)` into `out` (cleared first).
+    #[inline]
+    pub fn top_n_units(&self, side: BookSide, n: usize, out: &mut Vec<(f64, i64)>) {
+        out.clear();
+        match side {
+            BookSide::Bid => out.extend(self.bids.iter().rev().take(n).map(|(k, q)| (k.price(), q.0))),
+            BookSide::Ask => out.extend(self.asks.iter().take(n).map(|(k, q)| (k.price(), q.0))),
         }
     }
 

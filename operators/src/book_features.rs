@@ -95,8 +95,6 @@ pub struct BookFeatureEngine {
     #[serde(skip)]
     row: BookFeatureRow,
     #[serde(skip)]
-    cur: Vec<(f64, Qty)>,
-    #[serde(skip)]
     cur_bids: Vec<Level>,
     #[serde(skip)]
     cur_asks: Vec<Level>,
@@ -113,7 +111,6 @@ impl BookFeatureEngine {
             has_prev: false,
             windows,
             row: BookFeatureRow::default(),
-            cur: Vec::new(),
             cur_bids: Vec::new(),
             cur_asks: Vec::new(),
             cfg,
@@ -141,11 +138,6 @@ impl BookFeatureEngine {
         Some(self.book.best_ask()?.0 - self.book.best_bid()?.0)
     }
 
-    fn ladder(book: &L2Book, side: BookSide, n: usize, tmp: &mut Vec<(f64, Qty)>, out: &mut Vec<Level>) {
-        book.top_n(side, n, tmp);
-        out.clear();
-        out.extend(tmp.iter().map(|&(p, q)| (p, q.0)));
-    }
 
     /// Applies one message; `None` when no row is due (book not ready / invalid after a gap).
     pub fn on_message(&mut self, msg: &BookMessage) -> Result<Option<&BookFeatureRow>, BookError> {
@@ -185,8 +177,8 @@ impl BookFeatureEngine {
             return Ok(Some(&self.row));
         }
         let depth = m.max(10);
-        Self::ladder(&self.book, BookSide::Bid, depth, &mut self.cur, &mut self.cur_bids);
-        Self::ladder(&self.book, BookSide::Ask, depth, &mut self.cur, &mut self.cur_asks);
+        self.book.top_n_units(BookSide::Bid, depth, &mut self.cur_bids);
+        self.book.top_n_units(BookSide::Ask, depth, &mut self.cur_asks);
         let q = |l: &Level| Qty(l.1).to_f64();
         let bid = self.cur_bids.first().map(|l| (l.0, q(l)));
         let ask = self.cur_asks.first().map(|l| (l.0, q(l)));

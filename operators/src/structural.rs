@@ -43,8 +43,14 @@ pub fn depth_imbalance(bids: &[(f64, i64)], asks: &[(f64, i64)], levels: usize) 
     if bids.is_empty() || asks.is_empty() {
         return None;
     }
+    // Exact i128 sums; the ratio through i64 when it fits (i128 -> f64 is a slow software call).
     let b: i128 = bids.iter().take(levels).map(|l| i128::from(l.1)).sum();
     let a: i128 = asks.iter().take(levels).map(|l| i128::from(l.1)).sum();
+    if let (Ok(b), Ok(a)) = (i64::try_from(b), i64::try_from(a)) {
+        if let Some(d) = b.checked_add(a) {
+            return (d != 0).then(|| (b - a) as f64 / d as f64);
+        }
+    }
     let d = b + a;
     (d != 0).then(|| (b - a) as f64 / d as f64)
 }
