@@ -204,7 +204,11 @@ pub fn execute(plan: RunPlan, cluster: &ClusterConfig) -> Result<WorkerSummary> 
         Clock::Event => OrderClock::Event,
         Clock::Receive => OrderClock::Receive,
     };
+    let rows_read = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let progress = crate::progress::Progress::start(rows_read.clone());
+    let rows_counter = rows_read.clone();
     let guards = timely::execute(cluster.timely(), move |worker| {
+        let rows_counter = rows_counter.clone();
         let index = worker.index();
         let peers = worker.peers();
         let summary = Rc::new(RefCell::new(WorkerSummary::default()));
@@ -227,10 +231,10 @@ pub fn execute(plan: RunPlan, cluster: &ClusterConfig) -> Result<WorkerSummary> 
             clock,
             batch_rows: 16 * 1024,
             lead: 120 * NANOS_PER_SEC,
-            groups_per_activation: 4,
+            groups_per_activation: 8,
         };
         worker.dataflow::<u64, _, _>(|scope| {
-            let chunks = bronze_source(scope, mine, src_opts, probe.clone(), s2);
+            let chunks = bronze_source(scope, mine, src_opts, probe.clone(), s2, rows_counter);
             let r = routes.clone();
             let exchanged = chunks.exchange(move |c| r[c.market as usize]).probe_with(&probe);
             let out = market_features(exchanged, routes, params, s3);
@@ -241,7 +245,9 @@ pub fn execute(plan: RunPlan, cluster: &ClusterConfig) -> Result<WorkerSummary> 
     })
     .map_err(|e| anyhow::anyhow!("starting timely: {e}"))?;
     let mut total = WorkerSummary::default();
-    for r in guards.join() {
+    let joined = guards.join();
+    progress.finish();
+    for r in joined {
         let s = r.map_err(|e| anyhow::anyhow!("worker failed: {e}"))?;
         total.merge(&s);
     }

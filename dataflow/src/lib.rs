@@ -8,4 +8,5 @@ pub mod cli;
 pub mod config;
 pub mod graph;
 pub mod ops;
+pub mod progress;
 pub mod summary;

@@ -18,8 +18,8 @@ use std::path::{Path, PathBuf};
 /// How Parquet files are encoded.
 #[derive(Debug, Clone)]
 pub struct WriteOptions {
-    /// Rows per row group (and the writer's in-memory buffer). 128 Ki rows keeps DuckDB/Polars
-    /// scans parallel per row group while bounding writer memory.
+    /// Rows per row group (and the writer's in-memory buffer of Arrow batches). 64 Ki rows keeps
+    /// DuckDB/Polars scans parallel per row group while bounding writer memory.
     pub row_group_rows: usize,
     /// zstd level.
     pub zstd_level: i32,
@@ -29,7 +29,7 @@ pub struct WriteOptions {
 
 impl Default for WriteOptions {
     fn default() -> Self {
-        WriteOptions { row_group_rows: 128 * 1024, zstd_level: 3, metadata: Vec::new() }
+        WriteOptions { row_group_rows: 64 * 1024, zstd_level: 3, metadata: Vec::new() }
     }
 }
 
@@ -78,6 +78,13 @@ pub struct AtomicParquetFile {
     target: PathBuf,
     writer: Option<ArrowWriter<File>>,
     rows: u64,
+    /// Batches not yet encoded, and their rows. Encoding a whole row group at once, then
+    /// flushing it, keeps the Parquet column writers (each with a ZSTD context of 1-2 MB) alive
+    /// only during that call instead of for as long as the file is open: with hundreds of
+    /// partitions open at once that is the difference between flat and growing memory.
+    pending: Vec<RecordBatch>,
+    pending_rows: usize,
+    row_group_rows: usize,
 }
 
 impl AtomicParquetFile {
@@ -100,15 +107,39 @@ impl AtomicParquetFile {
         let schema = std::sync::Arc::new(schema.as_ref().clone().with_metadata(md));
         let writer = ArrowWriter::try_new(file, schema.clone(), Some(props))
             .map_err(|source| SinkError::Parquet { path: staged.clone(), source })?;
-        Ok(AtomicParquetFile { schema, staged, target, writer: Some(writer), rows: 0 })
+        Ok(AtomicParquetFile {
+            schema,
+            staged,
+            target,
+            writer: Some(writer),
+            rows: 0,
+            pending: Vec::new(),
+            pending_rows: 0,
+            row_group_rows: opts.row_group_rows.max(1),
+        })
     }
 
     /// Appends a batch.
     pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
-        let w = self.writer.as_mut().expect("write after commit");
+        assert!(self.writer.is_some(), "write after commit");
         let batch = RecordBatch::try_new(self.schema.clone(), batch.columns().to_vec())?;
-        w.write(&batch).map_err(|source| SinkError::Parquet { path: self.staged.clone(), source })?;
         self.rows += batch.num_rows() as u64;
+        self.pending_rows += batch.num_rows();
+        self.pending.push(batch);
+        if self.pending_rows >= self.row_group_rows {
+            self.encode_pending()?;
+        }
+        Ok(())
+    }
+
+    /// Encodes the buffered batches as row group(s) and flushes them to the file.
+    fn encode_pending(&mut self) -> Result<()> {
+        let w = self.writer.as_mut().expect("write after commit");
+        for b in self.pending.drain(..) {
+            w.write(&b).map_err(|source| SinkError::Parquet { path: self.staged.clone(), source })?;
+        }
+        w.flush().map_err(|source| SinkError::Parquet { path: self.staged.clone(), source })?;
+        self.pending_rows = 0;
         Ok(())
     }
 
@@ -119,7 +150,7 @@ impl AtomicParquetFile {
 
     /// Bytes buffered in the writer's open row group.
     pub fn in_progress_bytes(&self) -> usize {
-        self.writer.as_ref().map_or(0, |w| w.in_progress_size())
+        self.pending.iter().map(|b| b.get_array_memory_size()).sum::<usize>() + self.writer.as_ref().map_or(0, |w| w.in_progress_size())
     }
 
     /// The final path.
@@ -129,6 +160,7 @@ impl AtomicParquetFile {
 
     /// Finishes the file, fsyncs it, renames it into place and fsyncs the directory.
     pub fn commit(mut self) -> Result<PathBuf> {
+        self.encode_pending()?;
         let w = self.writer.take().expect("commit twice");
         let file =
             w.into_inner().map_err(|source| SinkError::Parquet { path: self.staged.clone(), source })?;

@@ -121,6 +121,7 @@ struct Sim<'a> {
     last_top: Option<(i64, i64, i64, i64)>,
     scratch: Vec<BookRow>,
     last_recv: Nanos,
+    steps: u64,
 }
 
 const SNAPSHOT_EVERY: u64 = 20_000;
@@ -379,6 +380,7 @@ pub fn generate(cfg: &GenConfig, out_root: &Path) -> Result<GenReport, GenError>
             last_top: None,
             scratch: Vec::new(),
             last_recv: start,
+            steps: 0,
         };
         sim.init_book();
         // Roughly 2.2 rows per step; mean inter-arrival spreads the budget over the span.
@@ -392,6 +394,14 @@ pub fn generate(cfg: &GenConfig, out_root: &Path) -> Result<GenReport, GenError>
             // Intraday-varying rate: busier mid-day (UTC), never zero.
             let phase = ((sim.ts - start).rem_euclid(NANOS_PER_DAY)) as f64 / NANOS_PER_DAY as f64;
             let rate = 1.0 + 0.6 * (std::f64::consts::TAU * (phase - 0.25)).sin();
+            // Adaptive mean gap: the remaining budget spread over the remaining time, at the
+            // rows-per-step seen so far, so no market runs out of day (no pile-up at its end).
+            let done = sim.rows.0 + sim.rows.1 + sim.rows.2;
+            let steps_done = sim.steps.max(1) as f64;
+            let rows_per_step = if sim.steps > 100 { done as f64 / steps_done } else { 2.2 };
+            let steps_left = ((budget - done) as f64 / rows_per_step).max(1.0);
+            let time_left = (start + span - sim.ts) as f64;
+            let mean_gap = (time_left / steps_left).min(mean_gap * 4.0);
             let dt = (sim.rng.sample::<f64, _>(Exp1) * mean_gap / rate) as i64;
             // Occasionally several events in the same nanosecond-free burst: dt 0.
             let dt = if sim.rng.gen_bool(0.05) { 0 } else { dt.max(1) };
@@ -405,6 +415,7 @@ pub fn generate(cfg: &GenConfig, out_root: &Path) -> Result<GenReport, GenError>
             } else {
                 sim.step(&mut w, gap_prob)?;
             }
+            sim.steps += 1;
         }
         report.markets.push((t.exchange.into(), t.symbol.into(), sim.rows.0, sim.rows.1, sim.rows.2, sim.gaps, sim.snapshots));
         report.events += sim.rows.0 + sim.rows.1 + sim.rows.2;

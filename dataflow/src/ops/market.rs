@@ -124,6 +124,8 @@ pub fn market_features<'s>(
                 }
             });
             let f: Option<u64> = frontier.frontier().first().copied();
+            let stashed: usize = markets.values().flat_map(|m| m.runs.iter()).map(|r| r.chunk.data.len() - r.cursor).sum();
+            tracing::debug!(frontier = ?f, stashed, runs = markets.values().map(|m| m.runs.len()).sum::<usize>(), "market_features activation");
             let done = f.is_none();
             let mut pending: Option<Nanos> = None;
             let finishing = done && cap.is_some();

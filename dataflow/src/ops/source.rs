@@ -20,7 +20,7 @@
 
 use daedalus_model::time::Nanos;
 use daedalus_sources::bronze::{
-    BookTimeCarry, BronzeFileReader, BronzePartition, Chunk, OrderClock, date_lower_bound, decode_batch,
+    BookTimeCarry, BronzeFileReader, BronzePartition, Chunk, ChunkData, OrderClock, date_lower_bound, decode_batch,
 };
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -56,6 +56,14 @@ pub struct SourceOptions {
     pub groups_per_activation: usize,
 }
 
+/// A decoded row group being sent chunk by chunk.
+struct OpenGroup {
+    /// Decoded chunks in stored order, with their position.
+    chunks: VecDeque<(u64, ChunkData)>,
+    /// Exact minimum ordering time of the remaining chunks (suffix minima, front first).
+    suffix_min: VecDeque<Nanos>,
+}
+
 struct PartState {
     a: AssignedPartition,
     readers: Vec<BronzeFileReader>,
@@ -65,14 +73,23 @@ struct PartState {
     carry: BookTimeCarry,
     /// Next row index in each file.
     next_row: Vec<u64>,
+    open_group: Option<OpenGroup>,
 }
 
 impl PartState {
+    /// Least ordering time this partition may still send: exact for the decoded row group
+    /// (suffix minimum of its unsent chunks), footer statistics for unread row groups, the
+    /// date's start before the footers are read.
     fn lower_bound(&self, clock: OrderClock) -> Option<Nanos> {
         if !self.opened {
             return Some(date_lower_bound(self.a.partition.date, clock));
         }
-        self.units.iter().map(|u| u.3).min()
+        let g = self.open_group.as_ref().and_then(|g| g.suffix_min.front().copied());
+        let u = self.units.iter().map(|u| u.3).min();
+        match (g, u) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 }
 
@@ -83,6 +100,7 @@ pub fn bronze_source<'s>(
     opts: SourceOptions,
     probe: ProbeHandle<u64>,
     summary: Rc<RefCell<WorkerSummary>>,
+    rows_read: std::sync::Arc<std::sync::atomic::AtomicU64>,
 ) -> Stream<'s, u64, Vec<Chunk>> {
     source(scope, "BronzeSource", move |cap, info| {
         let activator = scope.activator_for(info.address);
@@ -98,6 +116,7 @@ pub fn bronze_source<'s>(
                     opened: false,
                     carry: BookTimeCarry::default(),
                     next_row: vec![0; n],
+                    open_group: None,
                 }
             })
             .collect();
@@ -121,6 +140,7 @@ pub fn bronze_source<'s>(
                 return;
             }
             let mut budget = opts.groups_per_activation;
+            let _ = &summary;
             while budget > 0 {
                 // The partition with the least remaining lower bound (ties: assignment order).
                 let Some((pi, _)) = parts
@@ -153,8 +173,29 @@ pub fn bronze_source<'s>(
                     p.opened = true;
                     continue;
                 }
-                let Some((fi, gi, _rows, min)) = p.units.pop_front() else { continue };
-                budget -= 1;
+                // Send the next chunk of the decoded row group, one chunk per step, so the
+                // capability can follow the exact suffix minimum between chunks.
+                if let Some(g) = p.open_group.as_mut() {
+                    if let Some((pos0, data)) = g.chunks.pop_front() {
+                        g.suffix_min.pop_front();
+                        budget -= 1;
+                        let min = data.ts().iter().copied().min().unwrap_or(0);
+                        let send_at = (min.max(0) as u64).max(*c.time());
+                        let at = c.delayed(&send_at);
+                        output.session(&at).give(Chunk { market: p.a.market, pos0, data });
+                        if g.chunks.is_empty() {
+                            p.open_group = None;
+                        }
+                        // Downgrade now: later chunks of other partitions may go at later times.
+                        if let Some(lb) = parts.iter().filter_map(|p| p.lower_bound(opts.clock)).min() {
+                            let t = (lb.max(0) as u64).max(*c.time());
+                            c.downgrade(&t);
+                        }
+                        continue;
+                    }
+                    p.open_group = None;
+                }
+                let Some((fi, gi, _rows, _min)) = p.units.pop_front() else { continue };
                 let reader = &p.readers[fi];
                 let batches = match reader.read_group(gi, opts.batch_rows) {
                     Ok(b) => b,
@@ -164,27 +205,33 @@ pub fn bronze_source<'s>(
                         return;
                     }
                 };
-                let send_at = (min.max(0) as u64).max(*c.time());
-                let at = c.delayed(&send_at);
-                let mut session = output.session(&at);
+                let mut chunks = VecDeque::with_capacity(batches.len());
                 for b in batches {
                     let first = p.next_row[fi];
                     p.next_row[fi] += b.num_rows() as u64;
                     match decode_batch(p.a.partition.dataset, &b, reader.path(), first, opts.clock, &mut p.carry) {
                         Ok(data) => {
-                            let mut s = summary.borrow_mut();
-                            s.rows_in[p.a.partition.dataset as usize] += data.len() as u64;
-                            drop(s);
-                            let pos0 = (u64::from(p.a.file_ords[fi]) << 32) | first;
-                            session.give(Chunk { market: p.a.market, pos0, data });
+                            summary.borrow_mut().rows_in[p.a.partition.dataset as usize] += data.len() as u64;
+                            rows_read.fetch_add(data.len() as u64, std::sync::atomic::Ordering::Relaxed);
+                            if !data.is_empty() {
+                                chunks.push_back(((u64::from(p.a.file_ords[fi]) << 32) | first, data));
+                            }
                         }
                         Err(e) => {
-                            drop(session);
                             summary.borrow_mut().fail(e.to_string());
                             cap = None;
                             return;
                         }
                     }
+                }
+                let mut suffix_min: VecDeque<Nanos> = VecDeque::with_capacity(chunks.len());
+                let mut m = Nanos::MAX;
+                for (_, d) in chunks.iter().rev() {
+                    m = m.min(d.ts().iter().copied().min().unwrap_or(Nanos::MAX));
+                    suffix_min.push_front(m);
+                }
+                if !chunks.is_empty() {
+                    p.open_group = Some(OpenGroup { chunks, suffix_min });
                 }
             }
             // Downgrade to the least bound still unread, or finish.

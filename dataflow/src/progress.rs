@@ -1,0 +1,62 @@
+//! Progress of a run: a spinner with rows read and rate when stderr is a terminal, a plain log
+//! line every 5 s otherwise (CI logs, files). Driven by one atomic counter the sources bump.
+
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// A running progress reporter.
+pub struct Progress {
+    stop: Arc<AtomicBool>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl Progress {
+    /// Starts reporting `rows_read` (bronze rows decoded so far) on stderr.
+    pub fn start(rows_read: Arc<AtomicU64>) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let s = stop.clone();
+        let handle = std::thread::spawn(move || {
+            let t0 = Instant::now();
+            let tty = std::io::stderr().is_terminal();
+            let bar = tty.then(|| {
+                let b = ProgressBar::new_spinner();
+                b.set_style(ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+                b
+            });
+            let mut last_log = Instant::now();
+            while !s.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(200));
+                let rows = rows_read.load(Ordering::Relaxed);
+                let rate = rows as f64 / t0.elapsed().as_secs_f64().max(1e-9);
+                let msg = format!("{rows} bronze rows read ({:.2} M rows/s)", rate / 1e6);
+                match &bar {
+                    Some(b) => {
+                        b.set_message(msg);
+                        b.tick();
+                    }
+                    None if last_log.elapsed() >= Duration::from_secs(5) => {
+                        tracing::info!("progress: {msg}");
+                        last_log = Instant::now();
+                    }
+                    None => {}
+                }
+            }
+            if let Some(b) = bar {
+                b.finish_and_clear();
+            }
+        });
+        Progress { stop, handle: Some(handle) }
+    }
+
+    /// Stops reporting.
+    pub fn finish(mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
