@@ -25,6 +25,8 @@ pub struct Cli {
 
 /// Commands.
 #[derive(Debug, Subcommand)]
+// Parsed once per process: the size difference between variants costs nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Venue recordings to bronze Parquet.
     Ingest(IngestArgs),
@@ -159,7 +161,11 @@ impl ParamArgs {
             c.clock = cl;
         }
         if !self.outputs.is_empty() {
-            c.outputs = self.outputs.iter().map(|s| Output::parse(s)).collect::<anyhow::Result<_>>()?;
+            c.outputs = self
+                .outputs
+                .iter()
+                .map(|s| Output::parse(s))
+                .collect::<anyhow::Result<_>>()?;
         }
         if !self.exchange.is_empty() {
             c.filter.exchange = self.exchange.clone();

@@ -37,8 +37,13 @@ pub enum Output {
 
 impl Output {
     /// All outputs, the default.
-    pub const ALL: [Output; 5] =
-        [Output::Book, Output::Ticker, Output::Trades, Output::Intervals, Output::Bars];
+    pub const ALL: [Output; 5] = [
+        Output::Book,
+        Output::Ticker,
+        Output::Trades,
+        Output::Intervals,
+        Output::Bars,
+    ];
 
     /// Parses an output name.
     pub fn parse(s: &str) -> Result<Self> {
@@ -48,7 +53,9 @@ impl Output {
             "trades" => Output::Trades,
             "intervals" => Output::Intervals,
             "bars" => Output::Bars,
-            other => bail!("unknown output {other:?}: expected book, ticker, trades, intervals, bars"),
+            other => {
+                bail!("unknown output {other:?}: expected book, ticker, trades, intervals, bars")
+            }
         })
     }
 
@@ -87,7 +94,9 @@ impl FilterSpec {
     pub fn date_bounds(&self) -> Result<(Option<Date>, Option<Date>)> {
         let p = |s: &Option<String>, what: &str| -> Result<Option<Date>> {
             s.as_deref()
-                .map(|v| Date::parse(v).with_context(|| format!("--{what} {v:?} is not YYYY-MM-DD")))
+                .map(|v| {
+                    Date::parse(v).with_context(|| format!("--{what} {v:?} is not YYYY-MM-DD"))
+                })
                 .transpose()
         };
         Ok((p(&self.from, "from")?, p(&self.to, "to")?))
@@ -96,13 +105,23 @@ impl FilterSpec {
     /// True when a partition's path values pass the filter. With `normalize_quotes`, a symbol
     /// filter matches on both sides' normalised form (CONTRACT §3): `BTC-USD` selects
     /// `BTC-USDT` and `BTC-USDC`; without it, only the exact symbol.
-    pub fn matches(&self, exchange: &str, symbol: &str, date: Date, normalize_quotes: bool) -> bool {
+    pub fn matches(
+        &self,
+        exchange: &str,
+        symbol: &str,
+        date: Date,
+        normalize_quotes: bool,
+    ) -> bool {
         if !self.exchange.is_empty() && !self.exchange.iter().any(|e| e == exchange) {
             return false;
         }
         if !self.symbol.is_empty() {
             let s = symbol_norm(symbol, normalize_quotes);
-            if !self.symbol.iter().any(|f| symbol_norm(f, normalize_quotes) == s) {
+            if !self
+                .symbol
+                .iter()
+                .any(|f| symbol_norm(f, normalize_quotes) == s)
+            {
                 return false;
             }
         }
@@ -175,7 +194,9 @@ impl RunConfig {
         if !k.contains('/') {
             bail!("--vpin-v {s:?}: expected <exchange>/<symbol>=<V>");
         }
-        let v: f64 = v.parse().with_context(|| format!("--vpin-v {s:?}: V is not a number"))?;
+        let v: f64 = v
+            .parse()
+            .with_context(|| format!("--vpin-v {s:?}: V is not a number"))?;
         if !(v.is_finite() && v > 0.0) {
             bail!("--vpin-v {s:?}: V must be a positive number");
         }
@@ -234,7 +255,10 @@ pub fn parse_duration(spec: &str) -> Result<i64> {
         "d" => 86_400_000_000_000,
         _ => bail!("{spec:?}: unknown unit {unit:?} (ns, us, ms, s, m, h, d)"),
     };
-    let ns = n.checked_mul(mult).filter(|&v| v > 0).with_context(|| format!("{spec:?}: out of range"))?;
+    let ns = n
+        .checked_mul(mult)
+        .filter(|&v| v > 0)
+        .with_context(|| format!("{spec:?}: out of range"))?;
     if daedalus_model::time::NANOS_PER_DAY % ns != 0 {
         bail!("{spec:?} does not divide a day (86400 s): grids must not cross UTC midnight");
     }
@@ -270,15 +294,24 @@ mod tests {
     #[test]
     fn filters_follow_normalize_quotes() {
         let d = Date::parse("2024-08-08").unwrap();
-        let f = FilterSpec { symbol: vec!["BTC-USD".into()], ..Default::default() };
+        let f = FilterSpec {
+            symbol: vec!["BTC-USD".into()],
+            ..Default::default()
+        };
         assert!(f.matches("binance", "BTC-USDT", d, true));
         assert!(!f.matches("binance", "BTC-USDT-PERP", d, true));
         assert!(!f.matches("binance", "BTC-USDT", d, false));
-        let p = FilterSpec { symbol: vec!["BTC-USD-PERP".into()], ..Default::default() };
+        let p = FilterSpec {
+            symbol: vec!["BTC-USD-PERP".into()],
+            ..Default::default()
+        };
         assert!(p.matches("binance-futures", "BTC-USDT-PERP", d, true));
         assert!(p.matches("binance-delivery", "BTC-USD-PERP", d, true));
         assert!(!p.matches("binance-futures", "BTC-USDT-PERP", d, false));
-        let r = FilterSpec { from: Some("2024-08-09".into()), ..Default::default() };
+        let r = FilterSpec {
+            from: Some("2024-08-09".into()),
+            ..Default::default()
+        };
         assert!(!r.matches("binance", "BTC-USDT", d, false));
     }
 

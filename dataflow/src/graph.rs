@@ -53,17 +53,28 @@ impl ClusterConfig {
         let w = self.workers.max(1);
         let communication = if self.processes > 1 {
             let addresses = if self.addresses.is_empty() {
-                (0..self.processes).map(|i| format!("localhost:{}", 2101 + i)).collect()
+                (0..self.processes)
+                    .map(|i| format!("localhost:{}", 2101 + i))
+                    .collect()
             } else {
                 self.addresses.clone()
             };
-            timely::CommunicationConfig::Cluster { threads: w, process: self.process, addresses, report: false, zerocopy: false }
+            timely::CommunicationConfig::Cluster {
+                threads: w,
+                process: self.process,
+                addresses,
+                report: false,
+                zerocopy: false,
+            }
         } else if w > 1 {
             timely::CommunicationConfig::Process(w)
         } else {
             timely::CommunicationConfig::Thread
         };
-        timely::Config { communication, worker: timely::WorkerConfig::default() }
+        timely::Config {
+            communication,
+            worker: timely::WorkerConfig::default(),
+        }
     }
 }
 
@@ -107,7 +118,8 @@ pub fn plan(root: PathBuf, config: RunConfig) -> Result<RunPlan> {
     let nq = config.normalize_quotes;
     let filter = config.filter.clone();
     let parts: Vec<BronzePartition> =
-        discover(&root, &datasets, |e, s, d| filter.matches(e, s, d, nq)).context("discovering bronze partitions")?;
+        discover(&root, &datasets, |e, s, d| filter.matches(e, s, d, nq))
+            .context("discovering bronze partitions")?;
     if parts.is_empty() {
         bail!(
             "no bronze partitions under {} match the filter (datasets {:?}); ingest or generate bronze first",
@@ -117,25 +129,47 @@ pub fn plan(root: PathBuf, config: RunConfig) -> Result<RunPlan> {
     }
     let mut markets: Vec<Market> = parts
         .iter()
-        .map(|p| Market { exchange: p.exchange.clone(), symbol: p.symbol.clone() })
+        .map(|p| Market {
+            exchange: p.exchange.clone(),
+            symbol: p.symbol.clone(),
+        })
         .collect();
     markets.sort();
     markets.dedup();
-    let id_of: BTreeMap<Market, u32> = markets.iter().cloned().enumerate().map(|(i, m)| (m, i as u32)).collect();
+    let id_of: BTreeMap<Market, u32> = markets
+        .iter()
+        .cloned()
+        .enumerate()
+        .map(|(i, m)| (m, i as u32))
+        .collect();
     // File ordinals per (market, dataset), in (date, name) order.
     let mut next_ord: BTreeMap<(u32, Dataset), u32> = BTreeMap::new();
     let mut partitions = Vec::with_capacity(parts.len());
     let mut sorted = parts;
-    sorted.sort_by(|a, b| (a.date, &a.exchange, &a.symbol, a.dataset).cmp(&(b.date, &b.exchange, &b.symbol, b.dataset)));
+    sorted.sort_by(|a, b| {
+        (a.date, &a.exchange, &a.symbol, a.dataset).cmp(&(
+            b.date,
+            &b.exchange,
+            &b.symbol,
+            b.dataset,
+        ))
+    });
     for p in sorted {
-        let m = id_of[&Market { exchange: p.exchange.clone(), symbol: p.symbol.clone() }];
+        let m = id_of[&Market {
+            exchange: p.exchange.clone(),
+            symbol: p.symbol.clone(),
+        }];
         let ord = next_ord.entry((m, p.dataset)).or_default();
         let file_ords = (0..p.files.len()).map(|_| {
             *ord += 1;
             *ord - 1
         });
         let file_ords: Vec<u32> = file_ords.collect();
-        partitions.push(AssignedPartition { market: m, partition: p, file_ords });
+        partitions.push(AssignedPartition {
+            market: m,
+            partition: p,
+            file_ords,
+        });
     }
     let sec = NANOS_PER_SEC;
     let windows = vec![sec, 10 * sec, 60 * sec];
@@ -153,7 +187,11 @@ pub fn plan(root: PathBuf, config: RunConfig) -> Result<RunPlan> {
         daedalus_model::market::validate_partition_value("interval", spec)?;
         intervals.push((
             spec.clone(),
-            IntervalConfig { width, mlofi_levels: config.mlofi_levels, kyle_window: config.kyle_window },
+            IntervalConfig {
+                width,
+                mlofi_levels: config.mlofi_levels,
+                kyle_window: config.kyle_window,
+            },
         ));
     }
     let mut bars = Vec::new();
@@ -181,23 +219,41 @@ pub fn plan(root: PathBuf, config: RunConfig) -> Result<RunPlan> {
                 exchange: m.exchange.clone(),
                 symbol: m.symbol.clone(),
                 symbol_norm: symbol_norm(&m.symbol, nq),
-                book: BookFeatureConfig { mlofi_levels: config.mlofi_levels, windows: windows.clone() },
+                book: BookFeatureConfig {
+                    mlofi_levels: config.mlofi_levels,
+                    windows: windows.clone(),
+                },
                 ticker_windows: windows.clone(),
-                trades: TradeFeatureConfig { windows: windows.clone(), vpin },
+                trades: TradeFeatureConfig {
+                    windows: windows.clone(),
+                    vpin,
+                },
                 intervals: intervals.clone(),
                 bars: bars.clone(),
-                bar_config: BarConfig { kyle_window: config.kyle_window, ..BarConfig::default() },
+                bar_config: BarConfig {
+                    kyle_window: config.kyle_window,
+                    ..BarConfig::default()
+                },
                 outputs: flags,
             }
         })
         .collect();
-    Ok(RunPlan { root, config, markets, params, partitions, vpin_missing })
+    Ok(RunPlan {
+        root,
+        config,
+        markets,
+        params,
+        partitions,
+        vpin_missing,
+    })
 }
 
 /// Runs a plan on a timely cluster and returns the merged summary of this process's workers.
 pub fn execute(plan: RunPlan, cluster: &ClusterConfig) -> Result<WorkerSummary> {
     for m in &plan.vpin_missing {
-        tracing::warn!("{m}: no VPIN bucket volume (set --vpin-v {m}=<V>): VPIN columns are null for this market");
+        tracing::warn!(
+            "{m}: no VPIN bucket volume (set --vpin-v {m}=<V>): VPIN columns are null for this market"
+        );
     }
     let plan = Arc::new(plan);
     let clock = match plan.config.clock {
@@ -206,7 +262,7 @@ pub fn execute(plan: RunPlan, cluster: &ClusterConfig) -> Result<WorkerSummary> 
     };
     let rows_read = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let progress = crate::progress::Progress::start(rows_read.clone());
-    let rows_counter = rows_read.clone();
+    let rows_counter = rows_read;
     let guards = timely::execute(cluster.timely(), move |worker| {
         let rows_counter = rows_counter.clone();
         let index = worker.index();
@@ -214,8 +270,13 @@ pub fn execute(plan: RunPlan, cluster: &ClusterConfig) -> Result<WorkerSummary> 
         let summary = Rc::new(RefCell::new(WorkerSummary::default()));
         let plan = plan.clone();
         // Partitions round-robin over workers: decode runs in parallel whatever the markets.
-        let mine: Vec<AssignedPartition> =
-            plan.partitions.iter().enumerate().filter(|(i, _)| i % peers == index).map(|(_, p)| p.clone()).collect();
+        let mine: Vec<AssignedPartition> = plan
+            .partitions
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % peers == index)
+            .map(|(_, p)| p.clone())
+            .collect();
         let routes: Arc<Vec<u64>> = Arc::new(plan.markets.iter().map(|m| m.hash64()).collect());
         let params = Arc::new(plan.params.clone());
         let probe = ProbeHandle::new();
@@ -224,8 +285,11 @@ pub fn execute(plan: RunPlan, cluster: &ClusterConfig) -> Result<WorkerSummary> 
         let s4 = summary.clone();
         let sink_opts = SinkOptions {
             root: plan.root.clone(),
-            write: WriteOptions { metadata: plan.config.metadata(), ..WriteOptions::default() },
-            max_rows_per_file: 8 * 1024 * 1024,
+            write: WriteOptions {
+                metadata: plan.config.metadata(),
+                ..WriteOptions::default()
+            },
+            max_rows_per_file: 2 * 1024 * 1024,
         };
         let src_opts = SourceOptions {
             clock,
@@ -236,7 +300,9 @@ pub fn execute(plan: RunPlan, cluster: &ClusterConfig) -> Result<WorkerSummary> 
         worker.dataflow::<u64, _, _>(|scope| {
             let chunks = bronze_source(scope, mine, src_opts, probe.clone(), s2, rows_counter);
             let r = routes.clone();
-            let exchanged = chunks.exchange(move |c| r[c.market as usize]).probe_with(&probe);
+            let exchanged = chunks
+                .exchange(move |c| r[c.market as usize])
+                .probe_with(&probe);
             let out = market_features(exchanged, routes, params, s3);
             partition_sink(out, sink_opts, s4);
         });

@@ -15,7 +15,9 @@ use std::time::Instant;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| "info".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let res = match cli.command {
@@ -40,18 +42,34 @@ fn cmd_ingest(a: &IngestArgs) -> Result<()> {
         other => bail!("unknown --format {other}"),
     };
     let t0 = Instant::now();
-    let report = ingest(format, &a.inputs, &a.out, &IngestOptions { lenient: a.lenient })?;
+    let report = ingest(
+        format,
+        &a.inputs,
+        &a.out,
+        &IngestOptions { lenient: a.lenient },
+    )?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         println!("{report}");
-        println!("ingested {} file(s) into {} in {:.2}s", a.inputs.len(), a.out.display(), t0.elapsed().as_secs_f64());
+        println!(
+            "ingested {} file(s) into {} in {:.2}s",
+            a.inputs.len(),
+            a.out.display(),
+            t0.elapsed().as_secs_f64()
+        );
     }
     Ok(())
 }
 
 fn gen_config(a: &GenArgs) -> GenConfig {
-    GenConfig { seed: a.seed, events: a.events, markets: a.markets, days: a.days, ..GenConfig::default() }
+    GenConfig {
+        seed: a.seed,
+        events: a.events,
+        markets: a.markets,
+        days: a.days,
+        ..GenConfig::default()
+    }
 }
 
 fn cmd_gen(a: &GenArgs) -> Result<()> {
@@ -61,13 +79,21 @@ fn cmd_gen(a: &GenArgs) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print_gen(&report);
-        println!("generated {} events into {} in {:.2}s", report.events, a.out.display(), t0.elapsed().as_secs_f64());
+        println!(
+            "generated {} events into {} in {:.2}s",
+            report.events,
+            a.out.display(),
+            t0.elapsed().as_secs_f64()
+        );
     }
     Ok(())
 }
 
 fn print_gen(r: &daedalus_sources::synthetic::GenReport) {
-    println!("{:<18} {:<16} {:>10} {:>10} {:>10} {:>6} {:>6}", "exchange", "symbol", "book", "trades", "ticker", "gaps", "snaps");
+    println!(
+        "{:<18} {:<16} {:>10} {:>10} {:>10} {:>6} {:>6}",
+        "exchange", "symbol", "book", "trades", "ticker", "gaps", "snaps"
+    );
     for (e, s, b, t, k, g, sn) in &r.markets {
         println!("{e:<18} {s:<16} {b:>10} {t:>10} {k:>10} {g:>6} {sn:>6}");
     }
@@ -86,12 +112,21 @@ fn cluster(c: &ClusterArgs) -> Result<ClusterConfig> {
         None => Vec::new(),
     };
     if c.processes > 1 && c.hostfile.is_some() && addresses.len() < c.processes {
-        bail!("hostfile has {} address(es) for {} processes", addresses.len(), c.processes);
+        bail!(
+            "hostfile has {} address(es) for {} processes",
+            addresses.len(),
+            c.processes
+        );
     }
     if c.process >= c.processes.max(1) {
         bail!("-p {} is not below -n {}", c.process, c.processes);
     }
-    Ok(ClusterConfig { workers: c.workers.max(1), processes: c.processes.max(1), process: c.process, addresses })
+    Ok(ClusterConfig {
+        workers: c.workers.max(1),
+        processes: c.processes.max(1),
+        process: c.process,
+        addresses,
+    })
 }
 
 fn run_pipeline(root: &Path, config: RunConfig, cl: &ClusterConfig) -> Result<WorkerSummary> {
@@ -106,14 +141,21 @@ fn run_pipeline(root: &Path, config: RunConfig, cl: &ClusterConfig) -> Result<Wo
     );
     let s = execute(p, cl)?;
     if !s.errors.is_empty() {
-        bail!("run failed ({} error(s)); nothing from the failed partitions was committed:\n  {}", s.errors.len(), s.errors.join("\n  "));
+        bail!(
+            "run failed ({} error(s)); nothing from the failed partitions was committed:\n  {}",
+            s.errors.len(),
+            s.errors.join("\n  ")
+        );
     }
     tracing::info!("run finished in {:.2}s", t0.elapsed().as_secs_f64());
     Ok(s)
 }
 
 fn print_summary(s: &WorkerSummary, root: &Path) {
-    println!("bronze rows read: book {}  ticker {}  trades {}  ({} file(s))", s.rows_in[0], s.rows_in[1], s.rows_in[2], s.files_opened);
+    println!(
+        "bronze rows read: book {}  ticker {}  trades {}  ({} file(s))",
+        s.rows_in[0], s.rows_in[1], s.rows_in[2], s.files_opened
+    );
     println!("rows written under {}:", root.display());
     for (k, v) in &s.rows_out {
         println!("  {k:<40} {v:>12}");
@@ -139,25 +181,44 @@ fn cmd_run(a: &RunArgs) -> Result<()> {
 /// Average daily traded volume per market (`exchange/symbol`) in a root's bronze trades.
 fn daily_volume_per_market(root: &Path) -> Result<std::collections::BTreeMap<String, f64>> {
     use daedalus_model::rows::Dataset;
-    use daedalus_sources::bronze::{BookTimeCarry, BronzeFileReader, ChunkData, OrderClock, decode_batch, discover};
-    let mut vol: std::collections::BTreeMap<String, (f64, std::collections::BTreeSet<String>)> = Default::default();
+    use daedalus_sources::bronze::{
+        BookTimeCarry, BronzeFileReader, ChunkData, OrderClock, decode_batch, discover,
+    };
+    let mut vol: std::collections::BTreeMap<String, (f64, std::collections::BTreeSet<String>)> =
+        Default::default();
     for p in discover(root, &[Dataset::Trades], |_, _, _| true)? {
-        let e = vol.entry(format!("{}/{}", p.exchange, p.symbol)).or_default();
+        let e = vol
+            .entry(format!("{}/{}", p.exchange, p.symbol))
+            .or_default();
         e.1.insert(p.date.to_string());
         for f in &p.files {
-            let r = BronzeFileReader::open(f, Dataset::Trades, OrderClock::Event, p.date.start_nanos())?;
+            let r = BronzeFileReader::open(
+                f,
+                Dataset::Trades,
+                OrderClock::Event,
+                p.date.start_nanos(),
+            )?;
             for g in 0..r.groups().len() {
                 for b in r.read_group(g, 64 * 1024)? {
-                    if let ChunkData::Trades(t) =
-                        decode_batch(Dataset::Trades, &b, f, 0, OrderClock::Event, &mut BookTimeCarry::default())?
-                    {
+                    if let ChunkData::Trades(t) = decode_batch(
+                        Dataset::Trades,
+                        &b,
+                        f,
+                        0,
+                        OrderClock::Event,
+                        &mut BookTimeCarry::default(),
+                    )? {
                         e.0 += t.size.iter().sum::<f64>();
                     }
                 }
             }
         }
     }
-    Ok(vol.into_iter().filter(|(_, (v, _))| *v > 0.0).map(|(m, (v, d))| (m, v / d.len() as f64)).collect())
+    Ok(vol
+        .into_iter()
+        .filter(|(_, (v, _))| *v > 0.0)
+        .map(|(m, (v, d))| (m, v / d.len() as f64))
+        .collect())
 }
 
 fn cmd_demo(a: &DemoArgs) -> Result<()> {
@@ -166,30 +227,59 @@ fn cmd_demo(a: &DemoArgs) -> Result<()> {
     if out.exists() {
         let marker = out.join(".daedalus-demo");
         if !marker.exists() {
-            bail!("{} exists and is not a previous demo root; choose another --out", out.display());
+            bail!(
+                "{} exists and is not a previous demo root; choose another --out",
+                out.display()
+            );
         }
         std::fs::remove_dir_all(out).with_context(|| format!("clearing {}", out.display()))?;
     }
     std::fs::create_dir_all(out)?;
-    std::fs::write(out.join(".daedalus-demo"), "created by `daedalus demo`; safe to delete\n")?;
-    println!("1/2 generating a synthetic market ({} events) into {}", a.events, out.display());
-    let g = GenArgs { out: out.clone(), seed: 42, events: a.events, markets: 4, days: 1, json: false };
+    std::fs::write(
+        out.join(".daedalus-demo"),
+        "created by `daedalus demo`; safe to delete\n",
+    )?;
+    println!(
+        "1/2 generating a synthetic market ({} events) into {}",
+        a.events,
+        out.display()
+    );
+    let g = GenArgs {
+        out: out.clone(),
+        seed: 42,
+        events: a.events,
+        markets: 4,
+        days: 1,
+        json: false,
+    };
     let report = generate(&gen_config(&g), out)?;
     print_gen(&report);
-    #[allow(clippy::field_reassign_with_default)]
-    let mut config = RunConfig::default();
-    config.interval = vec!["1s".into(), "1m".into()];
-    config.bar = vec!["time_1m".into(), "volume_50".into()];
-    config.vpin_n = 50;
+    let mut config = RunConfig {
+        interval: vec!["1s".into(), "1m".into()],
+        bar: vec!["time_1m".into(), "volume_50".into()],
+        vpin_n: 50,
+        ..RunConfig::default()
+    };
     // VPIN bucket volume per synthetic market: about 50 buckets a day at its traded volume.
     for (m, v) in daily_volume_per_market(out)? {
         config.vpin_v.insert(m, v / 50.0);
     }
-    println!("2/2 running bronze -> silver -> gold on {} worker(s)", a.workers);
-    let cl = ClusterConfig { workers: a.workers, processes: 1, process: 0, addresses: Vec::new() };
+    println!(
+        "2/2 running bronze -> silver -> gold on {} worker(s)",
+        a.workers
+    );
+    let cl = ClusterConfig {
+        workers: a.workers,
+        processes: 1,
+        process: 0,
+        addresses: Vec::new(),
+    };
     let s = run_pipeline(out, config, &cl)?;
     print_summary(&s, out);
-    println!("demo finished in {:.2}s; read it with e.g.", t0.elapsed().as_secs_f64());
+    println!(
+        "demo finished in {:.2}s; read it with e.g.",
+        t0.elapsed().as_secs_f64()
+    );
     println!(
         "  duckdb -c \"select * from read_parquet('{}/gold/bars/**/*.parquet', hive_partitioning=true) limit 5\"",
         out.display()

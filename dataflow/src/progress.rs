@@ -24,7 +24,10 @@ impl Progress {
             let tty = std::io::stderr().is_terminal();
             let bar = tty.then(|| {
                 let b = ProgressBar::new_spinner();
-                b.set_style(ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+                b.set_style(
+                    ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}")
+                        .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                );
                 b
             });
             let mut last_log = Instant::now();
@@ -49,7 +52,10 @@ impl Progress {
                 b.finish_and_clear();
             }
         });
-        Progress { stop, handle: Some(handle) }
+        Progress {
+            stop,
+            handle: Some(handle),
+        }
     }
 
     /// Stops reporting.

@@ -86,7 +86,9 @@ mod tests {
 
     #[test]
     fn price_key_orders_like_prices() {
-        let ps = ["0.00001", "0.5", "1", "99.99", "100", "100.01", "61234.56", "1e9"];
+        let ps = [
+            "0.00001", "0.5", "1", "99.99", "100", "100.01", "61234.56", "1e9",
+        ];
         let keys: Vec<_> = ps
             .iter()
             .map(|s| PriceKey::new(s.parse().unwrap()).unwrap())
@@ -100,7 +102,11 @@ mod tests {
 
     #[test]
     fn qty_is_exact_for_venue_decimals() {
-        for (s, raw) in [("0.00012000", 120_000), ("8.76", 8_760_000_000), ("0.1", 100_000_000)] {
+        for (s, raw) in [
+            ("0.00012000", 120_000),
+            ("8.76", 8_760_000_000),
+            ("0.1", 100_000_000),
+        ] {
             assert_eq!(Qty::from_f64(s.parse().unwrap()).unwrap().0, raw);
         }
         // 0.1 + 0.2 drifts in f64 but not in fixed point.

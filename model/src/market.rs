@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 pub enum ModelError {
     /// A partition value (exchange, symbol, date, spec) has characters outside `[A-Za-z0-9._-]`,
     /// is empty, or is `.`/`..`.
-    #[error("invalid partition value {value:?} for `{key}`: only [A-Za-z0-9._-] allowed, not empty, not `.`/`..`")]
+    #[error(
+        "invalid partition value {value:?} for `{key}`: only [A-Za-z0-9._-] allowed, not empty, not `.`/`..`"
+    )]
     InvalidPartitionValue {
         /// The partition key (`exchange`, `symbol`, ...).
         key: &'static str,
@@ -32,7 +34,10 @@ pub fn validate_partition_value(key: &'static str, value: &str) -> Result<(), Mo
     if ok {
         Ok(())
     } else {
-        Err(ModelError::InvalidPartitionValue { key, value: value.to_string() })
+        Err(ModelError::InvalidPartitionValue {
+            key,
+            value: value.to_string(),
+        })
     }
 }
 
@@ -50,7 +55,10 @@ impl Market {
     pub fn new(exchange: &str, symbol: &str) -> Result<Self, ModelError> {
         validate_partition_value("exchange", exchange)?;
         validate_partition_value("symbol", symbol)?;
-        Ok(Market { exchange: exchange.to_string(), symbol: symbol.to_string() })
+        Ok(Market {
+            exchange: exchange.to_string(),
+            symbol: symbol.to_string(),
+        })
     }
 
     /// The stable routing hash of this market (see [`market_hash`]).
@@ -91,7 +99,11 @@ pub fn symbol_norm(symbol: &str, normalize_quotes: bool) -> String {
 /// randomly seeded hasher: every process of a cluster must route a market to the same worker.
 pub fn market_hash(exchange: &str, symbol: &str) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in exchange.bytes().chain(std::iter::once(0xffu8)).chain(symbol.bytes()) {
+    for b in exchange
+        .bytes()
+        .chain(std::iter::once(0xffu8))
+        .chain(symbol.bytes())
+    {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
@@ -128,8 +140,17 @@ mod tests {
     #[test]
     fn market_hash_is_stable() {
         // Pinned: a change here reroutes markets and breaks resume across versions.
-        assert_eq!(market_hash("binance", "BTC-USDT"), market_hash("binance", "BTC-USDT"));
-        assert_ne!(market_hash("binance", "BTC-USDT"), market_hash("binance", "ETH-USDT"));
-        assert_ne!(market_hash("binanc", "eBTC-USDT"), market_hash("binance", "BTC-USDT"));
+        assert_eq!(
+            market_hash("binance", "BTC-USDT"),
+            market_hash("binance", "BTC-USDT")
+        );
+        assert_ne!(
+            market_hash("binance", "BTC-USDT"),
+            market_hash("binance", "ETH-USDT")
+        );
+        assert_ne!(
+            market_hash("binanc", "eBTC-USDT"),
+            market_hash("binance", "BTC-USDT")
+        );
     }
 }

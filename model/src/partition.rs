@@ -86,8 +86,15 @@ mod tests {
     #[test]
     fn builds_hive_paths() {
         let d = Date::parse("2024-08-08").unwrap();
-        let p = Partition::new("gold", "bars", Some(("bar", "time_1m")), "binance", "BTC-USDT", d)
-            .unwrap();
+        let p = Partition::new(
+            "gold",
+            "bars",
+            Some(("bar", "time_1m")),
+            "binance",
+            "BTC-USDT",
+            d,
+        )
+        .unwrap();
         assert_eq!(
             p.rel_dir(),
             PathBuf::from("gold/bars/bar=time_1m/exchange=binance/symbol=BTC-USDT/date=2024-08-08")

@@ -24,7 +24,11 @@ fn f64r(name: &str) -> Field {
     Field::new(name, DataType::Float64, false)
 }
 fn side_field(name: &str) -> Field {
-    Field::new(name, DataType::Dictionary(Box::new(DataType::Int8), Box::new(DataType::Utf8)), false)
+    Field::new(
+        name,
+        DataType::Dictionary(Box::new(DataType::Int8), Box::new(DataType::Utf8)),
+        false,
+    )
 }
 
 /// `bronze/book`.
@@ -81,8 +85,18 @@ pub fn silver_book(levels: usize) -> SchemaRef {
         Field::new("uncrossed", DataType::Boolean, false),
     ];
     for n in [
-        "best_bid", "best_ask", "bid_size_1", "ask_size_1", "mid", "spread", "rel_spread_bps",
-        "wmid", "imbalance_1", "depth_imbalance_5", "depth_imbalance_10", "ofi",
+        "best_bid",
+        "best_ask",
+        "bid_size_1",
+        "ask_size_1",
+        "mid",
+        "spread",
+        "rel_spread_bps",
+        "wmid",
+        "imbalance_1",
+        "depth_imbalance_5",
+        "depth_imbalance_10",
+        "ofi",
     ] {
         f.push(f64n(n));
     }
@@ -116,9 +130,20 @@ pub fn silver_trades() -> SchemaRef {
 
 /// `silver/ticker`.
 pub fn silver_ticker() -> SchemaRef {
-    let mut f = vec![ts("ts_event"), ts("ts_recv"), Field::new("seq", DataType::UInt64, true)];
+    let mut f = vec![
+        ts("ts_event"),
+        ts("ts_recv"),
+        Field::new("seq", DataType::UInt64, true),
+    ];
     for n in [
-        "bid_price", "bid_size", "ask_price", "ask_size", "mid", "spread", "rel_spread_bps", "wmid",
+        "bid_price",
+        "bid_size",
+        "ask_price",
+        "ask_size",
+        "mid",
+        "spread",
+        "rel_spread_bps",
+        "wmid",
         "imbalance_1",
     ] {
         f.push(f64n(n));
@@ -141,11 +166,22 @@ pub fn silver_intervals(levels: usize) -> SchemaRef {
         f64r("ofi"),
     ];
     f.extend((1..=levels).map(|m| f64r(&format!("mlofi_{m}"))));
-    for n in ["buy_volume", "sell_volume", "unknown_volume", "signed_volume"] {
+    for n in [
+        "buy_volume",
+        "sell_volume",
+        "unknown_volume",
+        "signed_volume",
+    ] {
         f.push(f64r(n));
     }
     for n in [
-        "tfi", "mid_close", "mid_change", "spread_mean", "kyle_lambda", "kyle_alpha", "kyle_r2",
+        "tfi",
+        "mid_close",
+        "mid_change",
+        "spread_mean",
+        "kyle_lambda",
+        "kyle_alpha",
+        "kyle_r2",
         "vpin",
     ] {
         f.push(f64n(n));
@@ -180,7 +216,14 @@ pub fn gold_bars() -> SchemaRef {
     }
     f.push(f64r("ofi"));
     f.push(f64r("signed_volume"));
-    for n in ["tfi", "vpin", "kyle_lambda", "mid_open", "mid_close", "spread_mean"] {
+    for n in [
+        "tfi",
+        "vpin",
+        "kyle_lambda",
+        "mid_open",
+        "mid_close",
+        "spread_mean",
+    ] {
         f.push(f64n(n));
     }
     f.push(Field::new("symbol_norm", DataType::Utf8, false));

@@ -13,7 +13,9 @@ pub const NANOS_PER_SEC: i64 = 1_000_000_000;
 pub const NANOS_PER_DAY: i64 = 86_400 * NANOS_PER_SEC;
 
 /// A UTC calendar date.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct Date {
     /// Year, e.g. 2024.
     pub year: i32,
@@ -46,7 +48,11 @@ impl Date {
         let mp = (5 * doy + 2) / 153;
         let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
         let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-        Date { year: (y + i64::from(m <= 2)) as i32, month: m, day: d }
+        Date {
+            year: (y + i64::from(m <= 2)) as i32,
+            month: m,
+            day: d,
+        }
     }
 
     /// The UTC date of a timestamp.
@@ -69,9 +75,8 @@ impl Date {
         let month: u32 = s[5..7].parse().ok()?;
         let day: u32 = s[8..10].parse().ok()?;
         let d = Date { year, month, day };
-        let valid = (1..=12).contains(&month)
-            && day >= 1
-            && Date::from_days(d.days_since_epoch()) == d;
+        let valid =
+            (1..=12).contains(&month) && day >= 1 && Date::from_days(d.days_since_epoch()) == d;
         valid.then_some(d)
     }
 }
@@ -93,8 +98,14 @@ mod tests {
             assert_eq!(d.days_since_epoch(), days);
             assert_eq!(Date::parse(&d.to_string()), Some(d));
         }
-        assert_eq!(Date::of_nanos(1_723_161_600_000_000_000).to_string(), "2024-08-09");
-        assert_eq!(Date::of_nanos(1_723_161_599_999_999_999).to_string(), "2024-08-08");
+        assert_eq!(
+            Date::of_nanos(1_723_161_600_000_000_000).to_string(),
+            "2024-08-09"
+        );
+        assert_eq!(
+            Date::of_nanos(1_723_161_599_999_999_999).to_string(),
+            "2024-08-08"
+        );
         assert_eq!(Date::parse("2024-02-30"), None);
         assert_eq!(Date::parse("2024-13-01"), None);
         assert_eq!(Date::parse("24-01-01"), None);

@@ -2,6 +2,8 @@
 //! synthetic stream shaped like real L2 feeds: 300 levels a side, 1–3 level changes per message,
 //! mostly at the top. Reports messages/s; level updates/s = messages/s × the printed mean.
 
+#![allow(missing_docs)] // criterion_group! generates undocumented items
+
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use daedalus_model::rows::BookSide;
 use daedalus_operators::book::{BookMessage, LevelUpdate};
@@ -12,22 +14,50 @@ fn stream(n: usize) -> Vec<Vec<LevelUpdate>> {
     // A deterministic LCG: no RNG dependency in benches.
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
     let mut next = || {
-        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         x >> 33
     };
-    let mut msgs = vec![(1..=300).flat_map(|i| [
-        LevelUpdate { side: BookSide::Bid, price: 10_000.0 - i as f64 * 0.5, size: 1.0 + (i % 7) as f64 },
-        LevelUpdate { side: BookSide::Ask, price: 10_000.0 + i as f64 * 0.5, size: 1.0 + (i % 5) as f64 },
-    ]).collect::<Vec<_>>()];
+    let mut msgs = vec![
+        (1..=300)
+            .flat_map(|i| {
+                [
+                    LevelUpdate {
+                        side: BookSide::Bid,
+                        price: 10_000.0 - i as f64 * 0.5,
+                        size: 1.0 + (i % 7) as f64,
+                    },
+                    LevelUpdate {
+                        side: BookSide::Ask,
+                        price: 10_000.0 + i as f64 * 0.5,
+                        size: 1.0 + (i % 5) as f64,
+                    },
+                ]
+            })
+            .collect::<Vec<_>>(),
+    ];
     for _ in 0..n {
         let k = 1 + (next() % 3) as usize;
         let mut m = Vec::with_capacity(k);
         for _ in 0..k {
             let bid = next() % 2 == 0;
             let depth = ((next() % 1000) as f64).sqrt() as i64 % 30; // mostly near the top
-            let price = if bid { 10_000.0 - 0.5 * (1 + depth) as f64 } else { 10_000.0 + 0.5 * (1 + depth) as f64 };
-            let size = if next() % 10 == 0 { 0.0 } else { (1 + next() % 50) as f64 * 0.001 };
-            m.push(LevelUpdate { side: if bid { BookSide::Bid } else { BookSide::Ask }, price, size });
+            let price = if bid {
+                10_000.0 - 0.5 * (1 + depth) as f64
+            } else {
+                10_000.0 + 0.5 * (1 + depth) as f64
+            };
+            let size = if next() % 10 == 0 {
+                0.0
+            } else {
+                (1 + next() % 50) as f64 * 0.001
+            };
+            m.push(LevelUpdate {
+                side: if bid { BookSide::Bid } else { BookSide::Ask },
+                price,
+                size,
+            });
         }
         msgs.push(m);
     }
@@ -37,7 +67,11 @@ fn stream(n: usize) -> Vec<Vec<LevelUpdate>> {
 fn bench(c: &mut Criterion) {
     let msgs = stream(200_000);
     let levels: usize = msgs[1..].iter().map(Vec::len).sum();
-    println!("book_ofi: {} messages, {:.2} level updates per message", msgs.len() - 1, levels as f64 / (msgs.len() - 1) as f64);
+    println!(
+        "book_ofi: {} messages, {:.2} level updates per message",
+        msgs.len() - 1,
+        levels as f64 / (msgs.len() - 1) as f64
+    );
     let mut g = c.benchmark_group("book_ofi");
     g.throughput(Throughput::Elements((msgs.len() - 1) as u64));
     g.bench_function("book_structural_ofi_mlofi10_messages", |b| {
@@ -45,7 +79,14 @@ fn bench(c: &mut Criterion) {
             let mut e = BookFeatureEngine::new(BookFeatureConfig::default());
             let mut acc = 0i128;
             for (i, l) in msgs.iter().enumerate() {
-                let m = BookMessage { ts_event: i as i64 * 1000, ts_recv: 0, seq: None, prev_seq: None, is_snapshot: i == 0, levels: l };
+                let m = BookMessage {
+                    ts_event: i as i64 * 1000,
+                    ts_recv: 0,
+                    seq: None,
+                    prev_seq: None,
+                    is_snapshot: i == 0,
+                    levels: l,
+                };
                 if let Some(r) = e.on_message(&m).unwrap() {
                     acc += r.ofi_units;
                 }

@@ -53,7 +53,13 @@ pub struct AfmlParams {
 
 impl Default for AfmlParams {
     fn default() -> Self {
-        AfmlParams { exp_num_ticks_init: 20_000, expected_imbalance_window: 10_000, num_prev_bars: Some(3), constraints: None, max_bar_ticks: None }
+        AfmlParams {
+            exp_num_ticks_init: 20_000,
+            expected_imbalance_window: 10_000,
+            num_prev_bars: Some(3),
+            constraints: None,
+            max_bar_ticks: None,
+        }
     }
 }
 
@@ -126,11 +132,18 @@ impl BarSpec {
     /// `run_volume`, `run_dollar`; AFML specs take optional `_<exp_num_ticks_init>` and
     /// `_<expected_imbalance_window>` and `_const` (e.g. `imbalance_tick_100_50_const`).
     pub fn parse(s: &str) -> Result<Self, BarSpecError> {
-        let err = |why: &str| BarSpecError { spec: s.to_string(), why: why.to_string() };
-        let (kind, rest) = s.split_once('_').ok_or_else(|| err("expected <type>_<param>"))?;
+        let err = |why: &str| BarSpecError {
+            spec: s.to_string(),
+            why: why.to_string(),
+        };
+        let (kind, rest) = s
+            .split_once('_')
+            .ok_or_else(|| err("expected <type>_<param>"))?;
         match kind {
             "time" => {
-                let idx = rest.find(|c: char| !c.is_ascii_digit()).ok_or_else(|| err("missing unit s, m or h"))?;
+                let idx = rest
+                    .find(|c: char| !c.is_ascii_digit())
+                    .ok_or_else(|| err("missing unit s, m or h"))?;
                 let (n, unit) = rest.split_at(idx);
                 let n: i64 = n.parse().map_err(|_| err("bad number"))?;
                 let mult = match unit {
@@ -139,7 +152,10 @@ impl BarSpec {
                     "h" => 3600 * NANOS_PER_SEC,
                     _ => return Err(err("unit must be s, m or h")),
                 };
-                let width = n.checked_mul(mult).filter(|w| *w > 0).ok_or_else(|| err("width out of range"))?;
+                let width = n
+                    .checked_mul(mult)
+                    .filter(|w| *w > 0)
+                    .ok_or_else(|| err("width out of range"))?;
                 if NANOS_PER_DAY % width != 0 {
                     return Err(err("width must divide a day"));
                 }
@@ -154,7 +170,9 @@ impl BarSpec {
             }
             "volume" => {
                 let x: f64 = rest.parse().map_err(|_| err("bad volume"))?;
-                let q = Qty::from_f64(x).filter(|q| q.0 > 0 && x.is_finite()).ok_or_else(|| err("volume must be positive"))?;
+                let q = Qty::from_f64(x)
+                    .filter(|q| q.0 > 0 && x.is_finite())
+                    .ok_or_else(|| err("volume must be positive"))?;
                 Ok(BarSpec::Volume { threshold: q })
             }
             "dollar" => {
@@ -195,7 +213,9 @@ impl BarSpec {
                     _ => return Err(err("metric must be tick, volume or dollar")),
                 })
             }
-            _ => Err(err("type must be time, tick, volume, dollar, imbalance or run")),
+            _ => Err(err(
+                "type must be time, tick, volume, dollar, imbalance or run",
+            )),
         }
     }
 
@@ -206,7 +226,10 @@ impl BarSpec {
             if *p == d {
                 return format!("{kind}_{metric}");
             }
-            let mut s = format!("{kind}_{metric}_{}_{}", p.exp_num_ticks_init, p.expected_imbalance_window);
+            let mut s = format!(
+                "{kind}_{metric}_{}_{}",
+                p.exp_num_ticks_init, p.expected_imbalance_window
+            );
             match p.num_prev_bars {
                 None => s.push_str("_const"),
                 Some(n) if n != 3 => s.push_str(&format!("_{n}")),
@@ -337,7 +360,11 @@ pub struct BarConfig {
 
 impl Default for BarConfig {
     fn default() -> Self {
-        BarConfig { kyle_window: 20, time_closure: TimeBarClosure::RightOpen, volume_no_split: false }
+        BarConfig {
+            kyle_window: 20,
+            time_closure: TimeBarClosure::RightOpen,
+            volume_no_split: false,
+        }
     }
 }
 
@@ -499,7 +526,10 @@ impl Afml {
         self.ticks_seen += 1;
         self.bar_ticks += 1;
         let warm = self.ticks_seen >= self.params.exp_num_ticks_init;
-        let forced = self.params.max_bar_ticks.is_some_and(|m| self.bar_ticks >= m);
+        let forced = self
+            .params
+            .max_bar_ticks
+            .is_some_and(|m| self.bar_ticks >= m);
         if !self.run {
             Self::push_hist(&mut self.hist, imb, w);
             self.theta += imb;
@@ -509,7 +539,11 @@ impl Afml {
             let e = self.exp_imbalance?;
             let threshold = self.exp_num_ticks * e.abs();
             if self.theta.abs() > threshold || forced {
-                let audit = AfmlAudit { theta: self.theta.abs(), exp_num_ticks: self.exp_num_ticks, exp_imbalance: e };
+                let audit = AfmlAudit {
+                    theta: self.theta.abs(),
+                    exp_num_ticks: self.exp_num_ticks,
+                    exp_imbalance: e,
+                };
                 self.close_bar();
                 self.exp_imbalance = Some(ewma_adjust_last(self.hist.iter().copied(), w));
                 return Some(audit);
@@ -531,7 +565,11 @@ impl Afml {
             let max_prop = (p * eb).max((1.0 - p) * es);
             let theta = self.theta_buy.max(self.theta_sell);
             if theta > self.exp_num_ticks * max_prop || forced {
-                let audit = AfmlAudit { theta, exp_num_ticks: self.exp_num_ticks, exp_imbalance: max_prop };
+                let audit = AfmlAudit {
+                    theta,
+                    exp_num_ticks: self.exp_num_ticks,
+                    exp_imbalance: max_prop,
+                };
                 let frac = self.bar_buy_ticks as f64 / self.bar_ticks as f64;
                 Self::push_hist(&mut self.buy_ticks_hist, frac, w);
                 self.close_bar();
@@ -543,7 +581,13 @@ impl Afml {
     }
 
     fn refresh_run_expectations(&mut self, w: usize) {
-        let e = |h: &VecDeque<f64>| if h.is_empty() { 0.0 } else { ewma_adjust_last(h.iter().copied(), w) };
+        let e = |h: &VecDeque<f64>| {
+            if h.is_empty() {
+                0.0
+            } else {
+                ewma_adjust_last(h.iter().copied(), w)
+            }
+        };
         self.exp_buy = Some(e(&self.hist_buy));
         self.exp_sell = Some(e(&self.hist_sell));
         let p = if self.buy_ticks_hist.is_empty() {
@@ -657,18 +701,30 @@ impl BarBuilder {
     }
 
     /// A book message at `ts`: its exact OFI flow, and the mid and spread after it.
-    pub fn on_book(&mut self, ts: Nanos, ofi_units: i128, mid: Option<f64>, spread: Option<f64>, _out: &mut Vec<BarRow>) {
-        self.log.push(BookEv { ts, ofi: ofi_units, mid, spread });
+    pub fn on_book(
+        &mut self,
+        ts: Nanos,
+        ofi_units: i128,
+        mid: Option<f64>,
+        spread: Option<f64>,
+        _out: &mut Vec<BarRow>,
+    ) {
+        self.log.push(BookEv {
+            ts,
+            ofi: ofi_units,
+            mid,
+            spread,
+        });
         self.mid = mid;
         self.spread = spread;
         // Without an open bar, time bars need no history before the next trade's slot start,
         // but that start is unknown yet; keep the log bounded by folding events that can no
         // longer matter into the base state once a later slot starts (see `trim_log`).
-        if self.acc.is_none() {
-            if let BarSpec::Time { width } = self.spec {
-                let start = self.slot_open(self.slot_of(ts, width), width);
-                self.trim_log(start);
-            }
+        if self.acc.is_none()
+            && let BarSpec::Time { width } = self.spec
+        {
+            let start = self.slot_open(self.slot_of(ts, width), width);
+            self.trim_log(start);
         }
     }
 
@@ -687,7 +743,13 @@ impl BarBuilder {
     /// Book aggregates from the log, then drops the events used: OFI over events in
     /// `[ofi_from, to)` (`<= to` when `inclusive_end`), the mid in force at `from`, the mid after
     /// the last event, and the spread time-weighted over `[from, to)`.
-    fn book_aggregates(&mut self, ofi_from: Nanos, from: Nanos, to: Nanos, inclusive_end: bool) -> (i128, Option<f64>, Option<f64>, Option<f64>) {
+    fn book_aggregates(
+        &mut self,
+        ofi_from: Nanos,
+        from: Nanos,
+        to: Nanos,
+        inclusive_end: bool,
+    ) -> (i128, Option<f64>, Option<f64>, Option<f64>) {
         let within = |e: &BookEv| if inclusive_end { e.ts <= to } else { e.ts < to };
         let n = self.log.iter().take_while(|e| within(e)).count();
         let mut ofi = 0i128;
@@ -740,7 +802,16 @@ impl BarBuilder {
         (ofi, mid_open, cur_mid, spread_mean)
     }
 
-    fn emit(&mut self, acc: Acc, ts_open: Nanos, ts_close: Nanos, complete: bool, book: (i128, Option<f64>, Option<f64>, Option<f64>), audit: Option<AfmlAudit>, out: &mut Vec<BarRow>) {
+    fn emit(
+        &mut self,
+        acc: Acc,
+        ts_open: Nanos,
+        ts_close: Nanos,
+        complete: bool,
+        book: (i128, Option<f64>, Option<f64>, Option<f64>),
+        audit: Option<AfmlAudit>,
+        out: &mut Vec<BarRow>,
+    ) {
         let (ofi, mid_open, mid_close, spread_mean) = book;
         let date = Date::of_nanos(ts_open);
         if self.seq_date != Some(date) {
@@ -752,7 +823,9 @@ impl BarBuilder {
             (Some(a), Some(b)) if self.emitted_any => Some(a - b),
             _ => None,
         };
-        let kyle = self.kyle.push(mid_change.map(|y| (units_to_f64(signed), y)));
+        let kyle = self
+            .kyle
+            .push(mid_change.map(|y| (units_to_f64(signed), y)));
         self.prev_mid_close = mid_close;
         self.emitted_any = true;
         let has = acc.open.is_some();
@@ -793,15 +866,36 @@ impl BarBuilder {
     }
 
     /// A trade at `ts`. `vpin_after`: VPIN of the last completed bucket after this trade.
-    pub fn on_trade(&mut self, ts: Nanos, price: f64, size: Qty, side: TradeSide, vpin_after: Option<f64>, out: &mut Vec<BarRow>) {
+    pub fn on_trade(
+        &mut self,
+        ts: Nanos,
+        price: f64,
+        size: Qty,
+        side: TradeSide,
+        vpin_after: Option<f64>,
+        out: &mut Vec<BarRow>,
+    ) {
         match self.spec.clone() {
-            BarSpec::Time { width } => self.time_trade(ts, price, size, side, vpin_after, width, out),
-            BarSpec::Volume { threshold } if !self.cfg.volume_no_split => self.volume_trade(ts, price, size, side, vpin_after, threshold.0, out),
+            BarSpec::Time { width } => {
+                self.time_trade(ts, price, size, side, vpin_after, width, out)
+            }
+            BarSpec::Volume { threshold } if !self.cfg.volume_no_split => {
+                self.volume_trade(ts, price, size, side, vpin_after, threshold.0, out)
+            }
             _ => self.threshold_trade(ts, price, size, side, vpin_after, out),
         }
     }
 
-    fn time_trade(&mut self, ts: Nanos, price: f64, size: Qty, side: TradeSide, vpin_after: Option<f64>, width: Nanos, out: &mut Vec<BarRow>) {
+    fn time_trade(
+        &mut self,
+        ts: Nanos,
+        price: f64,
+        size: Qty,
+        side: TradeSide,
+        vpin_after: Option<f64>,
+        width: Nanos,
+        out: &mut Vec<BarRow>,
+    ) {
         let k = self.slot_of(ts, width);
         match self.slot {
             Some(open) if k > open => {
@@ -809,11 +903,21 @@ impl BarBuilder {
                 // trades before their ends (this trade is not yet counted).
                 let acc = self.acc.take().unwrap_or_default();
                 let (t0, t1) = (self.slot_open(open, width), self.slot_open(open + 1, width));
-                let book = self.book_aggregates(t0, t0, t1, self.cfg.time_closure == TimeBarClosure::LeftOpen);
+                let book = self.book_aggregates(
+                    t0,
+                    t0,
+                    t1,
+                    self.cfg.time_closure == TimeBarClosure::LeftOpen,
+                );
                 self.emit(acc, t0, t1, true, book, None, out);
                 for e in open + 1..k {
                     let (t0, t1) = (self.slot_open(e, width), self.slot_open(e + 1, width));
-                    let book = self.book_aggregates(t0, t0, t1, self.cfg.time_closure == TimeBarClosure::LeftOpen);
+                    let book = self.book_aggregates(
+                        t0,
+                        t0,
+                        t1,
+                        self.cfg.time_closure == TimeBarClosure::LeftOpen,
+                    );
                     self.emit(Acc::default(), t0, t1, true, book, None, out);
                 }
                 self.slot = Some(k);
@@ -825,11 +929,22 @@ impl BarBuilder {
                 self.trim_log(start);
             }
         }
-        self.acc.get_or_insert_with(Acc::default).add(ts, price, size.0, side, true);
+        self.acc
+            .get_or_insert_with(Acc::default)
+            .add(ts, price, size.0, side, true);
         self.vpin = vpin_after;
     }
 
-    fn volume_trade(&mut self, ts: Nanos, price: f64, size: Qty, side: TradeSide, vpin_after: Option<f64>, threshold: i64, out: &mut Vec<BarRow>) {
+    fn volume_trade(
+        &mut self,
+        ts: Nanos,
+        price: f64,
+        size: Qty,
+        side: TradeSide,
+        vpin_after: Option<f64>,
+        threshold: i64,
+        out: &mut Vec<BarRow>,
+    ) {
         let mut left = size.0;
         let mut first = true;
         self.vpin = vpin_after;
@@ -854,7 +969,15 @@ impl BarBuilder {
         }
     }
 
-    fn threshold_trade(&mut self, ts: Nanos, price: f64, size: Qty, side: TradeSide, vpin_after: Option<f64>, out: &mut Vec<BarRow>) {
+    fn threshold_trade(
+        &mut self,
+        ts: Nanos,
+        price: f64,
+        size: Qty,
+        side: TradeSide,
+        vpin_after: Option<f64>,
+        out: &mut Vec<BarRow>,
+    ) {
         let acc = self.acc.get_or_insert_with(Acc::default);
         if acc.open.is_none() {
             acc.mid_open = self.mid;
@@ -867,7 +990,10 @@ impl BarBuilder {
             BarSpec::Volume { threshold } => acc.volume >= i128::from(threshold.0),
             BarSpec::Dollar { threshold } => acc.quote >= *threshold,
             _ => {
-                audit = self.afml.as_mut().and_then(|a| a.on_trade(price, size.to_f64()));
+                audit = self
+                    .afml
+                    .as_mut()
+                    .and_then(|a| a.on_trade(price, size.to_f64()));
                 audit.is_some()
             }
         };
@@ -888,7 +1014,12 @@ impl BarBuilder {
             (BarSpec::Time { width }, Some(k)) => {
                 let width = *width;
                 let (t0, t1) = (self.slot_open(k, width), self.slot_open(k + 1, width));
-                let book = self.book_aggregates(t0, t0, t1, self.cfg.time_closure == TimeBarClosure::LeftOpen);
+                let book = self.book_aggregates(
+                    t0,
+                    t0,
+                    t1,
+                    self.cfg.time_closure == TimeBarClosure::LeftOpen,
+                );
                 self.emit(acc, t0, t1, false, book, None, out);
                 self.slot = None;
             }
@@ -946,19 +1077,70 @@ mod tests {
 
     #[test]
     fn a1_time_bars_right_open() {
-        let out = run(BarSpec::parse("time_1m").unwrap(), BarConfig::default(), &tape_a1());
+        let out = run(
+            BarSpec::parse("time_1m").unwrap(),
+            BarConfig::default(),
+            &tape_a1(),
+        );
         assert_eq!(out.len(), 5);
         let want = [
-            (Some(100.0), Some(100.5), Some(99.5), Some(99.5), 7.0, 3.0, 4.0, 0.0, 4),
-            (Some(99.0), Some(99.5), Some(99.0), Some(99.5), 6.0, 2.0, 4.0, 0.0, 2),
+            (
+                Some(100.0),
+                Some(100.5),
+                Some(99.5),
+                Some(99.5),
+                7.0,
+                3.0,
+                4.0,
+                0.0,
+                4,
+            ),
+            (
+                Some(99.0),
+                Some(99.5),
+                Some(99.0),
+                Some(99.5),
+                6.0,
+                2.0,
+                4.0,
+                0.0,
+                2,
+            ),
             (None, None, None, None, 0.0, 0.0, 0.0, 0.0, 0),
-            (Some(101.0), Some(101.0), Some(100.5), Some(100.5), 14.0, 12.0, 1.0, 1.0, 3),
-            (Some(100.0), Some(100.0), Some(100.0), Some(100.0), 3.0, 0.0, 3.0, 0.0, 1),
+            (
+                Some(101.0),
+                Some(101.0),
+                Some(100.5),
+                Some(100.5),
+                14.0,
+                12.0,
+                1.0,
+                1.0,
+                3,
+            ),
+            (
+                Some(100.0),
+                Some(100.0),
+                Some(100.0),
+                Some(100.0),
+                3.0,
+                0.0,
+                3.0,
+                0.0,
+                1,
+            ),
         ];
         for (i, (r, w)) in out.iter().zip(want).enumerate() {
             assert_eq!(ohlcv(r), (w.0, w.1, w.2, w.3, w.4), "bar {i}");
-            assert_eq!((r.buy_volume, r.sell_volume, r.unknown_volume, r.trade_count), (w.5, w.6, w.7, w.8), "bar {i}");
-            assert_eq!((r.ts_open, r.ts_close), (i as i64 * 60 * S, (i as i64 + 1) * 60 * S));
+            assert_eq!(
+                (r.buy_volume, r.sell_volume, r.unknown_volume, r.trade_count),
+                (w.5, w.6, w.7, w.8),
+                "bar {i}"
+            );
+            assert_eq!(
+                (r.ts_open, r.ts_close),
+                (i as i64 * 60 * S, (i as i64 + 1) * 60 * S)
+            );
             assert_eq!(r.is_complete, i < 4);
         }
         assert_eq!(out[0].vwap, Some(100.0));
@@ -967,46 +1149,147 @@ mod tests {
         assert!((out[3].vwap.unwrap() - 100.9642857143).abs() < 1e-9);
         assert_eq!(out[2].tfi, None);
         assert!((out[3].tfi.unwrap() - 11.0 / 13.0).abs() < 1e-15);
-        assert_eq!(out.iter().map(|r| r.bar_seq).collect::<Vec<_>>(), vec![0, 1, 2, 3, 4]);
+        assert_eq!(
+            out.iter().map(|r| r.bar_seq).collect::<Vec<_>>(),
+            vec![0, 1, 2, 3, 4]
+        );
     }
 
     #[test]
     fn a1_time_bars_left_open() {
-        let cfg = BarConfig { time_closure: TimeBarClosure::LeftOpen, ..BarConfig::default() };
+        let cfg = BarConfig {
+            time_closure: TimeBarClosure::LeftOpen,
+            ..BarConfig::default()
+        };
         let out = run(BarSpec::parse("time_1m").unwrap(), cfg, &tape_a1());
         // (0,60]: trade 5 at 60 s moves here; (60,120]: only trade 6.
-        assert_eq!(ohlcv(&out[0]), (Some(100.0), Some(100.5), Some(99.0), Some(99.0), 11.0));
-        assert_eq!(ohlcv(&out[1]), (Some(99.5), Some(99.5), Some(99.5), Some(99.5), 2.0));
+        assert_eq!(
+            ohlcv(&out[0]),
+            (Some(100.0), Some(100.5), Some(99.0), Some(99.0), 11.0)
+        );
+        assert_eq!(
+            ohlcv(&out[1]),
+            (Some(99.5), Some(99.5), Some(99.5), Some(99.5), 2.0)
+        );
         assert_eq!(out[2].volume, 0.0);
-        assert_eq!(ohlcv(&out[3]), (Some(101.0), Some(101.0), Some(100.5), Some(100.5), 14.0));
-        assert_eq!(ohlcv(&out[4]), (Some(100.0), Some(100.0), Some(100.0), Some(100.0), 3.0));
+        assert_eq!(
+            ohlcv(&out[3]),
+            (Some(101.0), Some(101.0), Some(100.5), Some(100.5), 14.0)
+        );
+        assert_eq!(
+            ohlcv(&out[4]),
+            (Some(100.0), Some(100.0), Some(100.0), Some(100.0), 3.0)
+        );
     }
 
     #[test]
     fn a1_volume_bars_split() {
-        let out = run(BarSpec::parse("volume_5").unwrap(), BarConfig::default(), &tape_a1());
+        let out = run(
+            BarSpec::parse("volume_5").unwrap(),
+            BarConfig::default(),
+            &tape_a1(),
+        );
         assert_eq!(out.len(), 6);
         let want = [
-            (100.0, 100.5, 99.5, 99.5, 3.0, 2.0, 0.0, 100.2, 59_999_000_000, 4, 4),
+            (
+                100.0,
+                100.5,
+                99.5,
+                99.5,
+                3.0,
+                2.0,
+                0.0,
+                100.2,
+                59_999_000_000,
+                4,
+                4,
+            ),
             (99.5, 99.5, 99.0, 99.0, 0.0, 5.0, 0.0, 99.2, 60 * S, 2, 1),
-            (99.0, 101.0, 99.0, 101.0, 4.0, 1.0, 0.0, 100.0, 190 * S, 3, 2),
-            (101.0, 101.0, 101.0, 101.0, 5.0, 0.0, 0.0, 101.0, 190 * S, 1, 0),
-            (101.0, 101.0, 101.0, 101.0, 5.0, 0.0, 0.0, 101.0, 190 * S, 1, 0),
-            (101.0, 101.0, 100.0, 100.0, 0.0, 4.0, 1.0, 100.3, 250 * S, 3, 3),
+            (
+                99.0,
+                101.0,
+                99.0,
+                101.0,
+                4.0,
+                1.0,
+                0.0,
+                100.0,
+                190 * S,
+                3,
+                2,
+            ),
+            (
+                101.0,
+                101.0,
+                101.0,
+                101.0,
+                5.0,
+                0.0,
+                0.0,
+                101.0,
+                190 * S,
+                1,
+                0,
+            ),
+            (
+                101.0,
+                101.0,
+                101.0,
+                101.0,
+                5.0,
+                0.0,
+                0.0,
+                101.0,
+                190 * S,
+                1,
+                0,
+            ),
+            (
+                101.0,
+                101.0,
+                100.0,
+                100.0,
+                0.0,
+                4.0,
+                1.0,
+                100.3,
+                250 * S,
+                3,
+                3,
+            ),
         ];
         for (i, (r, w)) in out.iter().zip(want).enumerate() {
-            assert_eq!(ohlcv(r), (Some(w.0), Some(w.1), Some(w.2), Some(w.3), 5.0), "bar {i}");
-            assert_eq!((r.buy_volume, r.sell_volume, r.unknown_volume), (w.4, w.5, w.6), "bar {i}");
-            assert!((r.vwap.unwrap() - w.7).abs() < 1e-9, "bar {i} vwap {:?}", r.vwap);
+            assert_eq!(
+                ohlcv(r),
+                (Some(w.0), Some(w.1), Some(w.2), Some(w.3), 5.0),
+                "bar {i}"
+            );
+            assert_eq!(
+                (r.buy_volume, r.sell_volume, r.unknown_volume),
+                (w.4, w.5, w.6),
+                "bar {i}"
+            );
+            assert!(
+                (r.vwap.unwrap() - w.7).abs() < 1e-9,
+                "bar {i} vwap {:?}",
+                r.vwap
+            );
             assert_eq!(r.last_trade_ts, Some(w.8), "bar {i}");
-            assert_eq!((r.trade_count, r.trade_count_started), (w.9, w.10), "bar {i}");
+            assert_eq!(
+                (r.trade_count, r.trade_count_started),
+                (w.9, w.10),
+                "bar {i}"
+            );
             assert!(r.is_complete);
         }
     }
 
     #[test]
     fn a1_volume_bars_no_split_tick_and_dollar() {
-        let cfg = BarConfig { volume_no_split: true, ..BarConfig::default() };
+        let cfg = BarConfig {
+            volume_no_split: true,
+            ..BarConfig::default()
+        };
         let out = run(BarSpec::parse("volume_5").unwrap(), cfg, &tape_a1());
         let got: Vec<_> = out.iter().map(ohlcv).collect();
         assert_eq!(
@@ -1018,16 +1301,27 @@ mod tests {
                 (Some(101.0), Some(101.0), Some(100.0), Some(100.0), 5.0),
             ]
         );
-        let out = run(BarSpec::parse("tick_3").unwrap(), BarConfig::default(), &tape_a1());
+        let out = run(
+            BarSpec::parse("tick_3").unwrap(),
+            BarConfig::default(),
+            &tape_a1(),
+        );
         let got: Vec<_> = out.iter().map(ohlcv).collect();
-        assert_eq!(got[..3], [
-            (Some(100.0), Some(100.5), Some(100.0), Some(100.5), 4.0),
-            (Some(99.5), Some(99.5), Some(99.0), Some(99.5), 9.0),
-            (Some(101.0), Some(101.0), Some(100.5), Some(100.5), 14.0),
-        ]);
+        assert_eq!(
+            got[..3],
+            [
+                (Some(100.0), Some(100.5), Some(100.0), Some(100.5), 4.0),
+                (Some(99.5), Some(99.5), Some(99.0), Some(99.5), 9.0),
+                (Some(101.0), Some(101.0), Some(100.5), Some(100.5), 14.0),
+            ]
+        );
         // Trade 10 stays in a partial bar, emitted incomplete.
         assert!(!out[3].is_complete && out[3].trade_count == 1);
-        let out = run(BarSpec::parse("dollar_500").unwrap(), BarConfig::default(), &tape_a1());
+        let out = run(
+            BarSpec::parse("dollar_500").unwrap(),
+            BarConfig::default(),
+            &tape_a1(),
+        );
         let q: Vec<f64> = out.iter().map(|r| r.quote_volume).collect();
         assert_eq!(q, vec![700.0, 595.0, 1212.0, 501.5]);
     }
@@ -1035,18 +1329,39 @@ mod tests {
     /// FEATURES A.4: mlfinlab `ewma([1, −1, 1, 1], 4)`.
     #[test]
     fn a4_ewma_adjust() {
-        assert!((ewma_adjust_last([1.0, -1.0, 1.0, 1.0].into_iter(), 4) - 0.6691176471).abs() < 1e-10);
-        assert!((ewma_adjust_last([1.0, 2.0, 3.0, 4.0].into_iter(), 4) - 3.0955882353).abs() < 1e-10);
+        assert!(
+            (ewma_adjust_last([1.0, -1.0, 1.0, 1.0].into_iter(), 4) - 0.6691176471).abs() < 1e-10
+        );
+        assert!(
+            (ewma_adjust_last([1.0, 2.0, 3.0, 4.0].into_iter(), 4) - 3.0955882353).abs() < 1e-10
+        );
     }
 
     fn tape_a5() -> Vec<(Nanos, f64, f64, TradeSide)> {
-        let prices = [100.0, 100.5, 101.0, 101.0, 100.5, 101.0, 101.5, 102.0, 102.0, 101.5, 101.0, 100.5, 100.0, 100.0, 99.5, 100.0, 100.5, 101.0, 101.5, 101.5, 102.0, 102.5, 102.0, 101.5];
-        let vols = [1.0, 2.0, 1.0, 3.0, 2.0, 1.0, 4.0, 1.0, 2.0, 2.0, 1.0, 3.0, 1.0, 2.0, 5.0, 1.0, 1.0, 2.0, 1.0, 3.0, 1.0, 2.0, 4.0, 1.0];
-        prices.iter().zip(vols).enumerate().map(|(i, (&p, v))| (i as i64 * S, p, v, TradeSide::Unknown)).collect()
+        let prices = [
+            100.0, 100.5, 101.0, 101.0, 100.5, 101.0, 101.5, 102.0, 102.0, 101.5, 101.0, 100.5,
+            100.0, 100.0, 99.5, 100.0, 100.5, 101.0, 101.5, 101.5, 102.0, 102.5, 102.0, 101.5,
+        ];
+        let vols = [
+            1.0, 2.0, 1.0, 3.0, 2.0, 1.0, 4.0, 1.0, 2.0, 2.0, 1.0, 3.0, 1.0, 2.0, 5.0, 1.0, 1.0,
+            2.0, 1.0, 3.0, 1.0, 2.0, 4.0, 1.0,
+        ];
+        prices
+            .iter()
+            .zip(vols)
+            .enumerate()
+            .map(|(i, (&p, v))| (i as i64 * S, p, v, TradeSide::Unknown))
+            .collect()
     }
 
     fn afml(metric: &str, ema: Option<usize>) -> BarSpec {
-        let p = AfmlParams { exp_num_ticks_init: 4, expected_imbalance_window: 4, num_prev_bars: ema, constraints: None, max_bar_ticks: None };
+        let p = AfmlParams {
+            exp_num_ticks_init: 4,
+            expected_imbalance_window: 4,
+            num_prev_bars: ema,
+            constraints: None,
+            max_bar_ticks: None,
+        };
         match metric {
             "tick" => BarSpec::TickImbalance(p),
             _ => BarSpec::VolumeImbalance(p),
@@ -1060,9 +1375,16 @@ mod tests {
         let out = run(afml("tick", None), BarConfig::default(), &tape);
         let complete: Vec<&BarRow> = out.iter().filter(|r| r.is_complete).collect();
         assert_eq!(complete.len(), 3);
-        let closes: Vec<Nanos> = complete.iter().map(|r| r.last_trade_ts.unwrap() / S + 1).collect();
+        let closes: Vec<Nanos> = complete
+            .iter()
+            .map(|r| r.last_trade_ts.unwrap() / S + 1)
+            .collect();
         assert_eq!(closes, vec![7, 14, 21]);
-        let want = [(100.0, 101.5, 100.0, 101.5, 14.0), (102.0, 102.0, 100.0, 100.0, 12.0), (99.5, 102.0, 99.5, 102.0, 14.0)];
+        let want = [
+            (100.0, 101.5, 100.0, 101.5, 14.0),
+            (102.0, 102.0, 100.0, 100.0, 12.0),
+            (99.5, 102.0, 99.5, 102.0, 14.0),
+        ];
         for (r, w) in complete.iter().zip(want) {
             assert_eq!(ohlcv(r), (Some(w.0), Some(w.1), Some(w.2), Some(w.3), w.4));
         }
@@ -1073,14 +1395,31 @@ mod tests {
         assert_eq!(ema.iter().filter(|r| r.is_complete).count(), 1);
         let vol = run(afml("volume", None), BarConfig::default(), &tape);
         let complete: Vec<&BarRow> = vol.iter().filter(|r| r.is_complete).collect();
-        let closes: Vec<Nanos> = complete.iter().map(|r| r.last_trade_ts.unwrap() / S + 1).collect();
+        let closes: Vec<Nanos> = complete
+            .iter()
+            .map(|r| r.last_trade_ts.unwrap() / S + 1)
+            .collect();
         assert_eq!(closes, vec![7, 15]);
-        assert_eq!(ohlcv(complete[1]), (Some(102.0), Some(102.0), Some(99.5), Some(99.5), 17.0));
+        assert_eq!(
+            ohlcv(complete[1]),
+            (Some(102.0), Some(102.0), Some(99.5), Some(99.5), 17.0)
+        );
     }
 
     #[test]
     fn specs_round_trip_and_reject_bad_widths() {
-        for s in ["time_1m", "time_30s", "time_1h", "tick_100", "volume_5", "volume_0.5", "dollar_1000000", "imbalance_tick", "run_volume", "imbalance_tick_100_50_const"] {
+        for s in [
+            "time_1m",
+            "time_30s",
+            "time_1h",
+            "tick_100",
+            "volume_5",
+            "volume_0.5",
+            "dollar_1000000",
+            "imbalance_tick",
+            "run_volume",
+            "imbalance_tick_100_50_const",
+        ] {
             assert_eq!(BarSpec::parse(s).unwrap().name(), s);
         }
         assert!(BarSpec::parse("time_7m").is_err());

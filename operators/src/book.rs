@@ -152,13 +152,17 @@ impl L2Book {
     #[inline]
     fn key_qty(l: &LevelUpdate) -> Result<(PriceKey, Qty), BookError> {
         let key = PriceKey::new(l.price).ok_or(BookError::Price(l.price))?;
-        let q = Qty::from_f64(l.size).filter(|q| q.0 >= 0 && l.size >= 0.0).ok_or(BookError::Size(l.size))?;
+        let q = Qty::from_f64(l.size)
+            .filter(|q| q.0 >= 0 && l.size >= 0.0)
+            .ok_or(BookError::Size(l.size))?;
         Ok((key, q))
     }
 
     #[inline]
     fn set(&mut self, l: &LevelUpdate) {
-        let Ok((key, q)) = Self::key_qty(l) else { return };
+        let Ok((key, q)) = Self::key_qty(l) else {
+            return;
+        };
         let side = match l.side {
             BookSide::Bid => &mut self.bids,
             BookSide::Ask => &mut self.asks,
@@ -174,13 +178,17 @@ impl L2Book {
     fn uncross(&mut self, levels: &[LevelUpdate]) -> bool {
         let mut changed = false;
         loop {
-            let (Some((&b, _)), Some((&a, _))) = (self.bids.last_key_value(), self.asks.first_key_value()) else {
+            let (Some((&b, _)), Some((&a, _))) =
+                (self.bids.last_key_value(), self.asks.first_key_value())
+            else {
                 return changed;
             };
             if b < a {
                 return changed;
             }
-            let touched_ask = levels.iter().any(|l| l.side == BookSide::Ask && PriceKey::new(l.price) == Some(a));
+            let touched_ask = levels
+                .iter()
+                .any(|l| l.side == BookSide::Ask && PriceKey::new(l.price) == Some(a));
             if touched_ask {
                 self.bids.remove(&b);
             } else {
@@ -204,7 +212,11 @@ impl L2Book {
 
     /// Bid at rank `rank` (0 = best).
     pub fn bid_level(&self, rank: usize) -> Option<(f64, Qty)> {
-        self.bids.iter().rev().nth(rank).map(|(k, q)| (k.price(), *q))
+        self.bids
+            .iter()
+            .rev()
+            .nth(rank)
+            .map(|(k, q)| (k.price(), *q))
     }
 
     /// Ask at rank `rank` (0 = best).
@@ -218,7 +230,9 @@ impl L2Book {
     pub fn top_n(&self, side: BookSide, n: usize, out: &mut Vec<(f64, Qty)>) {
         out.clear();
         match side {
-            BookSide::Bid => out.extend(self.bids.iter().rev().take(n).map(|(k, q)| (k.price(), *q))),
+            BookSide::Bid => {
+                out.extend(self.bids.iter().rev().take(n).map(|(k, q)| (k.price(), *q)))
+            }
             BookSide::Ask => out.extend(self.asks.iter().take(n).map(|(k, q)| (k.price(), *q))),
         }
     }
@@ -228,7 +242,13 @@ impl L2Book {
     pub fn top_n_units(&self, side: BookSide, n: usize, out: &mut Vec<(f64, i64)>) {
         out.clear();
         match side {
-            BookSide::Bid => out.extend(self.bids.iter().rev().take(n).map(|(k, q)| (k.price(), q.0))),
+            BookSide::Bid => out.extend(
+                self.bids
+                    .iter()
+                    .rev()
+                    .take(n)
+                    .map(|(k, q)| (k.price(), q.0)),
+            ),
             BookSide::Ask => out.extend(self.asks.iter().take(n).map(|(k, q)| (k.price(), q.0))),
         }
     }

@@ -8,6 +8,7 @@
 //!   feature null; messages after it yield no row until the next snapshot;
 //! - `ofi_<W>` = Σ e over this market's rows with time in `(t − W, t]` (exact `i128` units), null
 //!   only on a gap row.
+//!
 //! Flows are exact integers in `Qty` units (`ofi_units`, `mlofi_units`) for downstream sums.
 
 use crate::book::{BookError, BookMessage, L2Book};
@@ -30,7 +31,10 @@ pub struct BookFeatureConfig {
 
 impl Default for BookFeatureConfig {
     fn default() -> Self {
-        BookFeatureConfig { mlofi_levels: 10, windows: vec![NANOS_PER_SEC, 10 * NANOS_PER_SEC, 60 * NANOS_PER_SEC] }
+        BookFeatureConfig {
+            mlofi_levels: 10,
+            windows: vec![NANOS_PER_SEC, 10 * NANOS_PER_SEC, 60 * NANOS_PER_SEC],
+        }
     }
 }
 
@@ -138,7 +142,6 @@ impl BookFeatureEngine {
         Some(self.book.best_ask()?.0 - self.book.best_bid()?.0)
     }
 
-
     /// Applies one message; `None` when no row is due (book not ready / invalid after a gap).
     pub fn on_message(&mut self, msg: &BookMessage) -> Result<Option<&BookFeatureRow>, BookError> {
         let o = self.book.apply(msg)?;
@@ -177,8 +180,10 @@ impl BookFeatureEngine {
             return Ok(Some(&self.row));
         }
         let depth = m.max(10);
-        self.book.top_n_units(BookSide::Bid, depth, &mut self.cur_bids);
-        self.book.top_n_units(BookSide::Ask, depth, &mut self.cur_asks);
+        self.book
+            .top_n_units(BookSide::Bid, depth, &mut self.cur_bids);
+        self.book
+            .top_n_units(BookSide::Ask, depth, &mut self.cur_asks);
         let q = |l: &Level| Qty(l.1).to_f64();
         let bid = self.cur_bids.first().map(|l| (l.0, q(l)));
         let ask = self.cur_asks.first().map(|l| (l.0, q(l)));
@@ -196,7 +201,13 @@ impl BookFeatureEngine {
         r.depth_imbalance_5 = depth_imbalance(&self.cur_bids, &self.cur_asks, 5);
         r.depth_imbalance_10 = depth_imbalance(&self.cur_bids, &self.cur_asks, 10);
         if self.has_prev && !o.reset {
-            mlofi(&self.prev_bids, &self.prev_asks, &self.cur_bids, &self.cur_asks, &mut r.mlofi_units);
+            mlofi(
+                &self.prev_bids,
+                &self.prev_asks,
+                &self.cur_bids,
+                &self.cur_asks,
+                &mut r.mlofi_units,
+            );
             for (v, u) in r.mlofi.iter_mut().zip(&r.mlofi_units) {
                 *v = Some(units_to_f64(*u));
             }
@@ -232,13 +243,20 @@ mod tests {
     #[test]
     fn fixture_a2_ofi_mlofi_structure() {
         use BookSide::{Ask, Bid};
-        let mut e = BookFeatureEngine::new(BookFeatureConfig { mlofi_levels: 3, windows: vec![1_000] });
+        let mut e = BookFeatureEngine::new(BookFeatureConfig {
+            mlofi_levels: 3,
+            windows: vec![1_000],
+        });
         let msgs: Vec<(bool, Vec<LevelUpdate>)> = vec![
             (
                 true,
                 vec![
-                    lu(Bid, 100.0, 5.0), lu(Bid, 99.5, 3.0), lu(Bid, 99.0, 2.0),
-                    lu(Ask, 100.5, 4.0), lu(Ask, 101.0, 6.0), lu(Ask, 101.5, 1.0),
+                    lu(Bid, 100.0, 5.0),
+                    lu(Bid, 99.5, 3.0),
+                    lu(Bid, 99.0, 2.0),
+                    lu(Ask, 100.5, 4.0),
+                    lu(Ask, 101.0, 6.0),
+                    lu(Ask, 101.5, 1.0),
                 ],
             ),
             (false, vec![lu(Bid, 100.0, 7.0)]),
@@ -258,8 +276,17 @@ mod tests {
             (Some([-3.0, -6.0, -1.0]), 100.25, 0.5, 100.35, 0.4),
         ];
         let mut total = 0.0;
-        for (i, ((snap, levels), (e_exp, mid, spread, wmid, i1))) in msgs.iter().zip(expect).enumerate() {
-            let msg = BookMessage { ts_event: i as i64, ts_recv: i as i64, seq: None, prev_seq: None, is_snapshot: *snap, levels };
+        for (i, ((snap, levels), (e_exp, mid, spread, wmid, i1))) in
+            msgs.iter().zip(expect).enumerate()
+        {
+            let msg = BookMessage {
+                ts_event: i as i64,
+                ts_recv: i as i64,
+                seq: None,
+                prev_seq: None,
+                is_snapshot: *snap,
+                levels,
+            };
             let r = e.on_message(&msg).unwrap().unwrap();
             match e_exp {
                 None => {
@@ -267,8 +294,8 @@ mod tests {
                     assert!(r.mlofi.iter().all(Option::is_none));
                 }
                 Some(v) => {
-                    for m in 0..3 {
-                        assert_eq!(r.mlofi[m], Some(v[m]), "S{i} e{}", m + 1);
+                    for (m, want) in v.iter().enumerate() {
+                        assert_eq!(r.mlofi[m], Some(*want), "S{i} e{}", m + 1);
                     }
                     assert_eq!(r.ofi, r.mlofi[0]);
                     total += v[0];
@@ -287,8 +314,20 @@ mod tests {
         use BookSide::{Ask, Bid};
         let mut e = BookFeatureEngine::new(BookFeatureConfig::default());
         let snap = [lu(Bid, 10.0, 1.0), lu(Ask, 11.0, 1.0)];
-        fn m(seq: u64, prev: Option<u64>, is_snapshot: bool, levels: &[LevelUpdate]) -> BookMessage<'_> {
-            BookMessage { ts_event: seq as i64, ts_recv: 0, seq: Some(seq), prev_seq: prev, is_snapshot, levels }
+        fn m(
+            seq: u64,
+            prev: Option<u64>,
+            is_snapshot: bool,
+            levels: &[LevelUpdate],
+        ) -> BookMessage<'_> {
+            BookMessage {
+                ts_event: seq as i64,
+                ts_recv: 0,
+                seq: Some(seq),
+                prev_seq: prev,
+                is_snapshot,
+                levels,
+            }
         }
         let d = [lu(Bid, 10.0, 2.0)];
         assert!(e.on_message(&m(10, None, true, &snap)).unwrap().is_some());
@@ -306,10 +345,20 @@ mod tests {
         use BookSide::{Ask, Bid};
         let mut e = BookFeatureEngine::new(BookFeatureConfig::default());
         let snap = [lu(Bid, 10.0, 1.0), lu(Ask, 11.0, 1.0), lu(Ask, 12.0, 1.0)];
-        let msg = |snap, levels| BookMessage { ts_event: 0, ts_recv: 0, seq: None, prev_seq: None, is_snapshot: snap, levels };
+        let msg = |snap, levels| BookMessage {
+            ts_event: 0,
+            ts_recv: 0,
+            seq: None,
+            prev_seq: None,
+            is_snapshot: snap,
+            levels,
+        };
         e.on_message(&msg(true, &snap)).unwrap();
         // A bid at 11.5 crosses the 11.0 ask: the stale ask goes.
-        let r = e.on_message(&msg(false, &[lu(Bid, 11.5, 1.0)])).unwrap().unwrap();
+        let r = e
+            .on_message(&msg(false, &[lu(Bid, 11.5, 1.0)]))
+            .unwrap()
+            .unwrap();
         assert!(r.uncrossed);
         assert_eq!((r.best_bid, r.best_ask), (Some(11.5), Some(12.0)));
     }

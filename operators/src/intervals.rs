@@ -161,17 +161,29 @@ impl IntervalAggregator {
         let k = self.k_of(ts);
         match self.open.as_ref().map(|o| o.k) {
             None => {
-                self.open = Some(Open { k, mlofi: vec![0; self.cfg.mlofi_levels], ..Open::default() });
+                self.open = Some(Open {
+                    k,
+                    mlofi: vec![0; self.cfg.mlofi_levels],
+                    ..Open::default()
+                });
                 self.spread_since = ts;
             }
             Some(open_k) if k > open_k => {
                 self.close_open(out);
                 for e in open_k + 1..k {
-                    self.open = Some(Open { k: e, mlofi: vec![0; self.cfg.mlofi_levels], ..Open::default() });
+                    self.open = Some(Open {
+                        k: e,
+                        mlofi: vec![0; self.cfg.mlofi_levels],
+                        ..Open::default()
+                    });
                     self.spread_since = e * self.cfg.width;
                     self.close_open(out);
                 }
-                self.open = Some(Open { k, mlofi: vec![0; self.cfg.mlofi_levels], ..Open::default() });
+                self.open = Some(Open {
+                    k,
+                    mlofi: vec![0; self.cfg.mlofi_levels],
+                    ..Open::default()
+                });
                 self.spread_since = k * self.cfg.width;
             }
             Some(_) => {}
@@ -180,7 +192,9 @@ impl IntervalAggregator {
 
     fn close_open(&mut self, out: &mut Vec<IntervalRow>) {
         let w = self.cfg.width;
-        let Some(k) = self.open.as_ref().map(|o| o.k) else { return };
+        let Some(k) = self.open.as_ref().map(|o| o.k) else {
+            return;
+        };
         let ts_close = (k + 1) * w;
         self.accrue_spread(ts_close);
         let o = self.open.take().expect("checked");
@@ -190,7 +204,9 @@ impl IntervalAggregator {
             _ => None,
         };
         let signed = o.buy - o.sell;
-        let kyle = self.kyle.push(mid_change.map(|y| (units_to_f64(signed), y)));
+        let kyle = self
+            .kyle
+            .push(mid_change.map(|y| (units_to_f64(signed), y)));
         out.push(IntervalRow {
             ts_open: k * w,
             ts_close,
@@ -218,7 +234,16 @@ impl IntervalAggregator {
 
     /// A book message (one silver/book row) at `ts`: its exact flows, and the mid and spread
     /// after it.
-    pub fn on_book(&mut self, ts: Nanos, ofi_units: i128, mlofi_units: &[i128], mid: Option<f64>, spread: Option<f64>, reset: bool, out: &mut Vec<IntervalRow>) {
+    pub fn on_book(
+        &mut self,
+        ts: Nanos,
+        ofi_units: i128,
+        mlofi_units: &[i128],
+        mid: Option<f64>,
+        spread: Option<f64>,
+        reset: bool,
+        out: &mut Vec<IntervalRow>,
+    ) {
         self.roll_to(ts, out);
         self.accrue_spread(ts);
         let o = self.open.as_mut().expect("rolled");
@@ -233,7 +258,14 @@ impl IntervalAggregator {
     }
 
     /// A trade at `ts`; `vpin_after` is the last completed bucket's VPIN after it.
-    pub fn on_trade(&mut self, ts: Nanos, side: TradeSide, size: Qty, vpin_after: Option<f64>, out: &mut Vec<IntervalRow>) {
+    pub fn on_trade(
+        &mut self,
+        ts: Nanos,
+        side: TradeSide,
+        size: Qty,
+        vpin_after: Option<f64>,
+        out: &mut Vec<IntervalRow>,
+    ) {
         self.roll_to(ts, out);
         let o = self.open.as_mut().expect("rolled");
         o.n_trades += 1;
@@ -266,22 +298,49 @@ mod tests {
     fn fixture_a1_minutes() {
         let s = NANOS_PER_SEC;
         let tape = [
-            (250_000_000, 1.0, TradeSide::Buy), (10_500_000_000, 2.0, TradeSide::Buy), (30 * s, 1.0, TradeSide::Sell),
-            (59_999_000_000, 3.0, TradeSide::Sell), (60 * s, 4.0, TradeSide::Sell), (75 * s, 2.0, TradeSide::Buy),
-            (190 * s, 12.0, TradeSide::Buy), (200 * s, 1.0, TradeSide::Sell), (200 * s, 1.0, TradeSide::Unknown),
+            (250_000_000, 1.0, TradeSide::Buy),
+            (10_500_000_000, 2.0, TradeSide::Buy),
+            (30 * s, 1.0, TradeSide::Sell),
+            (59_999_000_000, 3.0, TradeSide::Sell),
+            (60 * s, 4.0, TradeSide::Sell),
+            (75 * s, 2.0, TradeSide::Buy),
+            (190 * s, 12.0, TradeSide::Buy),
+            (200 * s, 1.0, TradeSide::Sell),
+            (200 * s, 1.0, TradeSide::Unknown),
             (250 * s, 3.0, TradeSide::Sell),
         ];
-        let mut a = IntervalAggregator::new(IntervalConfig { width: 60 * s, mlofi_levels: 2, kyle_window: 20 }).unwrap();
+        let mut a = IntervalAggregator::new(IntervalConfig {
+            width: 60 * s,
+            mlofi_levels: 2,
+            kyle_window: 20,
+        })
+        .unwrap();
         let mut out = Vec::new();
         for (ts, q, side) in tape {
             a.on_trade(ts, side, Qty::from_f64(q).unwrap(), None, &mut out);
         }
         a.finish(&mut out);
-        let got: Vec<(i64, f64, f64, f64, f64)> =
-            out.iter().map(|r| (r.ts_open / s, r.buy_volume, r.sell_volume, r.unknown_volume, r.signed_volume)).collect();
+        let got: Vec<(i64, f64, f64, f64, f64)> = out
+            .iter()
+            .map(|r| {
+                (
+                    r.ts_open / s,
+                    r.buy_volume,
+                    r.sell_volume,
+                    r.unknown_volume,
+                    r.signed_volume,
+                )
+            })
+            .collect();
         assert_eq!(
             got,
-            vec![(0, 3.0, 4.0, 0.0, -1.0), (60, 2.0, 4.0, 0.0, -2.0), (120, 0.0, 0.0, 0.0, 0.0), (180, 12.0, 1.0, 1.0, 11.0), (240, 0.0, 3.0, 0.0, -3.0)]
+            vec![
+                (0, 3.0, 4.0, 0.0, -1.0),
+                (60, 2.0, 4.0, 0.0, -2.0),
+                (120, 0.0, 0.0, 0.0, 0.0),
+                (180, 12.0, 1.0, 1.0, 11.0),
+                (240, 0.0, 3.0, 0.0, -3.0)
+            ]
         );
         assert!((out[0].tfi.unwrap() + 1.0 / 7.0).abs() < 1e-15);
         assert!((out[3].tfi.unwrap() - 11.0 / 13.0).abs() < 1e-15);
@@ -291,7 +350,12 @@ mod tests {
 
     #[test]
     fn spread_is_time_weighted_and_carried() {
-        let mut a = IntervalAggregator::new(IntervalConfig { width: 10, mlofi_levels: 1, kyle_window: 4 }).unwrap();
+        let mut a = IntervalAggregator::new(IntervalConfig {
+            width: 10,
+            mlofi_levels: 1,
+            kyle_window: 4,
+        })
+        .unwrap();
         let mut out = Vec::new();
         a.on_book(2, 0, &[0], Some(100.0), Some(1.0), false, &mut out);
         a.on_book(6, 0, &[0], Some(101.0), Some(3.0), false, &mut out);
@@ -302,7 +366,10 @@ mod tests {
         assert_eq!(out[0].spread_mean, Some(2.0));
         assert_eq!((out[0].mid_close, out[0].mid_change), (Some(101.0), None));
         // [10,20): empty, carried spread 3, mid 101.
-        assert_eq!((out[1].spread_mean, out[1].mid_change, out[1].n_book_events), (Some(3.0), Some(0.0), 0));
+        assert_eq!(
+            (out[1].spread_mean, out[1].mid_change, out[1].n_book_events),
+            (Some(3.0), Some(0.0), 0)
+        );
         // [20,30): 3 over [20,25), 2 over [25,30).
         assert_eq!(out[2].spread_mean, Some(2.5));
         assert_eq!(out[2].mid_change, Some(1.0));

@@ -33,7 +33,9 @@ pub fn ols(obs: impl Iterator<Item = (f64, f64)> + Clone) -> Option<KyleEstimate
     if n == 0.0 {
         return None;
     }
-    let (sx, sy, sxx) = obs.clone().fold((0.0, 0.0, 0.0), |(a, b, c), (x, y)| (a + x, b + y, c + x * x));
+    let (sx, sy, sxx) = obs.clone().fold((0.0, 0.0, 0.0), |(a, b, c), (x, y)| {
+        (a + x, b + y, c + x * x)
+    });
     if n * sxx - sx * sx == 0.0 {
         return None;
     }
@@ -57,7 +59,10 @@ pub fn ols(obs: impl Iterator<Item = (f64, f64)> + Clone) -> Option<KyleEstimate
 impl RollingKyle {
     /// A window of `window` steps.
     pub fn new(window: usize) -> Self {
-        RollingKyle { window: window.max(1), steps: VecDeque::with_capacity(window + 1) }
+        RollingKyle {
+            window: window.max(1),
+            steps: VecDeque::with_capacity(window + 1),
+        }
     }
 
     /// Pushes the next grid step and returns the estimate over the last `window` steps.

@@ -77,7 +77,16 @@ pub trait FeatureSink {
     /// A silver/ticker row.
     fn ticker(&mut self, ts: Nanos, q: &TickerRow, row: &TickerFeatureRow);
     /// A silver/trades row.
-    fn trade(&mut self, ts: Nanos, ts_event: Nanos, ts_recv: Nanos, id: &str, price: f64, size: f64, row: &TradeFeatureRow);
+    fn trade(
+        &mut self,
+        ts: Nanos,
+        ts_event: Nanos,
+        ts_recv: Nanos,
+        id: &str,
+        price: f64,
+        size: f64,
+        row: &TradeFeatureRow,
+    );
     /// A silver/intervals row of grid `idx`.
     fn interval(&mut self, idx: usize, row: &IntervalRow);
     /// A gold/bars row of bar spec `idx`.
@@ -157,7 +166,11 @@ impl MarketPipeline {
             .iter()
             .map(|(_, c)| IntervalAggregator::new(c.clone()).expect("interval config validated"))
             .collect();
-        let bars = params.bars.iter().map(|(_, s)| BarBuilder::new(s.clone(), params.bar_config.clone())).collect();
+        let bars = params
+            .bars
+            .iter()
+            .map(|(_, s)| BarBuilder::new(s.clone(), params.bar_config.clone()))
+            .collect();
         MarketPipeline {
             book: BookFeatureEngine::new(params.book.clone()),
             ticker: TickerFeatureEngine::new(params.ticker_windows.clone()),
@@ -198,22 +211,35 @@ impl MarketPipeline {
         size: f64,
         sink: &mut impl FeatureSink,
     ) -> Result<(), String> {
-        let head = MsgHead { ts, ts_event, ts_recv, seq, prev_seq, is_snapshot };
-        let same = self
-            .head
-            .is_some_and(|h| h.ts == ts && h.ts_recv == ts_recv && h.seq == seq && h.is_snapshot == is_snapshot);
+        let head = MsgHead {
+            ts,
+            ts_event,
+            ts_recv,
+            seq,
+            prev_seq,
+            is_snapshot,
+        };
+        let same = self.head.is_some_and(|h| {
+            h.ts == ts && h.ts_recv == ts_recv && h.seq == seq && h.is_snapshot == is_snapshot
+        });
         if !same {
             self.flush_book(sink)?;
             self.head = Some(head);
         }
-        let side = if side == 0 { BookSide::Bid } else { BookSide::Ask };
+        let side = if side == 0 {
+            BookSide::Bid
+        } else {
+            BookSide::Ask
+        };
         self.levels.push(LevelUpdate { side, price, size });
         Ok(())
     }
 
     /// Applies the pending book message, if any.
     pub fn flush_book(&mut self, sink: &mut impl FeatureSink) -> Result<(), String> {
-        let Some(h) = self.head.take() else { return Ok(()) };
+        let Some(h) = self.head.take() else {
+            return Ok(());
+        };
         let msg = BookMessage {
             ts_event: h.ts,
             ts_recv: h.ts_recv,
@@ -244,7 +270,15 @@ impl MarketPipeline {
             let (mid, spread) = (row.mid, row.spread);
             if self.params.outputs.intervals {
                 for (i, agg) in self.intervals.iter_mut().enumerate() {
-                    agg.on_book(h.ts, row.ofi_units, &row.mlofi_units, mid, spread, row.reset || row.gap, &mut self.interval_out);
+                    agg.on_book(
+                        h.ts,
+                        row.ofi_units,
+                        &row.mlofi_units,
+                        mid,
+                        spread,
+                        row.reset || row.gap,
+                        &mut self.interval_out,
+                    );
                     for r in self.interval_out.drain(..) {
                         sink.interval(i, &r);
                     }
@@ -312,18 +346,32 @@ impl MarketPipeline {
             -1 => TradeSide::Sell,
             _ => TradeSide::Unknown,
         };
-        let t = TradeInput { ts_event: ts, price, size, side };
+        let t = TradeInput {
+            ts_event: ts,
+            price,
+            size,
+            side,
+        };
         let mid = self.book.mid();
         self.buckets.clear();
-        let f = self.trades.on_trade(&t, mid, &mut self.buckets).map_err(|e| {
-            format!("{}/{}: trade {id} at {ts_event}: {e}", self.params.exchange, self.params.symbol)
-        })?;
+        let f = self
+            .trades
+            .on_trade(&t, mid, &mut self.buckets)
+            .map_err(|e| {
+                format!(
+                    "{}/{}: trade {id} at {ts_event}: {e}",
+                    self.params.exchange, self.params.symbol
+                )
+            })?;
         self.counters.trades += 1;
         if self.params.outputs.trades {
             sink.trade(ts, ts_event, ts_recv, id, price, size, &f);
         }
         let qty = Qty::from_f64(size).ok_or_else(|| {
-            format!("{}/{}: trade {id}: size {size} out of range", self.params.exchange, self.params.symbol)
+            format!(
+                "{}/{}: trade {id}: size {size} out of range",
+                self.params.exchange, self.params.symbol
+            )
         })?;
         let vpin_after = self.trades.last_vpin();
         if self.params.outputs.intervals {

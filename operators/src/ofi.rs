@@ -38,7 +38,13 @@ pub fn ofi_e(prev_bid: Level, bid: Level, prev_ask: Level, ask: Level) -> i128 {
 /// MLOFI over levels `1..=out.len()` from previous and current top-of-book ladders (best
 /// first; shorter ladders are padded with sentinels). `out[0]` is the OFI.
 #[inline]
-pub fn mlofi(prev_bids: &[Level], prev_asks: &[Level], bids: &[Level], asks: &[Level], out: &mut [i128]) {
+pub fn mlofi(
+    prev_bids: &[Level],
+    prev_asks: &[Level],
+    bids: &[Level],
+    asks: &[Level],
+    out: &mut [i128],
+) {
     for (m, o) in out.iter_mut().enumerate() {
         let pb = prev_bids.get(m).copied().unwrap_or(EMPTY_BID);
         let pa = prev_asks.get(m).copied().unwrap_or(EMPTY_ASK);

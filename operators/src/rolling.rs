@@ -54,7 +54,11 @@ impl<V: Summable> TimeWindowSum<V> {
     /// An empty window of width `width` nanoseconds (> 0).
     pub fn new(width: Nanos) -> Self {
         assert!(width > 0, "window width must be positive");
-        TimeWindowSum { width, samples: VecDeque::new(), sum: V::default() }
+        TimeWindowSum {
+            width,
+            samples: VecDeque::new(),
+            sum: V::default(),
+        }
     }
 
     /// The window width.

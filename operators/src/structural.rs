@@ -2,7 +2,6 @@
 //! depth imbalance. Undefined values (an empty side, a zero denominator) are `None`, never 0 or
 //! NaN.
 
-
 /// L1 structure of a best bid/ask pair.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct L1Features {
@@ -46,10 +45,10 @@ pub fn depth_imbalance(bids: &[(f64, i64)], asks: &[(f64, i64)], levels: usize) 
     // Exact i128 sums; the ratio through i64 when it fits (i128 -> f64 is a slow software call).
     let b: i128 = bids.iter().take(levels).map(|l| i128::from(l.1)).sum();
     let a: i128 = asks.iter().take(levels).map(|l| i128::from(l.1)).sum();
-    if let (Ok(b), Ok(a)) = (i64::try_from(b), i64::try_from(a)) {
-        if let Some(d) = b.checked_add(a) {
-            return (d != 0).then(|| (b - a) as f64 / d as f64);
-        }
+    if let (Ok(b), Ok(a)) = (i64::try_from(b), i64::try_from(a))
+        && let Some(d) = b.checked_add(a)
+    {
+        return (d != 0).then(|| (b - a) as f64 / d as f64);
     }
     let d = b + a;
     (d != 0).then(|| (b - a) as f64 / d as f64)

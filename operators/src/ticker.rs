@@ -51,7 +51,10 @@ fn level(p: Option<f64>, q: Option<f64>, empty: Level) -> Level {
 impl TickerFeatureEngine {
     /// An engine with trailing OFI windows of these widths.
     pub fn new(windows: Vec<Nanos>) -> Self {
-        TickerFeatureEngine { prev: None, windows: windows.into_iter().map(TimeWindowSum::new).collect() }
+        TickerFeatureEngine {
+            prev: None,
+            windows: windows.into_iter().map(TimeWindowSum::new).collect(),
+        }
     }
 
     /// Features of one quote (`q.ts_event` is the ordering time).
@@ -90,7 +93,15 @@ mod tests {
     use super::*;
 
     fn q(ts: i64, b: f64, bq: f64, a: f64, aq: f64) -> TickerRow {
-        TickerRow { ts_event: ts, ts_recv: ts, seq: None, bid_price: Some(b), bid_size: Some(bq), ask_price: Some(a), ask_size: Some(aq) }
+        TickerRow {
+            ts_event: ts,
+            ts_recv: ts,
+            seq: None,
+            bid_price: Some(b),
+            bid_size: Some(bq),
+            ask_price: Some(a),
+            ask_size: Some(aq),
+        }
     }
 
     #[test]

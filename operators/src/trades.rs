@@ -54,7 +54,10 @@ pub struct TradeFeatureConfig {
 
 impl Default for TradeFeatureConfig {
     fn default() -> Self {
-        TradeFeatureConfig { windows: vec![NANOS_PER_SEC, 10 * NANOS_PER_SEC, 60 * NANOS_PER_SEC], vpin: None }
+        TradeFeatureConfig {
+            windows: vec![NANOS_PER_SEC, 10 * NANOS_PER_SEC, 60 * NANOS_PER_SEC],
+            vpin: None,
+        }
     }
 }
 
@@ -91,11 +94,18 @@ impl TradeFeatureEngine {
     }
 
     /// Features of one trade; completed VPIN buckets are appended to `buckets`.
-    pub fn on_trade(&mut self, t: &TradeInput, mid_asof: Option<f64>, buckets: &mut Vec<VpinBucket>) -> Result<TradeFeatureRow, TradeError> {
+    pub fn on_trade(
+        &mut self,
+        t: &TradeInput,
+        mid_asof: Option<f64>,
+        buckets: &mut Vec<VpinBucket>,
+    ) -> Result<TradeFeatureRow, TradeError> {
         if !(t.price.is_finite() && t.price > 0.0) {
             return Err(TradeError::Price(t.price));
         }
-        let q = Qty::from_f64(t.size).filter(|q| q.0 > 0 && t.size.is_finite()).ok_or(TradeError::Size(t.size))?;
+        let q = Qty::from_f64(t.size)
+            .filter(|q| q.0 > 0 && t.size.is_finite())
+            .ok_or(TradeError::Size(t.size))?;
         let (b, s) = match t.side {
             TradeSide::Buy => (i128::from(q.0), 0),
             TradeSide::Sell => (0, i128::from(q.0)),
@@ -117,7 +127,14 @@ impl TradeFeatureEngine {
             }
             None => (None, None),
         };
-        Ok(TradeFeatureRow { sign: t.side.sign(), notional: t.price * t.size, mid: mid_asof, tfi, vpin, vpin_bucket })
+        Ok(TradeFeatureRow {
+            sign: t.side.sign(),
+            notional: t.price * t.size,
+            mid: mid_asof,
+            tfi,
+            vpin,
+            vpin_bucket,
+        })
     }
 }
 
@@ -128,15 +145,46 @@ mod tests {
     /// FEATURES A.1 TFI per right-open minute via 60 s windows evaluated at minute ends.
     #[test]
     fn tfi_window_fixture() {
-        let mut e = TradeFeatureEngine::new(TradeFeatureConfig { windows: vec![60 * NANOS_PER_SEC], vpin: None });
+        let mut e = TradeFeatureEngine::new(TradeFeatureConfig {
+            windows: vec![60 * NANOS_PER_SEC],
+            vpin: None,
+        });
         let s = NANOS_PER_SEC;
-        let tape = [(250_000_000, 1.0, TradeSide::Buy), (10_500_000_000, 2.0, TradeSide::Buy), (30 * s, 1.0, TradeSide::Sell), (59_999_000_000, 3.0, TradeSide::Sell)];
+        let tape = [
+            (250_000_000, 1.0, TradeSide::Buy),
+            (10_500_000_000, 2.0, TradeSide::Buy),
+            (30 * s, 1.0, TradeSide::Sell),
+            (59_999_000_000, 3.0, TradeSide::Sell),
+        ];
         let mut last = None;
         for (ts, q, side) in tape {
-            last = e.on_trade(&TradeInput { ts_event: ts, price: 100.0, size: q, side }, None, &mut Vec::new()).unwrap().tfi[0];
+            last = e
+                .on_trade(
+                    &TradeInput {
+                        ts_event: ts,
+                        price: 100.0,
+                        size: q,
+                        side,
+                    },
+                    None,
+                    &mut Vec::new(),
+                )
+                .unwrap()
+                .tfi[0];
         }
         assert!((last.unwrap() + 1.0 / 7.0).abs() < 1e-15);
-        let r = e.on_trade(&TradeInput { ts_event: 200 * s, price: 100.5, size: 1.0, side: TradeSide::Unknown }, Some(1.0), &mut Vec::new()).unwrap();
+        let r = e
+            .on_trade(
+                &TradeInput {
+                    ts_event: 200 * s,
+                    price: 100.5,
+                    size: 1.0,
+                    side: TradeSide::Unknown,
+                },
+                Some(1.0),
+                &mut Vec::new(),
+            )
+            .unwrap();
         assert_eq!((r.tfi[0], r.sign, r.mid), (None, 0, Some(1.0)));
     }
 }

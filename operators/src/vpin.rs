@@ -57,7 +57,10 @@ pub struct Vpin {
 impl Vpin {
     /// New state; `bucket_volume` must be positive.
     pub fn new(cfg: VpinConfig) -> Self {
-        assert!(cfg.bucket_volume.0 > 0 && cfg.window > 0, "VPIN needs V > 0 and n > 0");
+        assert!(
+            cfg.bucket_volume.0 > 0 && cfg.window > 0,
+            "VPIN needs V > 0 and n > 0"
+        );
         Vpin {
             cfg,
             index: 0,
@@ -83,7 +86,13 @@ impl Vpin {
 
     /// Adds one trade; completed buckets are pushed to `completed`. Returns the index of the
     /// bucket the trade last contributed to.
-    pub fn on_trade(&mut self, ts: Nanos, side: TradeSide, size: Qty, completed: &mut Vec<VpinBucket>) -> u64 {
+    pub fn on_trade(
+        &mut self,
+        ts: Nanos,
+        side: TradeSide,
+        size: Qty,
+        completed: &mut Vec<VpinBucket>,
+    ) -> u64 {
         let v = self.cfg.bucket_volume.0;
         let (mut b, mut s) = match side {
             TradeSide::Buy => (size.0, 0),
@@ -95,7 +104,11 @@ impl Vpin {
                 if odd == 1 {
                     self.odd_to_buy = !self.odd_to_buy;
                 }
-                if to_buy { (half + odd, half) } else { (half, half + odd) }
+                if to_buy {
+                    (half + odd, half)
+                } else {
+                    (half, half + odd)
+                }
             }
         };
         let mut last_index = self.index;
@@ -115,7 +128,8 @@ impl Vpin {
                 break;
             }
             // Fill the bucket pro rata: buy share = round(b · room / total), exact integers.
-            let take_b = ((i128::from(b) * i128::from(room) + i128::from(total) / 2) / i128::from(total)) as i64;
+            let take_b = ((i128::from(b) * i128::from(room) + i128::from(total) / 2)
+                / i128::from(total)) as i64;
             let take_b = take_b.min(b).max(room - s);
             let take_s = room - take_b;
             self.buy += take_b;
@@ -156,18 +170,54 @@ mod tests {
     #[test]
     fn fixture_a1_vpin() {
         let tape = [
-            (1.0, TradeSide::Buy), (2.0, TradeSide::Buy), (1.0, TradeSide::Sell), (3.0, TradeSide::Sell),
-            (4.0, TradeSide::Sell), (2.0, TradeSide::Buy), (12.0, TradeSide::Buy), (1.0, TradeSide::Sell),
-            (1.0, TradeSide::Unknown), (3.0, TradeSide::Sell),
+            (1.0, TradeSide::Buy),
+            (2.0, TradeSide::Buy),
+            (1.0, TradeSide::Sell),
+            (3.0, TradeSide::Sell),
+            (4.0, TradeSide::Sell),
+            (2.0, TradeSide::Buy),
+            (12.0, TradeSide::Buy),
+            (1.0, TradeSide::Sell),
+            (1.0, TradeSide::Unknown),
+            (3.0, TradeSide::Sell),
         ];
-        let mut v = Vpin::new(VpinConfig { bucket_volume: Qty::from_f64(5.0).unwrap(), window: 3 });
+        let mut v = Vpin::new(VpinConfig {
+            bucket_volume: Qty::from_f64(5.0).unwrap(),
+            window: 3,
+        });
         let mut out = Vec::new();
         for (i, (q, s)) in tape.iter().enumerate() {
             v.on_trade(i as i64, *s, Qty::from_f64(*q).unwrap(), &mut out);
         }
-        let got: Vec<(f64, f64)> = out.iter().map(|b| (b.buy.to_f64(), b.sell.to_f64())).collect();
-        assert_eq!(got, vec![(3.0, 2.0), (0.0, 5.0), (4.0, 1.0), (5.0, 0.0), (5.0, 0.0), (0.5, 4.5)]);
-        let vp: Vec<Option<f64>> = out.iter().map(|b| b.vpin.map(|x| (x * 1e6).round() / 1e6)).collect();
-        assert_eq!(vp, vec![None, None, Some(0.6), Some(0.866667), Some(0.866667), Some(0.933333)]);
+        let got: Vec<(f64, f64)> = out
+            .iter()
+            .map(|b| (b.buy.to_f64(), b.sell.to_f64()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (3.0, 2.0),
+                (0.0, 5.0),
+                (4.0, 1.0),
+                (5.0, 0.0),
+                (5.0, 0.0),
+                (0.5, 4.5)
+            ]
+        );
+        let vp: Vec<Option<f64>> = out
+            .iter()
+            .map(|b| b.vpin.map(|x| (x * 1e6).round() / 1e6))
+            .collect();
+        assert_eq!(
+            vp,
+            vec![
+                None,
+                None,
+                Some(0.6),
+                Some(0.866667),
+                Some(0.866667),
+                Some(0.933333)
+            ]
+        );
     }
 }

@@ -18,25 +18,49 @@ fn side(s: u8) -> TradeSide {
 }
 
 /// Naive top-M ladder of a book rebuilt from scratch from all messages so far.
-fn naive_ladders(msgs: &[Vec<LevelUpdate>], upto: usize, m: usize) -> (Vec<(f64, i64)>, Vec<(f64, i64)>) {
+fn naive_ladders(
+    msgs: &[Vec<LevelUpdate>],
+    upto: usize,
+    m: usize,
+) -> (Vec<(f64, i64)>, Vec<(f64, i64)>) {
     let (mut bids, mut asks) = (BTreeMap::new(), BTreeMap::new());
     for l in msgs[..=upto].iter().flatten() {
         let key = l.price as i64;
-        let book = if l.side == BookSide::Bid { &mut bids } else { &mut asks };
-        if l.size == 0.0 { book.remove(&key); } else { book.insert(key, Qty::from_f64(l.size).unwrap().0); }
+        let book = if l.side == BookSide::Bid {
+            &mut bids
+        } else {
+            &mut asks
+        };
+        if l.size == 0.0 {
+            book.remove(&key);
+        } else {
+            book.insert(key, Qty::from_f64(l.size).unwrap().0);
+        }
     }
     (
-        bids.iter().rev().take(m).map(|(&p, &q)| (p as f64, q)).collect(),
+        bids.iter()
+            .rev()
+            .take(m)
+            .map(|(&p, &q)| (p as f64, q))
+            .collect(),
         asks.iter().take(m).map(|(&p, &q)| (p as f64, q)).collect(),
     )
 }
 
 fn naive_e(pb: (f64, i64), b: (f64, i64), pa: (f64, i64), a: (f64, i64)) -> i128 {
     let mut e = 0i128;
-    if b.0 >= pb.0 { e += i128::from(b.1); }
-    if b.0 <= pb.0 { e -= i128::from(pb.1); }
-    if a.0 <= pa.0 { e -= i128::from(a.1); }
-    if a.0 >= pa.0 { e += i128::from(pa.1); }
+    if b.0 >= pb.0 {
+        e += i128::from(b.1);
+    }
+    if b.0 <= pb.0 {
+        e -= i128::from(pb.1);
+    }
+    if a.0 <= pa.0 {
+        e -= i128::from(a.1);
+    }
+    if a.0 >= pa.0 {
+        e += i128::from(pa.1);
+    }
     e
 }
 
@@ -154,7 +178,7 @@ proptest! {
             let vol = |s: u8| -> i64 { inside.iter().filter(|e| !e.1 && e.3 % 3 == s).map(|e| e.2).sum() };
             prop_assert_eq!(r.ofi, units_to_f64(i128::from(ofi)));
             prop_assert_eq!((r.buy_volume, r.sell_volume, r.unknown_volume), (units_to_f64(i128::from(vol(0))), units_to_f64(i128::from(vol(1))), units_to_f64(i128::from(vol(2)))));
-            if let Some(e) = inside.iter().filter(|e| e.1).last() { last_mid = Some(e.4); }
+            if let Some(e) = inside.iter().rfind(|e| e.1) { last_mid = Some(e.4); }
             prop_assert_eq!(r.mid_close, last_mid);
             let change = match (last_mid, prev_mid) { (Some(a), Some(b)) if i > 0 => Some(a - b), _ => None };
             prop_assert_eq!(r.mid_change, change);

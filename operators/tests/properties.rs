@@ -33,11 +33,18 @@ fn messages(stream: &[Vec<(bool, i64, i64)>], mirror: bool, scale: i64) -> Vec<V
             msg.iter()
                 .map(|&(bid, p, q)| {
                     let (side, price) = if mirror {
-                        (if bid { BookSide::Ask } else { BookSide::Bid }, 4000.0 - p as f64)
+                        (
+                            if bid { BookSide::Ask } else { BookSide::Bid },
+                            4000.0 - p as f64,
+                        )
                     } else {
                         (if bid { BookSide::Bid } else { BookSide::Ask }, p as f64)
                     };
-                    LevelUpdate { side, price, size: (q * scale) as f64 }
+                    LevelUpdate {
+                        side,
+                        price,
+                        size: (q * scale) as f64,
+                    }
                 })
                 .collect(),
         );
@@ -46,11 +53,21 @@ fn messages(stream: &[Vec<(bool, i64, i64)>], mirror: bool, scale: i64) -> Vec<V
 }
 
 fn run_book(msgs: &[Vec<LevelUpdate>]) -> Vec<BookFeatureRow> {
-    let mut e = BookFeatureEngine::new(BookFeatureConfig { mlofi_levels: 5, windows: vec![3] });
+    let mut e = BookFeatureEngine::new(BookFeatureConfig {
+        mlofi_levels: 5,
+        windows: vec![3],
+    });
     msgs.iter()
         .enumerate()
         .filter_map(|(i, l)| {
-            let m = BookMessage { ts_event: i as i64, ts_recv: i as i64, seq: None, prev_seq: None, is_snapshot: i == 0, levels: l };
+            let m = BookMessage {
+                ts_event: i as i64,
+                ts_recv: i as i64,
+                seq: None,
+                prev_seq: None,
+                is_snapshot: i == 0,
+                levels: l,
+            };
             e.on_message(&m).unwrap().cloned()
         })
         .collect()
@@ -243,20 +260,50 @@ fn market_params() -> MarketParams {
         exchange: "x".into(),
         symbol: "A-B".into(),
         symbol_norm: "A-B".into(),
-        book: BookFeatureConfig { mlofi_levels: 3, windows: vec![s, 10 * s] },
+        book: BookFeatureConfig {
+            mlofi_levels: 3,
+            windows: vec![s, 10 * s],
+        },
         ticker_windows: vec![s],
-        trades: TradeFeatureConfig { windows: vec![s], vpin: Some(VpinConfig { bucket_volume: Qty(20_000_000_000), window: 3 }) },
-        intervals: vec![("1s".into(), IntervalConfig { width: s, mlofi_levels: 3, kyle_window: 4 })],
-        bars: ["time_1s", "volume_25", "tick_5", "imbalance_tick_5_5"].iter().map(|b| (b.to_string(), BarSpec::parse(b).unwrap())).collect(),
-        bar_config: BarConfig { kyle_window: 4, ..BarConfig::default() },
-        outputs: OutputFlags { book: true, ticker: true, trades: true, intervals: true, bars: true },
+        trades: TradeFeatureConfig {
+            windows: vec![s],
+            vpin: Some(VpinConfig {
+                bucket_volume: Qty(20_000_000_000),
+                window: 3,
+            }),
+        },
+        intervals: vec![(
+            "1s".into(),
+            IntervalConfig {
+                width: s,
+                mlofi_levels: 3,
+                kyle_window: 4,
+            },
+        )],
+        bars: ["time_1s", "volume_25", "tick_5", "imbalance_tick_5_5"]
+            .iter()
+            .map(|b| (b.to_string(), BarSpec::parse(b).unwrap()))
+            .collect(),
+        bar_config: BarConfig {
+            kyle_window: 4,
+            ..BarConfig::default()
+        },
+        outputs: OutputFlags {
+            book: true,
+            ticker: true,
+            trades: true,
+            intervals: true,
+            bars: true,
+        },
     }
 }
 
 fn feed_snapshot(p: &mut MarketPipeline, sink: &mut Collect) {
     for i in 1..=5 {
-        p.book_row(0, 0, 0, None, None, true, 0, (1000 - i) as f64, 5.0, sink).unwrap();
-        p.book_row(0, 0, 0, None, None, true, 1, (1000 + i) as f64, 5.0, sink).unwrap();
+        p.book_row(0, 0, 0, None, None, true, 0, (1000 - i) as f64, 5.0, sink)
+            .unwrap();
+        p.book_row(0, 0, 0, None, None, true, 1, (1000 + i) as f64, 5.0, sink)
+            .unwrap();
     }
 }
 
@@ -276,7 +323,16 @@ impl FeatureSink for Collect {
     fn ticker(&mut self, _ts: i64, _q: &TickerRow, r: &TickerFeatureRow) {
         self.ticker.push(r.clone());
     }
-    fn trade(&mut self, _ts: i64, _te: i64, _tr: i64, _id: &str, _p: f64, _s: f64, r: &TradeFeatureRow) {
+    fn trade(
+        &mut self,
+        _ts: i64,
+        _te: i64,
+        _tr: i64,
+        _id: &str,
+        _p: f64,
+        _s: f64,
+        r: &TradeFeatureRow,
+    ) {
         self.trades.push(r.clone());
     }
     fn interval(&mut self, _i: usize, r: &IntervalRow) {

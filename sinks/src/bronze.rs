@@ -1,11 +1,11 @@
 //! Bronze rows to Arrow batches, and a writer that splits rows into UTC-date partitions.
 
+use crate::Result;
 use crate::atomic::WriteOptions;
 use crate::partitioned::PartitionedWriter;
-use crate::Result;
 use arrow_array::builder::{
-    BooleanBuilder, Float64Builder, StringBuilder, StringDictionaryBuilder, TimestampNanosecondBuilder,
-    UInt64Builder,
+    BooleanBuilder, Float64Builder, StringBuilder, StringDictionaryBuilder,
+    TimestampNanosecondBuilder, UInt64Builder,
 };
 use arrow_array::types::Int8Type;
 use arrow_array::{ArrayRef, RecordBatch};
@@ -27,10 +27,16 @@ fn ts_builder(n: usize) -> TimestampNanosecondBuilder {
 pub fn book_batch(rows: &[BookRow]) -> Result<RecordBatch> {
     let n = rows.len();
     let (mut te, mut tr) = (ts_builder(n), ts_builder(n));
-    let (mut seq, mut prev) = (UInt64Builder::with_capacity(n), UInt64Builder::with_capacity(n));
+    let (mut seq, mut prev) = (
+        UInt64Builder::with_capacity(n),
+        UInt64Builder::with_capacity(n),
+    );
     let mut snap = BooleanBuilder::with_capacity(n);
     let mut side = StringDictionaryBuilder::<Int8Type>::new();
-    let (mut px, mut sz) = (Float64Builder::with_capacity(n), Float64Builder::with_capacity(n));
+    let (mut px, mut sz) = (
+        Float64Builder::with_capacity(n),
+        Float64Builder::with_capacity(n),
+    );
     for r in rows {
         te.append_value(r.ts_event);
         tr.append_value(r.ts_recv);
@@ -59,7 +65,10 @@ pub fn trades_batch(rows: &[TradeRow]) -> Result<RecordBatch> {
     let n = rows.len();
     let (mut te, mut tr) = (ts_builder(n), ts_builder(n));
     let mut id = StringBuilder::with_capacity(n, n * 12);
-    let (mut px, mut sz) = (Float64Builder::with_capacity(n), Float64Builder::with_capacity(n));
+    let (mut px, mut sz) = (
+        Float64Builder::with_capacity(n),
+        Float64Builder::with_capacity(n),
+    );
     let mut side = StringDictionaryBuilder::<Int8Type>::new();
     for r in rows {
         te.append_value(r.ts_event);
@@ -231,7 +240,14 @@ impl BronzeWriter {
             _ => (None, schema::bronze_book()),
         };
         if let Some(batch) = batch {
-            let p = Partition::new("bronze", ds.name(), None, &market.exchange, &market.symbol, date)?;
+            let p = Partition::new(
+                "bronze",
+                ds.name(),
+                None,
+                &market.exchange,
+                &market.symbol,
+                date,
+            )?;
             self.inner.write(&p, &schema, &batch)?;
         }
         Ok(())

@@ -4,8 +4,8 @@
 //! a row group when it reaches [`WriteOptions::row_group_rows`]). Nothing is visible until
 //! [`PartitionedWriter::commit`]; dropping the writer removes every staged file.
 
-use crate::atomic::{AtomicParquetFile, WriteOptions};
 use crate::Result;
+use crate::atomic::{AtomicParquetFile, WriteOptions};
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use daedalus_model::partition::Partition;
@@ -33,7 +33,12 @@ impl PartitionedWriter {
     }
 
     /// Appends `batch` to `partition`'s file, creating it with `schema` on first use.
-    pub fn write(&mut self, partition: &Partition, schema: &SchemaRef, batch: &RecordBatch) -> Result<()> {
+    pub fn write(
+        &mut self,
+        partition: &Partition,
+        schema: &SchemaRef,
+        batch: &RecordBatch,
+    ) -> Result<()> {
         if batch.num_rows() == 0 {
             return Ok(());
         }
@@ -46,7 +51,10 @@ impl PartitionedWriter {
             )?;
             self.open.insert(partition.clone(), f);
         }
-        self.open.get_mut(partition).expect("just inserted").write(batch)
+        self.open
+            .get_mut(partition)
+            .expect("just inserted")
+            .write(batch)
     }
 
     /// Partitions with an open file.

@@ -7,8 +7,8 @@
 //! effective time, or `ts_recv` under `--clock receive`; `ts_open` for intervals and bars).
 
 use arrow_array::builder::{
-    BooleanBuilder, Float64Builder, Int8Builder, Int64Builder, StringBuilder, StringDictionaryBuilder,
-    TimestampNanosecondBuilder, UInt64Builder,
+    BooleanBuilder, Float64Builder, Int8Builder, Int64Builder, StringBuilder,
+    StringDictionaryBuilder, TimestampNanosecondBuilder, UInt64Builder,
 };
 use arrow_array::types::Int8Type;
 use arrow_array::{ArrayRef, RecordBatch};
@@ -58,7 +58,8 @@ struct Cols {
 impl Cols {
     fn new(schema: SchemaRef) -> Self {
         use arrow_schema::DataType as D;
-        let count = |p: &dyn Fn(&D) -> bool| schema.fields().iter().filter(|f| p(f.data_type())).count();
+        let count =
+            |p: &dyn Fn(&D) -> bool| schema.fields().iter().filter(|f| p(f.data_type())).count();
         let nts = count(&|d| matches!(d, D::Timestamp(..)));
         let nf = count(&|d| matches!(d, D::Float64));
         let ni = count(&|d| matches!(d, D::Int64));
@@ -86,7 +87,8 @@ impl Cols {
         if self.rows == 0 {
             return None;
         }
-        let (mut its, mut itf, mut iti, mut itb, mut itu, mut its_, mut it8) = (0, 0, 0, 0, 0, 0, 0);
+        let (mut its, mut itf, mut iti, mut itb, mut itu, mut its_, mut it8) =
+            (0, 0, 0, 0, 0, 0, 0);
         let mut cols: Vec<ArrayRef> = Vec::with_capacity(self.schema.fields().len());
         for f in self.schema.fields() {
             let a: ArrayRef = match f.data_type() {
@@ -132,8 +134,12 @@ impl Cols {
             cols.push(a);
         }
         self.rows = 0;
-        let batch = RecordBatch::try_new(self.schema.clone(), cols).expect("columns follow the schema");
-        Some(OutBatch { partition: self.partition.clone().expect("rows imply a partition"), batch })
+        let batch =
+            RecordBatch::try_new(self.schema.clone(), cols).expect("columns follow the schema");
+        Some(OutBatch {
+            partition: self.partition.clone().expect("rows imply a partition"),
+            batch,
+        })
     }
 }
 
@@ -162,7 +168,12 @@ impl SilverBatcher {
     /// A batcher for the market and outputs of `p`.
     pub fn new(p: &MarketParams) -> Self {
         let m = p.book.mlofi_levels;
-        let st = |schema: SchemaRef, layer, dataset, spec| Stream { cols: Cols::new(schema), layer, dataset, spec };
+        let st = |schema: SchemaRef, layer, dataset, spec| Stream {
+            cols: Cols::new(schema),
+            layer,
+            dataset,
+            spec,
+        };
         SilverBatcher {
             exchange: p.exchange.clone(),
             symbol: p.symbol.clone(),
@@ -173,12 +184,26 @@ impl SilverBatcher {
             intervals: p
                 .intervals
                 .iter()
-                .map(|(spec, _)| st(schema::silver_intervals(m), "silver", "intervals", Some(("interval", spec.clone()))))
+                .map(|(spec, _)| {
+                    st(
+                        schema::silver_intervals(m),
+                        "silver",
+                        "intervals",
+                        Some(("interval", spec.clone())),
+                    )
+                })
                 .collect(),
             bars: p
                 .bars
                 .iter()
-                .map(|(name, _)| st(schema::gold_bars(), "gold", "bars", Some(("bar", name.clone()))))
+                .map(|(name, _)| {
+                    st(
+                        schema::gold_bars(),
+                        "gold",
+                        "bars",
+                        Some(("bar", name.clone())),
+                    )
+                })
                 .collect(),
             done: Vec::new(),
         }
@@ -221,7 +246,13 @@ fn begin(s: &mut Stream, ts: Nanos, exchange: &str, symbol: &str, done: &mut Vec
 
 impl FeatureSink for SilverBatcher {
     fn book(&mut self, ts: Nanos, ts_event: Nanos, r: &BookFeatureRow) {
-        begin(&mut self.book, ts, &self.exchange, &self.symbol, &mut self.done);
+        begin(
+            &mut self.book,
+            ts,
+            &self.exchange,
+            &self.symbol,
+            &mut self.done,
+        );
         let c = &mut self.book.cols;
         c.ts[0].append_value(ts_event);
         c.ts[1].append_value(r.ts_recv);
@@ -230,8 +261,18 @@ impl FeatureSink for SilverBatcher {
         c.b[1].append_value(r.gap);
         c.b[2].append_value(r.uncrossed);
         let vals = [
-            r.best_bid, r.best_ask, r.bid_size_1, r.ask_size_1, r.mid, r.spread, r.rel_spread_bps, r.wmid,
-            r.imbalance_1, r.depth_imbalance_5, r.depth_imbalance_10, r.ofi,
+            r.best_bid,
+            r.best_ask,
+            r.bid_size_1,
+            r.ask_size_1,
+            r.mid,
+            r.spread,
+            r.rel_spread_bps,
+            r.wmid,
+            r.imbalance_1,
+            r.depth_imbalance_5,
+            r.depth_imbalance_10,
+            r.ofi,
         ];
         let mut k = 0;
         for v in vals {
@@ -250,12 +291,28 @@ impl FeatureSink for SilverBatcher {
     }
 
     fn ticker(&mut self, ts: Nanos, q: &TickerRow, r: &TickerFeatureRow) {
-        begin(&mut self.ticker, ts, &self.exchange, &self.symbol, &mut self.done);
+        begin(
+            &mut self.ticker,
+            ts,
+            &self.exchange,
+            &self.symbol,
+            &mut self.done,
+        );
         let c = &mut self.ticker.cols;
         c.ts[0].append_value(q.ts_event);
         c.ts[1].append_value(q.ts_recv);
         c.u[0].append_option(q.seq);
-        let vals = [q.bid_price, q.bid_size, q.ask_price, q.ask_size, r.mid, r.spread, r.rel_spread_bps, r.wmid, r.imbalance_1];
+        let vals = [
+            q.bid_price,
+            q.bid_size,
+            q.ask_price,
+            q.ask_size,
+            r.mid,
+            r.spread,
+            r.rel_spread_bps,
+            r.wmid,
+            r.imbalance_1,
+        ];
         for (k, v) in vals.into_iter().enumerate() {
             c.f[k].append_option(v);
         }
@@ -267,8 +324,23 @@ impl FeatureSink for SilverBatcher {
         c.s[0].append_value(&self.symbol_norm);
     }
 
-    fn trade(&mut self, ts: Nanos, ts_event: Nanos, ts_recv: Nanos, id: &str, price: f64, size: f64, r: &TradeFeatureRow) {
-        begin(&mut self.trades, ts, &self.exchange, &self.symbol, &mut self.done);
+    fn trade(
+        &mut self,
+        ts: Nanos,
+        ts_event: Nanos,
+        ts_recv: Nanos,
+        id: &str,
+        price: f64,
+        size: f64,
+        r: &TradeFeatureRow,
+    ) {
+        begin(
+            &mut self.trades,
+            ts,
+            &self.exchange,
+            &self.symbol,
+            &mut self.done,
+        );
         let c = &mut self.trades.cols;
         c.ts[0].append_value(ts_event);
         c.ts[1].append_value(ts_recv);
@@ -303,10 +375,24 @@ impl FeatureSink for SilverBatcher {
         for v in &r.mlofi {
             put(c, Some(*v));
         }
-        for v in [r.buy_volume, r.sell_volume, r.unknown_volume, r.signed_volume] {
+        for v in [
+            r.buy_volume,
+            r.sell_volume,
+            r.unknown_volume,
+            r.signed_volume,
+        ] {
             put(c, Some(v));
         }
-        for v in [r.tfi, r.mid_close, r.mid_change, r.spread_mean, r.kyle_lambda, r.kyle_alpha, r.kyle_r2, r.vpin] {
+        for v in [
+            r.tfi,
+            r.mid_close,
+            r.mid_change,
+            r.spread_mean,
+            r.kyle_lambda,
+            r.kyle_alpha,
+            r.kyle_r2,
+            r.vpin,
+        ] {
             put(c, v);
         }
         c.b[0].append_value(r.reset);
@@ -324,20 +410,38 @@ impl FeatureSink for SilverBatcher {
         c.i[0].append_value(r.bar_seq);
         c.b[0].append_value(r.is_complete);
         let f = [
-            r.open, r.high, r.low, r.close, r.vwap, Some(r.volume), Some(r.quote_volume),
+            r.open,
+            r.high,
+            r.low,
+            r.close,
+            r.vwap,
+            Some(r.volume),
+            Some(r.quote_volume),
         ];
         for (k, v) in f.into_iter().enumerate() {
             c.f[k].append_option(v);
         }
         c.i[1].append_value(r.trade_count);
         c.i[2].append_value(r.trade_count_started);
-        for (k, v) in [r.buy_volume, r.sell_volume, r.unknown_volume].into_iter().enumerate() {
+        for (k, v) in [r.buy_volume, r.sell_volume, r.unknown_volume]
+            .into_iter()
+            .enumerate()
+        {
             c.f[7 + k].append_value(v);
         }
         c.i[3].append_value(r.buy_count);
         c.i[4].append_value(r.sell_count);
         c.i[5].append_value(r.unknown_count);
-        let g = [Some(r.ofi), Some(r.signed_volume), r.tfi, r.vpin, r.kyle_lambda, r.mid_open, r.mid_close, r.spread_mean];
+        let g = [
+            Some(r.ofi),
+            Some(r.signed_volume),
+            r.tfi,
+            r.vpin,
+            r.kyle_lambda,
+            r.mid_open,
+            r.mid_close,
+            r.spread_mean,
+        ];
         for (k, v) in g.into_iter().enumerate() {
             c.f[10 + k].append_option(v);
         }

@@ -23,7 +23,9 @@
 //! book rows are written in application order. Trades: `trade_id = t`, side from `m` (`m = true`:
 //! the seller aggressed → `sell`). bookTicker: `seq = u`, `b/B/a/A`.
 
-use crate::ingest::{IngestError, IngestOptions, IngestReport, open_lines, parse_decimal, split_quote};
+use crate::ingest::{
+    IngestError, IngestOptions, IngestReport, open_lines, parse_decimal, split_quote,
+};
 use daedalus_model::market::Market;
 use daedalus_model::rows::{BookRow, BookSide, TickerRow, TradeRow, TradeSide};
 use daedalus_model::time::Nanos;
@@ -135,16 +137,21 @@ fn canonical(kind: Kind, raw: &str) -> Result<Market, String> {
     let up = raw.to_ascii_uppercase();
     let (exchange, symbol) = match kind {
         Kind::Spot => {
-            let (b, q) = split_quote(&up).ok_or_else(|| format!("cannot split symbol {raw:?} into base and quote"))?;
+            let (b, q) = split_quote(&up)
+                .ok_or_else(|| format!("cannot split symbol {raw:?} into base and quote"))?;
             ("binance", format!("{b}-{q}"))
         }
         Kind::UsdM => {
-            let (b, q) = split_quote(&up).ok_or_else(|| format!("cannot split symbol {raw:?} into base and quote"))?;
+            let (b, q) = split_quote(&up)
+                .ok_or_else(|| format!("cannot split symbol {raw:?} into base and quote"))?;
             ("binance-futures", format!("{b}-{q}-PERP"))
         }
         Kind::CoinM => {
-            let pair = up.strip_suffix("_PERP").ok_or_else(|| format!("COIN-M symbol {raw:?} is not a perpetual (_PERP)"))?;
-            let (b, q) = split_quote(pair).ok_or_else(|| format!("cannot split symbol {raw:?} into base and quote"))?;
+            let pair = up
+                .strip_suffix("_PERP")
+                .ok_or_else(|| format!("COIN-M symbol {raw:?} is not a perpetual (_PERP)"))?;
+            let (b, q) = split_quote(pair)
+                .ok_or_else(|| format!("cannot split symbol {raw:?} into base and quote"))?;
             ("binance-delivery", format!("{b}-{q}-PERP"))
         }
     };
@@ -153,14 +160,26 @@ fn canonical(kind: Kind, raw: &str) -> Result<Market, String> {
 
 fn kind_of(stream: &str) -> Option<(Kind, &str, &str)> {
     let (sym, rest) = stream.split_once('@')?;
-    let futures_kind = if sym.to_ascii_uppercase().ends_with("_PERP") { Kind::CoinM } else { Kind::UsdM };
+    let futures_kind = if sym.to_ascii_uppercase().ends_with("_PERP") {
+        Kind::CoinM
+    } else {
+        Kind::UsdM
+    };
     match rest {
         "depth@100ms" | "depth" | "depth@1000ms" => Some((Kind::Spot, sym, "depth")),
         "depth@0ms" | "depth@250ms" | "depth@500ms" => Some((futures_kind, sym, "depth")),
         "trade" | "bookTicker" => {
             // Spot and futures share these names: the kind comes from the depth stream or the
             // symbol; a plain `btcusdt` trade stream with no depth context is spot.
-            Some((if sym.to_ascii_uppercase().ends_with("_PERP") { Kind::CoinM } else { Kind::Spot }, sym, rest))
+            Some((
+                if sym.to_ascii_uppercase().ends_with("_PERP") {
+                    Kind::CoinM
+                } else {
+                    Kind::Spot
+                },
+                sym,
+                rest,
+            ))
         }
         _ => None,
     }
@@ -170,10 +189,17 @@ fn ms(v: i64) -> Nanos {
     v.saturating_mul(1_000_000)
 }
 
-fn levels(raw: &[(Cow<'_, str>, Cow<'_, str>)], side: BookSide, out: &mut Vec<(BookSide, f64, f64)>) -> Result<(), String> {
+fn levels(
+    raw: &[(Cow<'_, str>, Cow<'_, str>)],
+    side: BookSide,
+    out: &mut Vec<(BookSide, f64, f64)>,
+) -> Result<(), String> {
     for (p, q) in raw {
-        let price = parse_decimal(p).filter(|v| *v > 0.0).ok_or_else(|| format!("{} price {p:?} is not a positive decimal", side.as_str()))?;
-        let size = parse_decimal(q).ok_or_else(|| format!("{} size {q:?} is not a non-negative decimal", side.as_str()))?;
+        let price = parse_decimal(p)
+            .filter(|v| *v > 0.0)
+            .ok_or_else(|| format!("{} price {p:?} is not a positive decimal", side.as_str()))?;
+        let size = parse_decimal(q)
+            .ok_or_else(|| format!("{} size {q:?} is not a non-negative decimal", side.as_str()))?;
         out.push((side, price, size));
     }
     Ok(())
@@ -193,7 +219,19 @@ impl BookSync {
     fn emit_diff(&mut self, d: &Diff, ctx: &mut Ctx) -> Result<(), IngestError> {
         let seq = Some(d.last);
         for &(side, price, size) in &d.levels {
-            ctx.w.book(&self.market, BookRow { ts_event: d.ts_event, ts_recv: d.ts_recv, seq, prev_seq: d.prev, is_snapshot: false, side, price, size })?;
+            ctx.w.book(
+                &self.market,
+                BookRow {
+                    ts_event: d.ts_event,
+                    ts_recv: d.ts_recv,
+                    seq,
+                    prev_seq: d.prev,
+                    is_snapshot: false,
+                    side,
+                    price,
+                    size,
+                },
+            )?;
         }
         let c = self.counts(ctx.report);
         c.book_rows += d.levels.len() as u64;
@@ -213,19 +251,33 @@ impl BookSync {
                     self.counts(ctx.report).stale_diffs += 1;
                     return Ok(());
                 }
-                let straddles = if spot { d.first <= l + 1 && l < d.last } else { d.first <= l && l <= d.last };
+                let straddles = if spot {
+                    d.first <= l + 1 && l < d.last
+                } else {
+                    d.first <= l && l <= d.last
+                };
                 if !straddles {
                     self.gap(&d, format!("first diff after the snapshot (lastUpdateId {l}) does not straddle it: U={} u={}", d.first, d.last), ctx)?;
                 }
                 self.emit_diff(&d, ctx)
             }
             Some(prev_u) => {
-                let chained = if spot { d.first == prev_u + 1 } else { d.prev == Some(prev_u) };
+                let chained = if spot {
+                    d.first == prev_u + 1
+                } else {
+                    d.prev == Some(prev_u)
+                };
                 if !chained {
                     let what = if spot {
-                        format!("depth chain broken: U={} but previous u={prev_u} (spot needs U == prev_u + 1)", d.first)
+                        format!(
+                            "depth chain broken: U={} but previous u={prev_u} (spot needs U == prev_u + 1)",
+                            d.first
+                        )
                     } else {
-                        format!("depth chain broken: pu={:?} but previous u={prev_u} (futures need pu == prev_u)", d.prev)
+                        format!(
+                            "depth chain broken: pu={:?} but previous u={prev_u} (futures need pu == prev_u)",
+                            d.prev
+                        )
                     };
                     self.gap(&d, what, ctx)?;
                 }
@@ -236,27 +288,60 @@ impl BookSync {
 
     fn gap(&mut self, d: &Diff, rule: String, ctx: &mut Ctx) -> Result<(), IngestError> {
         if !ctx.lenient {
-            return Err(IngestError::Line { file: d.file.clone(), line: d.line, rule: format!("{}: {rule}", self.market) });
+            return Err(IngestError::Line {
+                file: d.file.clone(),
+                line: d.line,
+                rule: format!("{}: {rule}", self.market),
+            });
         }
-        tracing::warn!("{}:{}: {}: {rule}; kept as a gap marker (book invalid until the next snapshot)", d.file.display(), d.line, self.market);
+        tracing::warn!(
+            "{}:{}: {}: {rule}; kept as a gap marker (book invalid until the next snapshot)",
+            d.file.display(),
+            d.line,
+            self.market
+        );
         self.counts(ctx.report).gaps += 1;
         Ok(())
     }
 
-    fn on_snapshot(&mut self, snap: &Snapshot, ts_recv: Nanos, file: &Path, line: u64, ctx: &mut Ctx) -> Result<(), IngestError> {
+    fn on_snapshot(
+        &mut self,
+        snap: &Snapshot,
+        ts_recv: Nanos,
+        file: &Path,
+        line: u64,
+        ctx: &mut Ctx,
+    ) -> Result<(), IngestError> {
         let ts_event = snap.E.map(ms).unwrap_or(ts_recv);
         let l = snap.last_update_id;
         let mut lv = Vec::with_capacity(snap.bids.len() + snap.asks.len());
-        let parsed = levels(&snap.bids, BookSide::Bid, &mut lv).and_then(|_| levels(&snap.asks, BookSide::Ask, &mut lv));
+        let parsed = levels(&snap.bids, BookSide::Bid, &mut lv)
+            .and_then(|_| levels(&snap.asks, BookSide::Ask, &mut lv));
         if let Err(rule) = parsed {
             if ctx.lenient {
                 ctx.report.skip("bad snapshot level");
                 return Ok(());
             }
-            return Err(IngestError::Line { file: file.into(), line, rule: format!("snapshot: {rule}") });
+            return Err(IngestError::Line {
+                file: file.into(),
+                line,
+                rule: format!("snapshot: {rule}"),
+            });
         }
         for (side, price, size) in lv.iter().copied() {
-            ctx.w.book(&self.market, BookRow { ts_event, ts_recv, seq: Some(l), prev_seq: None, is_snapshot: true, side, price, size })?;
+            ctx.w.book(
+                &self.market,
+                BookRow {
+                    ts_event,
+                    ts_recv,
+                    seq: Some(l),
+                    prev_seq: None,
+                    is_snapshot: true,
+                    side,
+                    price,
+                    size,
+                },
+            )?;
         }
         let c = self.counts(ctx.report);
         c.book_rows += lv.len() as u64;
@@ -280,34 +365,61 @@ impl BookSync {
     }
 }
 
-fn bad_line(file: &Path, line: u64, rule: String, lenient_key: &str, ctx: &mut Ctx) -> Result<(), IngestError> {
+fn bad_line(
+    file: &Path,
+    line: u64,
+    rule: String,
+    lenient_key: &str,
+    ctx: &mut Ctx,
+) -> Result<(), IngestError> {
     if ctx.lenient {
         tracing::warn!("{}:{line}: {rule} (skipped)", file.display());
         ctx.report.skip(lenient_key);
         Ok(())
     } else {
-        Err(IngestError::Line { file: file.into(), line, rule })
+        Err(IngestError::Line {
+            file: file.into(),
+            line,
+            rule,
+        })
     }
 }
 
 /// Ingests Binance raw recordings: files in name order; each market's lines form one stream.
-pub fn ingest_files(inputs: &[PathBuf], w: &mut BronzeWriter, opts: &IngestOptions, report: &mut IngestReport) -> Result<(), IngestError> {
+pub fn ingest_files(
+    inputs: &[PathBuf],
+    w: &mut BronzeWriter,
+    opts: &IngestOptions,
+    report: &mut IngestReport,
+) -> Result<(), IngestError> {
     let mut files: Vec<PathBuf> = inputs.to_vec();
     files.sort_by(|a, b| a.file_name().cmp(&b.file_name()).then(a.cmp(b)));
-    let mut ctx = Ctx { w, report, lenient: opts.lenient };
+    let mut ctx = Ctx {
+        w,
+        report,
+        lenient: opts.lenient,
+    };
     let mut books: BTreeMap<Market, BookSync> = BTreeMap::new();
     for file in &files {
         ingest_file(file, &mut books, &mut ctx)?;
     }
     for (m, b) in &books {
         if !b.pending.is_empty() {
-            ctx.report.markets.entry(m.to_string()).or_default().unsynced_diffs += b.pending.len() as u64;
+            ctx.report
+                .markets
+                .entry(m.to_string())
+                .or_default()
+                .unsynced_diffs += b.pending.len() as u64;
         }
     }
     Ok(())
 }
 
-fn ingest_file(file: &Path, books: &mut BTreeMap<Market, BookSync>, ctx: &mut Ctx) -> Result<(), IngestError> {
+fn ingest_file(
+    file: &Path,
+    books: &mut BTreeMap<Market, BookSync>,
+    ctx: &mut Ctx,
+) -> Result<(), IngestError> {
     let mut reader = open_lines(file)?;
     let mut buf = String::new();
     let mut line_no = 0u64;
@@ -327,7 +439,10 @@ fn ingest_file(file: &Path, books: &mut BTreeMap<Market, BookSync>, ctx: &mut Ct
                     ctx.report.truncated_files.push(file.into());
                     break;
                 }
-                return Err(IngestError::File { file: file.into(), rule });
+                return Err(IngestError::File {
+                    file: file.into(),
+                    rule,
+                });
             }
         }
         line_no += 1;
@@ -337,11 +452,23 @@ fn ingest_file(file: &Path, books: &mut BTreeMap<Market, BookSync>, ctx: &mut Ct
             continue;
         }
         let Some((ts, json)) = line.split_once(' ') else {
-            bad_line(file, line_no, "expected `<recv_ns> <json>`".into(), "malformed line", ctx)?;
+            bad_line(
+                file,
+                line_no,
+                "expected `<recv_ns> <json>`".into(),
+                "malformed line",
+                ctx,
+            )?;
             continue;
         };
         let Ok(ts_recv) = ts.parse::<i64>() else {
-            bad_line(file, line_no, format!("receive timestamp {ts:?} is not an integer (ns)"), "malformed line", ctx)?;
+            bad_line(
+                file,
+                line_no,
+                format!("receive timestamp {ts:?} is not an integer (ns)"),
+                "malformed line",
+                ctx,
+            )?;
             continue;
         };
         // Cheap stream extraction without a full parse.
@@ -359,14 +486,32 @@ fn ingest_file(file: &Path, books: &mut BTreeMap<Market, BookSync>, ctx: &mut Ct
                     None => pending_snapshot = Some((json.to_string(), ts_recv, line_no)),
                 }
             } else if serde_json::from_str::<serde_json::Value>(json).is_err() {
-                bad_line(file, line_no, "malformed JSON".into(), "malformed JSON", ctx)?;
+                bad_line(
+                    file,
+                    line_no,
+                    "malformed JSON".into(),
+                    "malformed JSON",
+                    ctx,
+                )?;
             } else {
-                bad_line(file, line_no, "message has neither `stream` nor `lastUpdateId`".into(), "unknown message", ctx)?;
+                bad_line(
+                    file,
+                    line_no,
+                    "message has neither `stream` nor `lastUpdateId`".into(),
+                    "unknown message",
+                    ctx,
+                )?;
             }
             continue;
         };
         let Some((mut kind, raw_sym, what)) = kind_of(stream) else {
-            bad_line(file, line_no, format!("unknown stream {stream:?}"), "unknown stream", ctx)?;
+            bad_line(
+                file,
+                line_no,
+                format!("unknown stream {stream:?}"),
+                "unknown stream",
+                ctx,
+            )?;
             continue;
         };
         // trade/bookTicker streams take the kind established by this file's depth stream.
@@ -374,7 +519,11 @@ fn ingest_file(file: &Path, books: &mut BTreeMap<Market, BookSync>, ctx: &mut Ct
             if let Some((k, _)) = &file_market {
                 kind = *k;
             } else if json.contains("\"X\":\"MARKET\"") || json.contains("\"e\":\"bookTicker\"") {
-                kind = if raw_sym.to_ascii_uppercase().ends_with("_PERP") { Kind::CoinM } else { Kind::UsdM };
+                kind = if raw_sym.to_ascii_uppercase().ends_with("_PERP") {
+                    Kind::CoinM
+                } else {
+                    Kind::UsdM
+                };
             }
         }
         let market = match canonical(kind, raw_sym) {
@@ -395,12 +544,19 @@ fn ingest_file(file: &Path, books: &mut BTreeMap<Market, BookSync>, ctx: &mut Ct
                 let d: DepthData = match serde_json::from_str::<Wrapped<DepthData>>(json) {
                     Ok(w) => w.data,
                     Err(e) => {
-                        bad_line(file, line_no, format!("malformed depth message: {e}"), "malformed JSON", ctx)?;
+                        bad_line(
+                            file,
+                            line_no,
+                            format!("malformed depth message: {e}"),
+                            "malformed JSON",
+                            ctx,
+                        )?;
                         continue;
                     }
                 };
                 scratch.clear();
-                let lv = levels(&d.b, BookSide::Bid, &mut scratch).and_then(|_| levels(&d.a, BookSide::Ask, &mut scratch));
+                let lv = levels(&d.b, BookSide::Bid, &mut scratch)
+                    .and_then(|_| levels(&d.a, BookSide::Ask, &mut scratch));
                 if let Err(rule) = lv {
                     bad_line(file, line_no, rule, "bad level", ctx)?;
                     continue;
@@ -410,15 +566,36 @@ fn ingest_file(file: &Path, books: &mut BTreeMap<Market, BookSync>, ctx: &mut Ct
                     Kind::Spot => d.U.checked_sub(1),
                     _ => d.pu,
                 };
-                let diff = Diff { ts_event: ms(d.E), ts_recv, first: d.U, last: d.u, prev, levels: scratch.clone(), file: file.into(), line: line_no };
-                let sync = books.entry(market.clone()).or_insert_with(|| BookSync { kind, market: market.clone(), snapshot: None, pending: Vec::new(), prev_u: None });
+                let diff = Diff {
+                    ts_event: ms(d.E),
+                    ts_recv,
+                    first: d.U,
+                    last: d.u,
+                    prev,
+                    levels: scratch.clone(),
+                    file: file.into(),
+                    line: line_no,
+                };
+                let sync = books.entry(market.clone()).or_insert_with(|| BookSync {
+                    kind,
+                    market: market.clone(),
+                    snapshot: None,
+                    pending: Vec::new(),
+                    prev_u: None,
+                });
                 sync.on_diff(diff, ctx)?;
             }
             "trade" => {
                 let t: TradeData = match serde_json::from_str::<Wrapped<TradeData>>(json) {
                     Ok(w) => w.data,
                     Err(e) => {
-                        bad_line(file, line_no, format!("malformed trade message: {e}"), "malformed JSON", ctx)?;
+                        bad_line(
+                            file,
+                            line_no,
+                            format!("malformed trade message: {e}"),
+                            "malformed JSON",
+                            ctx,
+                        )?;
                         continue;
                     }
                 };
@@ -426,47 +603,125 @@ fn ingest_file(file: &Path, books: &mut BTreeMap<Market, BookSync>, ctx: &mut Ct
                 let price = parse_decimal(&t.p).filter(|v| *v > 0.0);
                 let size = parse_decimal(&t.q).filter(|v| *v > 0.0);
                 let (Some(price), Some(size)) = (price, size) else {
-                    bad_line(file, line_no, format!("trade price {:?} / size {:?} must be positive decimals", t.p, t.q), "bad trade", ctx)?;
+                    bad_line(
+                        file,
+                        line_no,
+                        format!(
+                            "trade price {:?} / size {:?} must be positive decimals",
+                            t.p, t.q
+                        ),
+                        "bad trade",
+                        ctx,
+                    )?;
                     continue;
                 };
                 let side = if t.m { TradeSide::Sell } else { TradeSide::Buy };
-                ctx.w.trade(&market, TradeRow { ts_event: ms(t.T), ts_recv, trade_id: t.t.to_string(), price, size, side })?;
-                ctx.report.markets.entry(market.to_string()).or_default().trades += 1;
+                ctx.w.trade(
+                    &market,
+                    TradeRow {
+                        ts_event: ms(t.T),
+                        ts_recv,
+                        trade_id: t.t.to_string(),
+                        price,
+                        size,
+                        side,
+                    },
+                )?;
+                ctx.report
+                    .markets
+                    .entry(market.to_string())
+                    .or_default()
+                    .trades += 1;
             }
             _ => {
                 let t: TickerData = match serde_json::from_str::<Wrapped<TickerData>>(json) {
                     Ok(w) => w.data,
                     Err(e) => {
-                        bad_line(file, line_no, format!("malformed bookTicker message: {e}"), "malformed JSON", ctx)?;
+                        bad_line(
+                            file,
+                            line_no,
+                            format!("malformed bookTicker message: {e}"),
+                            "malformed JSON",
+                            ctx,
+                        )?;
                         continue;
                     }
                 };
                 let _ = &t.s;
-                let vals = [parse_decimal(&t.b), parse_decimal(&t.B), parse_decimal(&t.a), parse_decimal(&t.A)];
+                let vals = [
+                    parse_decimal(&t.b),
+                    parse_decimal(&t.B),
+                    parse_decimal(&t.a),
+                    parse_decimal(&t.A),
+                ];
                 if vals.iter().any(Option::is_none) {
-                    bad_line(file, line_no, "bookTicker price/size must be non-negative decimals".into(), "bad ticker", ctx)?;
+                    bad_line(
+                        file,
+                        line_no,
+                        "bookTicker price/size must be non-negative decimals".into(),
+                        "bad ticker",
+                        ctx,
+                    )?;
                     continue;
                 }
                 let ts_event = match kind {
                     Kind::Spot => ts_recv,
                     _ => t.E.map(ms).unwrap_or(ts_recv),
                 };
-                ctx.w.ticker(&market, TickerRow { ts_event, ts_recv, seq: Some(t.u), bid_price: vals[0], bid_size: vals[1], ask_price: vals[2], ask_size: vals[3] })?;
-                ctx.report.markets.entry(market.to_string()).or_default().tickers += 1;
+                ctx.w.ticker(
+                    &market,
+                    TickerRow {
+                        ts_event,
+                        ts_recv,
+                        seq: Some(t.u),
+                        bid_price: vals[0],
+                        bid_size: vals[1],
+                        ask_price: vals[2],
+                        ask_size: vals[3],
+                    },
+                )?;
+                ctx.report
+                    .markets
+                    .entry(market.to_string())
+                    .or_default()
+                    .tickers += 1;
             }
         }
     }
     if let Some((_, _, ln)) = pending_snapshot {
-        bad_line(file, ln, "snapshot line in a file with no stream lines: cannot tell its market".into(), "unattributed snapshot", ctx)?;
+        bad_line(
+            file,
+            ln,
+            "snapshot line in a file with no stream lines: cannot tell its market".into(),
+            "unattributed snapshot",
+            ctx,
+        )?;
     }
     Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]
-fn handle_snapshot(json: &str, ts_recv: Nanos, file: &Path, line: u64, kind: Kind, file_market: &Market, books: &mut BTreeMap<Market, BookSync>, ctx: &mut Ctx) -> Result<(), IngestError> {
+fn handle_snapshot(
+    json: &str,
+    ts_recv: Nanos,
+    file: &Path,
+    line: u64,
+    kind: Kind,
+    file_market: &Market,
+    books: &mut BTreeMap<Market, BookSync>,
+    ctx: &mut Ctx,
+) -> Result<(), IngestError> {
     let snap: Snapshot = match serde_json::from_str(json) {
         Ok(s) => s,
-        Err(e) => return bad_line(file, line, format!("malformed depth snapshot: {e}"), "malformed JSON", ctx),
+        Err(e) => {
+            return bad_line(
+                file,
+                line,
+                format!("malformed depth snapshot: {e}"),
+                "malformed JSON",
+                ctx,
+            );
+        }
     };
     let market = match &snap.symbol {
         Some(s) => match canonical(kind, s) {
@@ -475,7 +730,13 @@ fn handle_snapshot(json: &str, ts_recv: Nanos, file: &Path, line: u64, kind: Kin
         },
         None => file_market.clone(),
     };
-    let sync = books.entry(market.clone()).or_insert_with(|| BookSync { kind, market, snapshot: None, pending: Vec::new(), prev_u: None });
+    let sync = books.entry(market.clone()).or_insert_with(|| BookSync {
+        kind,
+        market,
+        snapshot: None,
+        pending: Vec::new(),
+        prev_u: None,
+    });
     sync.on_snapshot(&snap, ts_recv, file, line, ctx)
 }
 
@@ -485,9 +746,18 @@ mod tests {
 
     #[test]
     fn symbols_map_to_canonical_ids() {
-        assert_eq!(canonical(Kind::Spot, "btcusdt").unwrap().to_string(), "binance/BTC-USDT");
-        assert_eq!(canonical(Kind::UsdM, "ethusdt").unwrap().to_string(), "binance-futures/ETH-USDT-PERP");
-        assert_eq!(canonical(Kind::CoinM, "btcusd_perp").unwrap().to_string(), "binance-delivery/BTC-USD-PERP");
+        assert_eq!(
+            canonical(Kind::Spot, "btcusdt").unwrap().to_string(),
+            "binance/BTC-USDT"
+        );
+        assert_eq!(
+            canonical(Kind::UsdM, "ethusdt").unwrap().to_string(),
+            "binance-futures/ETH-USDT-PERP"
+        );
+        assert_eq!(
+            canonical(Kind::CoinM, "btcusd_perp").unwrap().to_string(),
+            "binance-delivery/BTC-USD-PERP"
+        );
         assert!(canonical(Kind::CoinM, "btcusd_240927").is_err());
         assert_eq!(kind_of("btcusdt@depth@100ms").unwrap().0, Kind::Spot);
         assert_eq!(kind_of("btcusdt@depth@0ms").unwrap().0, Kind::UsdM);
@@ -503,40 +773,68 @@ mod tests {
     }
 
     fn depth(recv: i64, e: i64, first: u64, last: u64, bid: &str) -> String {
-        format!(r#"{recv} {{"stream":"btcusdt@depth@100ms","data":{{"e":"depthUpdate","E":{e},"s":"BTCUSDT","U":{first},"u":{last},"b":[["{bid}","1.0"]],"a":[]}}}}"#)
+        format!(
+            r#"{recv} {{"stream":"btcusdt@depth@100ms","data":{{"e":"depthUpdate","E":{e},"s":"BTCUSDT","U":{first},"u":{last},"b":[["{bid}","1.0"]],"a":[]}}}}"#
+        )
     }
 
     /// The diff to apply can sit on a line before the snapshot (PROVENANCE §1 quirk).
     #[test]
     fn diff_before_snapshot_is_applied_after_it() {
         let lines = vec![
-            depth(1_000_000, 1, 90, 95, "99.0"),   // stale: u <= L
+            depth(1_000_000, 1, 90, 95, "99.0"),  // stale: u <= L
             depth(2_000_000, 2, 96, 104, "99.5"), // straddles L = 100
-            r#"3000000 {"lastUpdateId":100,"bids":[["100.0","2.0"]],"asks":[["101.0","3.0"]]}"#.to_string(),
+            r#"3000000 {"lastUpdateId":100,"bids":[["100.0","2.0"]],"asks":[["101.0","3.0"]]}"#
+                .to_string(),
             depth(4_000_000, 4, 105, 106, "99.8"),
         ];
         let (d, p) = write(&lines);
         let out = tempfile::tempdir().unwrap();
-        let r = crate::ingest::ingest(crate::ingest::InputFormat::BinanceRaw, &[p], out.path(), &IngestOptions::default()).unwrap();
+        let r = crate::ingest::ingest(
+            crate::ingest::InputFormat::BinanceRaw,
+            &[p],
+            out.path(),
+            &IngestOptions::default(),
+        )
+        .unwrap();
         let c = &r.markets["binance/BTC-USDT"];
-        assert_eq!((c.snapshots, c.stale_diffs, c.book_messages, c.book_rows), (1, 1, 3, 4));
+        assert_eq!(
+            (c.snapshots, c.stale_diffs, c.book_messages, c.book_rows),
+            (1, 1, 3, 4)
+        );
         drop(d);
     }
 
     #[test]
     fn chain_break_is_an_error_or_a_counted_gap() {
         let lines = vec![
-            r#"1000000 {"lastUpdateId":100,"bids":[["100.0","2.0"]],"asks":[["101.0","3.0"]]}"#.to_string(),
+            r#"1000000 {"lastUpdateId":100,"bids":[["100.0","2.0"]],"asks":[["101.0","3.0"]]}"#
+                .to_string(),
             depth(2_000_000, 2, 100, 104, "99.5"),
             depth(3_000_000, 3, 110, 112, "99.6"),
         ];
         // The snapshot line comes before any stream line: attributed once the stream is known.
         let (d, p) = write(&lines);
         let out = tempfile::tempdir().unwrap();
-        let e = crate::ingest::ingest(crate::ingest::InputFormat::BinanceRaw, std::slice::from_ref(&p), out.path(), &IngestOptions::default()).unwrap_err();
+        let e = crate::ingest::ingest(
+            crate::ingest::InputFormat::BinanceRaw,
+            std::slice::from_ref(&p),
+            out.path(),
+            &IngestOptions::default(),
+        )
+        .unwrap_err();
         let msg = e.to_string();
-        assert!(msg.contains(":3:") && msg.contains("U=110") && msg.contains("previous u=104"), "{msg}");
-        let r = crate::ingest::ingest(crate::ingest::InputFormat::BinanceRaw, &[p], out.path(), &IngestOptions { lenient: true }).unwrap();
+        assert!(
+            msg.contains(":3:") && msg.contains("U=110") && msg.contains("previous u=104"),
+            "{msg}"
+        );
+        let r = crate::ingest::ingest(
+            crate::ingest::InputFormat::BinanceRaw,
+            &[p],
+            out.path(),
+            &IngestOptions { lenient: true },
+        )
+        .unwrap();
         assert_eq!(r.markets["binance/BTC-USDT"].gaps, 1);
         drop(d);
     }

@@ -112,10 +112,18 @@ fn list_dir(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
     let rd = match std::fs::read_dir(dir) {
         Ok(rd) => rd,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-        Err(source) => return Err(BronzeError::Io { path: dir.into(), source }),
+        Err(source) => {
+            return Err(BronzeError::Io {
+                path: dir.into(),
+                source,
+            });
+        }
     };
     for e in rd {
-        let e = e.map_err(|source| BronzeError::Io { path: dir.into(), source })?;
+        let e = e.map_err(|source| BronzeError::Io {
+            path: dir.into(),
+            source,
+        })?;
         let name = e.file_name().to_string_lossy().into_owned();
         out.push((name, e.path()));
     }
@@ -128,8 +136,10 @@ fn part_value<'a>(name: &'a str, key: &'static str, path: &Path) -> Result<&'a s
         path: path.into(),
         detail: format!("expected `{key}=<value>`"),
     })?;
-    validate_partition_value(key, v)
-        .map_err(|e| BronzeError::Partition { path: path.into(), detail: e.to_string() })?;
+    validate_partition_value(key, v).map_err(|e| BronzeError::Partition {
+        path: path.into(),
+        detail: e.to_string(),
+    })?;
     Ok(v)
 }
 
@@ -232,18 +242,34 @@ impl BronzeFileReader {
     /// Opens `path` as bronze `dataset`; `date_lower_bound` is used for row groups without
     /// statistics (a conservative bound: the partition's date start, minus a day for the receive
     /// clock which may precede event time).
-    pub fn open(path: &Path, dataset: Dataset, clock: OrderClock, date_lower_bound: Nanos) -> Result<Self> {
+    pub fn open(
+        path: &Path,
+        dataset: Dataset,
+        clock: OrderClock,
+        date_lower_bound: Nanos,
+    ) -> Result<Self> {
         FILES_OPENED.fetch_add(1, Ordering::Relaxed);
-        let file = File::open(path).map_err(|source| BronzeError::Io { path: path.into(), source })?;
-        let meta = ArrowReaderMetadata::load(&file, Default::default())
-            .map_err(|source| BronzeError::Parquet { path: path.into(), source })?;
+        let file = File::open(path).map_err(|source| BronzeError::Io {
+            path: path.into(),
+            source,
+        })?;
+        let meta = ArrowReaderMetadata::load(&file, Default::default()).map_err(|source| {
+            BronzeError::Parquet {
+                path: path.into(),
+                source,
+            }
+        })?;
         let expected = match dataset {
             Dataset::Book => schema::bronze_book(),
             Dataset::Trades => schema::bronze_trades(),
             Dataset::Ticker => schema::bronze_ticker(),
         };
         if let Some(detail) = schema_detail(&expected, meta.schema()) {
-            return Err(BronzeError::Schema { path: path.into(), dataset: dataset.name(), detail });
+            return Err(BronzeError::Schema {
+                path: path.into(),
+                dataset: dataset.name(),
+                detail,
+            });
         }
         let col_name = match clock {
             OrderClock::Event => "ts_event",
@@ -267,7 +293,13 @@ impl BronzeFileReader {
                 .unwrap_or(date_lower_bound);
             groups.push((rg.num_rows() as usize, min));
         }
-        Ok(BronzeFileReader { path: path.into(), dataset, file, meta, groups })
+        Ok(BronzeFileReader {
+            path: path.into(),
+            dataset,
+            file,
+            meta,
+            groups,
+        })
     }
 
     /// The file's path.
@@ -282,14 +314,25 @@ impl BronzeFileReader {
 
     /// Reads row group `i` as record batches of at most `batch_rows` rows.
     pub fn read_group(&self, i: usize, batch_rows: usize) -> Result<Vec<RecordBatch>> {
-        let f = self.file.try_clone().map_err(|source| BronzeError::Io { path: self.path.clone(), source })?;
+        let f = self.file.try_clone().map_err(|source| BronzeError::Io {
+            path: self.path.clone(),
+            source,
+        })?;
         let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(f, self.meta.clone())
             .with_row_groups(vec![i])
             .with_batch_size(batch_rows.max(1))
             .build()
-            .map_err(|source| BronzeError::Parquet { path: self.path.clone(), source })?;
+            .map_err(|source| BronzeError::Parquet {
+                path: self.path.clone(),
+                source,
+            })?;
         reader
-            .map(|b| b.map_err(|source| BronzeError::Arrow { path: self.path.clone(), source }))
+            .map(|b| {
+                b.map_err(|source| BronzeError::Arrow {
+                    path: self.path.clone(),
+                    source,
+                })
+            })
             .collect()
     }
 
@@ -351,7 +394,11 @@ pub struct TradeCols {
 impl TradeCols {
     /// The id of row `i`.
     pub fn id(&self, i: usize) -> &str {
-        let start = if i == 0 { 0 } else { self.id_ends[i - 1] as usize };
+        let start = if i == 0 {
+            0
+        } else {
+            self.id_ends[i - 1] as usize
+        };
         &self.ids[start..self.id_ends[i] as usize]
     }
 }
@@ -437,20 +484,29 @@ pub struct Chunk {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct BookTimeCarry(pub Option<Nanos>);
 
-fn ts_col<'a>(b: &'a RecordBatch, name: &str, path: &Path) -> Result<&'a arrow_array::PrimitiveArray<TimestampNanosecondType>> {
+fn ts_col<'a>(
+    b: &'a RecordBatch,
+    name: &str,
+    path: &Path,
+) -> Result<&'a arrow_array::PrimitiveArray<TimestampNanosecondType>> {
     let col = b.column_by_name(name).ok_or_else(|| BronzeError::Schema {
         path: path.into(),
         dataset: "?",
         detail: format!("missing column `{name}`"),
     })?;
-    col.as_primitive_opt::<TimestampNanosecondType>().ok_or_else(|| BronzeError::Schema {
-        path: path.into(),
-        dataset: "?",
-        detail: format!("column `{name}` is not timestamp(ns)"),
-    })
+    col.as_primitive_opt::<TimestampNanosecondType>()
+        .ok_or_else(|| BronzeError::Schema {
+            path: path.into(),
+            dataset: "?",
+            detail: format!("column `{name}` is not timestamp(ns)"),
+        })
 }
 
-fn f64_col<'a>(b: &'a RecordBatch, name: &str, path: &Path) -> Result<&'a arrow_array::PrimitiveArray<Float64Type>> {
+fn f64_col<'a>(
+    b: &'a RecordBatch,
+    name: &str,
+    path: &Path,
+) -> Result<&'a arrow_array::PrimitiveArray<Float64Type>> {
     b.column_by_name(name)
         .and_then(|c| c.as_primitive_opt::<Float64Type>())
         .ok_or_else(|| BronzeError::Schema {
@@ -460,7 +516,11 @@ fn f64_col<'a>(b: &'a RecordBatch, name: &str, path: &Path) -> Result<&'a arrow_
         })
 }
 
-fn u64_col<'a>(b: &'a RecordBatch, name: &str, path: &Path) -> Result<&'a arrow_array::PrimitiveArray<UInt64Type>> {
+fn u64_col<'a>(
+    b: &'a RecordBatch,
+    name: &str,
+    path: &Path,
+) -> Result<&'a arrow_array::PrimitiveArray<UInt64Type>> {
     b.column_by_name(name)
         .and_then(|c| c.as_primitive_opt::<UInt64Type>())
         .ok_or_else(|| BronzeError::Schema {
@@ -471,12 +531,18 @@ fn u64_col<'a>(b: &'a RecordBatch, name: &str, path: &Path) -> Result<&'a arrow_
 }
 
 /// Reads a `side` column (dictionary or plain utf8) as strings via a callback per row.
-fn for_each_side(b: &RecordBatch, path: &Path, mut f: impl FnMut(usize, Option<&str>) -> Result<()>) -> Result<()> {
-    let col = b.column_by_name("side").ok_or_else(|| BronzeError::Schema {
-        path: path.into(),
-        dataset: "?",
-        detail: "missing column `side`".into(),
-    })?;
+fn for_each_side(
+    b: &RecordBatch,
+    path: &Path,
+    mut f: impl FnMut(usize, Option<&str>) -> Result<()>,
+) -> Result<()> {
+    let col = b
+        .column_by_name("side")
+        .ok_or_else(|| BronzeError::Schema {
+            path: path.into(),
+            dataset: "?",
+            detail: "missing column `side`".into(),
+        })?;
     if let Some(d) = col.as_dictionary_opt::<Int8Type>() {
         let values = d.values().as_string::<i32>();
         for (i, k) in d.keys().iter().enumerate() {
@@ -487,13 +553,21 @@ fn for_each_side(b: &RecordBatch, path: &Path, mut f: impl FnMut(usize, Option<&
             f(i, (!s.is_null(i)).then(|| s.value(i)))?;
         }
     } else {
-        return Err(BronzeError::Schema { path: path.into(), dataset: "?", detail: "`side` is not a string column".into() });
+        return Err(BronzeError::Schema {
+            path: path.into(),
+            dataset: "?",
+            detail: "`side` is not a string column".into(),
+        });
     }
     Ok(())
 }
 
 fn bad(path: &Path, row: u64, rule: impl Into<String>) -> BronzeError {
-    BronzeError::Value { path: path.into(), row, rule: rule.into() }
+    BronzeError::Value {
+        path: path.into(),
+        row,
+        rule: rule.into(),
+    }
 }
 
 /// Decodes a bronze batch into columns, validating CONTRACT §2/§8 value rules. `first_row` is
@@ -510,7 +584,9 @@ pub fn decode_batch(
     let te = ts_col(batch, "ts_event", path)?;
     let tr = ts_col(batch, "ts_recv", path)?;
     if te.null_count() > 0 || tr.null_count() > 0 {
-        let i = (0..n).find(|&i| te.is_null(i) || tr.is_null(i)).unwrap_or(0);
+        let i = (0..n)
+            .find(|&i| te.is_null(i) || tr.is_null(i))
+            .unwrap_or(0);
         return Err(bad(path, first_row + i as u64, "null timestamp"));
     }
     let ts_event: Vec<Nanos> = te.values().to_vec();
@@ -519,7 +595,14 @@ pub fn decode_batch(
         for (i, &x) in v.iter().enumerate() {
             let ok = x.is_finite() && (x > 0.0 || (allow_zero && x == 0.0));
             if !ok {
-                return Err(bad(path, first_row + i as u64, format!("{what} {x} must be finite and {}", if allow_zero { ">= 0" } else { "> 0" })));
+                return Err(bad(
+                    path,
+                    first_row + i as u64,
+                    format!(
+                        "{what} {x} must be finite and {}",
+                        if allow_zero { ">= 0" } else { "> 0" }
+                    ),
+                ));
             }
         }
         Ok(())
@@ -535,7 +618,13 @@ pub fn decode_batch(
                 side.push(match s {
                     Some("bid") => SIDE_BID,
                     Some("ask") => SIDE_ASK,
-                    other => return Err(bad(path, first_row + i as u64, format!("unknown book side {other:?}"))),
+                    other => {
+                        return Err(bad(
+                            path,
+                            first_row + i as u64,
+                            format!("unknown book side {other:?}"),
+                        ));
+                    }
                 });
                 Ok(())
             })?;
@@ -544,7 +633,11 @@ pub fn decode_batch(
             let is_snapshot: Vec<bool> = batch
                 .column_by_name("is_snapshot")
                 .and_then(|c| c.as_boolean_opt())
-                .ok_or_else(|| BronzeError::Schema { path: path.into(), dataset: "book", detail: "is_snapshot".into() })?
+                .ok_or_else(|| BronzeError::Schema {
+                    path: path.into(),
+                    dataset: "book",
+                    detail: "is_snapshot".into(),
+                })?
                 .iter()
                 .map(|v| v.unwrap_or(false))
                 .collect();
@@ -563,7 +656,17 @@ pub fn decode_batch(
                     v
                 }
             };
-            ChunkData::Book(BookCols { ts, ts_event, ts_recv, seq, prev_seq, is_snapshot, side, price, size })
+            ChunkData::Book(BookCols {
+                ts,
+                ts_event,
+                ts_recv,
+                seq,
+                prev_seq,
+                is_snapshot,
+                side,
+                price,
+                size,
+            })
         }
         Dataset::Trades => {
             let price = f64_col(batch, "price", path)?.values().to_vec();
@@ -576,14 +679,24 @@ pub fn decode_batch(
                     Some("buy") => 1,
                     Some("sell") => -1,
                     Some("unknown") => 0,
-                    other => return Err(bad(path, first_row + i as u64, format!("unknown trade side {other:?}"))),
+                    other => {
+                        return Err(bad(
+                            path,
+                            first_row + i as u64,
+                            format!("unknown trade side {other:?}"),
+                        ));
+                    }
                 });
                 Ok(())
             })?;
             let idc = batch
                 .column_by_name("trade_id")
                 .and_then(|c| c.as_string_opt::<i32>())
-                .ok_or_else(|| BronzeError::Schema { path: path.into(), dataset: "trades", detail: "trade_id".into() })?;
+                .ok_or_else(|| BronzeError::Schema {
+                    path: path.into(),
+                    dataset: "trades",
+                    detail: "trade_id".into(),
+                })?;
             let mut ids = String::with_capacity(idc.value_data().len());
             let mut id_ends = Vec::with_capacity(n);
             for i in 0..n {
@@ -596,7 +709,16 @@ pub fn decode_batch(
                 OrderClock::Event => ts_event.clone(),
                 OrderClock::Receive => ts_recv.clone(),
             };
-            ChunkData::Trades(TradeCols { ts, ts_event, ts_recv, ids, id_ends, price, size, sign })
+            ChunkData::Trades(TradeCols {
+                ts,
+                ts_event,
+                ts_recv,
+                ids,
+                id_ends,
+                price,
+                size,
+                sign,
+            })
         }
         Dataset::Ticker => {
             let opt = |name: &str| -> Result<Vec<Option<f64>>> {
@@ -604,9 +726,14 @@ pub fn decode_batch(
                 let v: Vec<Option<f64>> = c.iter().collect();
                 for (i, x) in v.iter().enumerate() {
                     if let Some(x) = x {
-                        let ok = x.is_finite() && (*x > 0.0 || (name.ends_with("size") && *x == 0.0));
+                        let ok =
+                            x.is_finite() && (*x > 0.0 || (name.ends_with("size") && *x == 0.0));
                         if !ok {
-                            return Err(bad(path, first_row + i as u64, format!("{name} {x} must be finite and positive")));
+                            return Err(bad(
+                                path,
+                                first_row + i as u64,
+                                format!("{name} {x} must be finite and positive"),
+                            ));
                         }
                     }
                 }

@@ -74,20 +74,39 @@ impl IngestReport {
 
 impl fmt::Display for IngestReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "{:<34} {:>10} {:>9} {:>9} {:>9} {:>6} {:>6} {:>5}", "market", "book_rows", "book_msgs", "trades", "tickers", "snaps", "stale", "gaps")?;
+        writeln!(
+            f,
+            "{:<34} {:>10} {:>9} {:>9} {:>9} {:>6} {:>6} {:>5}",
+            "market", "book_rows", "book_msgs", "trades", "tickers", "snaps", "stale", "gaps"
+        )?;
         for (m, c) in &self.markets {
             writeln!(
                 f,
                 "{m:<34} {:>10} {:>9} {:>9} {:>9} {:>6} {:>6} {:>5}",
-                c.book_rows, c.book_messages, c.trades, c.tickers, c.snapshots, c.stale_diffs, c.gaps
+                c.book_rows,
+                c.book_messages,
+                c.trades,
+                c.tickers,
+                c.snapshots,
+                c.stale_diffs,
+                c.gaps
             )?;
         }
-        write!(f, "lines read: {}; files written: {}", self.lines, self.files.len())?;
+        write!(
+            f,
+            "lines read: {}; files written: {}",
+            self.lines,
+            self.files.len()
+        )?;
         if !self.skipped.is_empty() {
             write!(f, "; skipped (lenient): {:?}", self.skipped)?;
         }
         if !self.truncated_files.is_empty() {
-            write!(f, "; truncated files kept up to their last good line: {:?}", self.truncated_files)?;
+            write!(
+                f,
+                "; truncated files kept up to their last good line: {:?}",
+                self.truncated_files
+            )?;
         }
         Ok(())
     }
@@ -120,7 +139,12 @@ pub enum IngestError {
 }
 
 /// Ingests `inputs` in `format` into `out_root/bronze`.
-pub fn ingest(format: InputFormat, inputs: &[PathBuf], out_root: &Path, opts: &IngestOptions) -> Result<IngestReport, IngestError> {
+pub fn ingest(
+    format: InputFormat,
+    inputs: &[PathBuf],
+    out_root: &Path,
+    opts: &IngestOptions,
+) -> Result<IngestReport, IngestError> {
     let name = match format {
         InputFormat::BinanceRaw => "binance-raw.parquet",
         InputFormat::TardisCsv => "tardis-csv.parquet",
@@ -128,7 +152,9 @@ pub fn ingest(format: InputFormat, inputs: &[PathBuf], out_root: &Path, opts: &I
     let mut writer = BronzeWriter::new(out_root, name);
     let mut report = IngestReport::default();
     match format {
-        InputFormat::BinanceRaw => binance_raw::ingest_files(inputs, &mut writer, opts, &mut report)?,
+        InputFormat::BinanceRaw => {
+            binance_raw::ingest_files(inputs, &mut writer, opts, &mut report)?
+        }
         InputFormat::TardisCsv => tardis_csv::ingest_files(inputs, &mut writer, opts, &mut report)?,
     }
     report.files = writer.commit()?.into_iter().map(|(_, p, _)| p).collect();
@@ -138,12 +164,24 @@ pub fn ingest(format: InputFormat, inputs: &[PathBuf], out_root: &Path, opts: &I
 /// Opens a file as text lines, transparently gunzipping (detected by magic bytes).
 pub fn open_lines(path: &Path) -> Result<Box<dyn std::io::BufRead>, IngestError> {
     use std::io::{BufReader, Read};
-    let mut f = std::fs::File::open(path).map_err(|e| IngestError::File { file: path.into(), rule: e.to_string() })?;
+    let mut f = std::fs::File::open(path).map_err(|e| IngestError::File {
+        file: path.into(),
+        rule: e.to_string(),
+    })?;
     let mut magic = [0u8; 2];
-    let n = f.read(&mut magic).map_err(|e| IngestError::File { file: path.into(), rule: e.to_string() })?;
-    let f = std::fs::File::open(path).map_err(|e| IngestError::File { file: path.into(), rule: e.to_string() })?;
+    let n = f.read(&mut magic).map_err(|e| IngestError::File {
+        file: path.into(),
+        rule: e.to_string(),
+    })?;
+    let f = std::fs::File::open(path).map_err(|e| IngestError::File {
+        file: path.into(),
+        rule: e.to_string(),
+    })?;
     if n == 2 && magic == [0x1f, 0x8b] {
-        Ok(Box::new(BufReader::with_capacity(1 << 20, flate2::read::MultiGzDecoder::new(f))))
+        Ok(Box::new(BufReader::with_capacity(
+            1 << 20,
+            flate2::read::MultiGzDecoder::new(f),
+        )))
     } else {
         Ok(Box::new(BufReader::with_capacity(1 << 20, f)))
     }
@@ -151,13 +189,22 @@ pub fn open_lines(path: &Path) -> Result<Box<dyn std::io::BufRead>, IngestError>
 
 /// Splits a venue symbol like `BTCUSDT` into `(base, quote)` by known quote assets.
 pub fn split_quote(raw: &str) -> Option<(&str, &str)> {
-    const QUOTES: [&str; 14] = ["FDUSD", "USDT", "USDC", "BUSD", "TUSD", "USDP", "DAI", "USD", "EUR", "TRY", "BTC", "ETH", "BNB", "GBP"];
-    QUOTES.iter().find_map(|q| raw.strip_suffix(q).filter(|b| !b.is_empty()).map(|b| (b, *q)))
+    const QUOTES: [&str; 14] = [
+        "FDUSD", "USDT", "USDC", "BUSD", "TUSD", "USDP", "DAI", "USD", "EUR", "TRY", "BTC", "ETH",
+        "BNB", "GBP",
+    ];
+    QUOTES.iter().find_map(|q| {
+        raw.strip_suffix(q)
+            .filter(|b| !b.is_empty())
+            .map(|b| (b, *q))
+    })
 }
 
 /// Parses a decimal string as a correctly rounded, finite, non-negative double.
 pub fn parse_decimal(s: &str) -> Option<f64> {
-    s.parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0 && !s.starts_with('-'))
+    s.parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && *v >= 0.0 && !s.starts_with('-'))
 }
 
 #[cfg(test)]

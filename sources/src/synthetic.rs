@@ -47,7 +47,17 @@ pub struct GenConfig {
 
 impl Default for GenConfig {
     fn default() -> Self {
-        GenConfig { seed: 42, events: 200_000, markets: 4, days: 1, start_date: Date { year: 2024, month: 1, day: 1 } }
+        GenConfig {
+            seed: 42,
+            events: 200_000,
+            markets: 4,
+            days: 1,
+            start_date: Date {
+                year: 2024,
+                month: 1,
+                day: 1,
+            },
+        }
     }
 }
 
@@ -89,12 +99,60 @@ struct Template {
 }
 
 const TEMPLATES: [Template; 6] = [
-    Template { exchange: "binance", symbol: "BTC-USDT", mid_ticks: 6_000_000, price_dec: 2, size_dec: 5, median_lots: 2_000.0, activity: 1.0 },
-    Template { exchange: "binance", symbol: "BTC-USDC", mid_ticks: 6_000_500, price_dec: 2, size_dec: 5, median_lots: 1_500.0, activity: 0.6 },
-    Template { exchange: "binance-futures", symbol: "BTC-USDT-PERP", mid_ticks: 599_900, price_dec: 1, size_dec: 3, median_lots: 20.0, activity: 1.2 },
-    Template { exchange: "coinbase", symbol: "ETH-USD", mid_ticks: 300_000, price_dec: 2, size_dec: 4, median_lots: 500.0, activity: 0.8 },
-    Template { exchange: "binance", symbol: "ETH-USDT", mid_ticks: 300_010, price_dec: 2, size_dec: 4, median_lots: 600.0, activity: 0.9 },
-    Template { exchange: "bybit", symbol: "SOL-USDT-PERP", mid_ticks: 15_000, price_dec: 2, size_dec: 1, median_lots: 30.0, activity: 0.7 },
+    Template {
+        exchange: "binance",
+        symbol: "BTC-USDT",
+        mid_ticks: 6_000_000,
+        price_dec: 2,
+        size_dec: 5,
+        median_lots: 2_000.0,
+        activity: 1.0,
+    },
+    Template {
+        exchange: "binance",
+        symbol: "BTC-USDC",
+        mid_ticks: 6_000_500,
+        price_dec: 2,
+        size_dec: 5,
+        median_lots: 1_500.0,
+        activity: 0.6,
+    },
+    Template {
+        exchange: "binance-futures",
+        symbol: "BTC-USDT-PERP",
+        mid_ticks: 599_900,
+        price_dec: 1,
+        size_dec: 3,
+        median_lots: 20.0,
+        activity: 1.2,
+    },
+    Template {
+        exchange: "coinbase",
+        symbol: "ETH-USD",
+        mid_ticks: 300_000,
+        price_dec: 2,
+        size_dec: 4,
+        median_lots: 500.0,
+        activity: 0.8,
+    },
+    Template {
+        exchange: "binance",
+        symbol: "ETH-USDT",
+        mid_ticks: 300_010,
+        price_dec: 2,
+        size_dec: 4,
+        median_lots: 600.0,
+        activity: 0.9,
+    },
+    Template {
+        exchange: "bybit",
+        symbol: "SOL-USDT-PERP",
+        mid_ticks: 15_000,
+        price_dec: 2,
+        size_dec: 1,
+        median_lots: 30.0,
+        activity: 0.7,
+    },
 ];
 
 /// The market templates `(exchange, symbol)` in the order `--markets K` takes them.
@@ -151,7 +209,15 @@ impl<'a> Sim<'a> {
         r
     }
 
-    fn book_row(&self, ts_recv: Nanos, prev: Option<u64>, snapshot: bool, side: BookSide, ticks: i64, lots: i64) -> BookRow {
+    fn book_row(
+        &self,
+        ts_recv: Nanos,
+        prev: Option<u64>,
+        snapshot: bool,
+        side: BookSide,
+        ticks: i64,
+        lots: i64,
+    ) -> BookRow {
         BookRow {
             ts_event: self.ts,
             ts_recv,
@@ -197,7 +263,12 @@ impl<'a> Sim<'a> {
     }
 
     /// Emits a diff message of `(side, ticks, new lots)` rows, maybe with an injected gap.
-    fn diff(&mut self, w: &mut BronzeWriter, changes: &[(BookSide, i64, i64)], inject_gap: bool) -> Result<(), GenError> {
+    fn diff(
+        &mut self,
+        w: &mut BronzeWriter,
+        changes: &[(BookSide, i64, i64)],
+        inject_gap: bool,
+    ) -> Result<(), GenError> {
         // A gap = a message lost in transit: this one chains to an id never seen here.
         let prev = if inject_gap { self.seq + 1 } else { self.seq };
         self.seq += if inject_gap { 2 } else { 1 };
@@ -216,7 +287,9 @@ impl<'a> Sim<'a> {
     }
 
     fn ticker_if_top_changed(&mut self, w: &mut BronzeWriter) -> Result<(), GenError> {
-        let (Some((&bp, &bq)), Some((&ap, &aq))) = (self.bids.last_key_value(), self.asks.first_key_value()) else {
+        let (Some((&bp, &bq)), Some((&ap, &aq))) =
+            (self.bids.last_key_value(), self.asks.first_key_value())
+        else {
             return Ok(());
         };
         let top = (bp, bq, ap, aq);
@@ -242,16 +315,37 @@ impl<'a> Sim<'a> {
     fn step(&mut self, w: &mut BronzeWriter, gap_prob: f64) -> Result<(), GenError> {
         let inject_gap = self.rng.gen_bool(gap_prob);
         let u: f64 = self.rng.r#gen();
-        let side = if self.rng.gen_bool(0.5) { BookSide::Bid } else { BookSide::Ask };
-        let (best_bid, best_ask) = (*self.bids.last_key_value().map(|(k, _)| k).unwrap_or(&(self.t.mid_ticks - 1)), *self.asks.first_key_value().map(|(k, _)| k).unwrap_or(&(self.t.mid_ticks + 1)));
+        let side = if self.rng.gen_bool(0.5) {
+            BookSide::Bid
+        } else {
+            BookSide::Ask
+        };
+        let (best_bid, best_ask) = (
+            *self
+                .bids
+                .last_key_value()
+                .map(|(k, _)| k)
+                .unwrap_or(&(self.t.mid_ticks - 1)),
+            *self
+                .asks
+                .first_key_value()
+                .map(|(k, _)| k)
+                .unwrap_or(&(self.t.mid_ticks + 1)),
+        );
         if u < 0.12 {
             // Market order: walk the opposite side.
             let (book, book_side, trade_side) = match side {
                 BookSide::Bid => (&mut self.asks, BookSide::Ask, TradeSide::Buy),
                 BookSide::Ask => (&mut self.bids, BookSide::Bid, TradeSide::Sell),
             };
-            let trade_side = if self.rng.gen_bool(0.01) { TradeSide::Unknown } else { trade_side };
-            let mut want = (self.size_dist.sample(&mut self.rng) * 1.5).round().max(1.0) as i64;
+            let trade_side = if self.rng.gen_bool(0.01) {
+                TradeSide::Unknown
+            } else {
+                trade_side
+            };
+            let mut want = (self.size_dist.sample(&mut self.rng) * 1.5)
+                .round()
+                .max(1.0) as i64;
             let mut fills = Vec::new();
             let mut changes = Vec::new();
             while want > 0 && book.len() > 5 {
@@ -273,7 +367,14 @@ impl<'a> Sim<'a> {
             let recv = self.recv();
             for (p, q) in fills {
                 self.trade_id += 1;
-                let row = TradeRow { ts_event: self.ts, ts_recv: recv, trade_id: self.trade_id.to_string(), price: self.price(p), size: self.size(q), side: trade_side };
+                let row = TradeRow {
+                    ts_event: self.ts,
+                    ts_recv: recv,
+                    trade_id: self.trade_id.to_string(),
+                    price: self.price(p),
+                    size: self.size(q),
+                    side: trade_side,
+                };
                 w.trade(&self.market, row)?;
                 self.rows.1 += 1;
             }
@@ -289,13 +390,23 @@ impl<'a> Sim<'a> {
             if book_len >= MAX_LEVELS {
                 // Trim the deepest level instead (emitted, so bronze stays consistent).
                 let (p, book) = match side {
-                    BookSide::Bid => (*self.bids.first_key_value().expect("non-empty").0, &mut self.bids),
-                    BookSide::Ask => (*self.asks.last_key_value().expect("non-empty").0, &mut self.asks),
+                    BookSide::Bid => (
+                        *self.bids.first_key_value().expect("non-empty").0,
+                        &mut self.bids,
+                    ),
+                    BookSide::Ask => (
+                        *self.asks.last_key_value().expect("non-empty").0,
+                        &mut self.asks,
+                    ),
                 };
                 book.remove(&p);
                 self.diff(w, &[(side, p, 0)], inject_gap)?;
             } else {
-                let dist: i64 = if self.rng.gen_bool(0.1) && best_ask - best_bid > 1 { -1 } else { (self.rng.sample::<f64, _>(Exp1) * 4.0) as i64 };
+                let dist: i64 = if self.rng.gen_bool(0.1) && best_ask - best_bid > 1 {
+                    -1
+                } else {
+                    (self.rng.sample::<f64, _>(Exp1) * 4.0) as i64
+                };
                 let p = match side {
                     BookSide::Bid => (best_bid - dist).min(best_ask - 1),
                     BookSide::Ask => (best_ask + dist).max(best_bid + 1),
@@ -337,7 +448,10 @@ impl<'a> Sim<'a> {
 /// Generates the synthetic root.
 pub fn generate(cfg: &GenConfig, out_root: &Path) -> Result<GenReport, GenError> {
     if cfg.markets == 0 || cfg.markets > TEMPLATES.len() {
-        return Err(GenError::Config(format!("--markets must be in 1..={}", TEMPLATES.len())));
+        return Err(GenError::Config(format!(
+            "--markets must be in 1..={}",
+            TEMPLATES.len()
+        )));
     }
     if cfg.days == 0 {
         return Err(GenError::Config("--days must be positive".into()));
@@ -360,7 +474,8 @@ pub fn generate(cfg: &GenConfig, out_root: &Path) -> Result<GenReport, GenError>
             ((cfg.events as f64) * t.activity / total_activity) as u64
         };
         assigned += budget;
-        let market = Market::new(t.exchange, t.symbol).map_err(|e| GenError::Config(e.to_string()))?;
+        let market =
+            Market::new(t.exchange, t.symbol).map_err(|e| GenError::Config(e.to_string()))?;
         let seed = cfg.seed ^ (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         let mut sim = Sim {
             t,
@@ -371,7 +486,8 @@ pub fn generate(cfg: &GenConfig, out_root: &Path) -> Result<GenReport, GenError>
             seq: 1_000,
             trade_id: 0,
             ts: start,
-            size_dist: LogNormal::new(t.median_lots.ln(), 1.0).map_err(|e| GenError::Config(e.to_string()))?,
+            size_dist: LogNormal::new(t.median_lots.ln(), 1.0)
+                .map_err(|e| GenError::Config(e.to_string()))?,
             rows: (0, 0, 0),
             gaps: 0,
             snapshots: 0,
@@ -398,7 +514,11 @@ pub fn generate(cfg: &GenConfig, out_root: &Path) -> Result<GenReport, GenError>
             // rows-per-step seen so far, so no market runs out of day (no pile-up at its end).
             let done = sim.rows.0 + sim.rows.1 + sim.rows.2;
             let steps_done = sim.steps.max(1) as f64;
-            let rows_per_step = if sim.steps > 100 { done as f64 / steps_done } else { 2.2 };
+            let rows_per_step = if sim.steps > 100 {
+                done as f64 / steps_done
+            } else {
+                2.2
+            };
             let steps_left = ((budget - done) as f64 / rows_per_step).max(1.0);
             let time_left = (start + span - sim.ts) as f64;
             let mean_gap = (time_left / steps_left).min(mean_gap * 4.0);
@@ -410,14 +530,24 @@ pub fn generate(cfg: &GenConfig, out_root: &Path) -> Result<GenReport, GenError>
             if d > day {
                 day = d;
                 sim.snapshot(&mut w)?;
-            } else if sim.snapshot_due.is_some_and(|s| sim.seq >= s) || sim.msgs_since_snapshot >= SNAPSHOT_EVERY {
+            } else if sim.snapshot_due.is_some_and(|s| sim.seq >= s)
+                || sim.msgs_since_snapshot >= SNAPSHOT_EVERY
+            {
                 sim.snapshot(&mut w)?;
             } else {
                 sim.step(&mut w, gap_prob)?;
             }
             sim.steps += 1;
         }
-        report.markets.push((t.exchange.into(), t.symbol.into(), sim.rows.0, sim.rows.1, sim.rows.2, sim.gaps, sim.snapshots));
+        report.markets.push((
+            t.exchange.into(),
+            t.symbol.into(),
+            sim.rows.0,
+            sim.rows.1,
+            sim.rows.2,
+            sim.gaps,
+            sim.snapshots,
+        ));
         report.events += sim.rows.0 + sim.rows.1 + sim.rows.2;
     }
     let _ = NANOS_PER_SEC;

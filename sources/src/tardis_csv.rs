@@ -7,7 +7,9 @@
 //! null (gaps show as mid-file snapshots, which the book treats as resets). `quotes` become
 //! ticker rows. `book_snapshot_N` files are not incremental and are rejected with a clear error.
 
-use crate::ingest::{IngestError, IngestOptions, IngestReport, open_lines, parse_decimal, split_quote};
+use crate::ingest::{
+    IngestError, IngestOptions, IngestReport, open_lines, parse_decimal, split_quote,
+};
 use daedalus_model::market::Market;
 use daedalus_model::rows::{BookRow, BookSide, TickerRow, TradeRow, TradeSide};
 use daedalus_sinks::bronze::BronzeWriter;
@@ -26,7 +28,13 @@ use std::path::{Path, PathBuf};
 /// | `bybit` | `BTCUSD`, `BTCUSDT` | `BTC-USD-PERP`, `BTC-USDT-PERP` |
 pub fn canonical_symbol(exchange: &str, raw: &str) -> Option<String> {
     let up = raw.to_ascii_uppercase().replace('/', "-");
-    let fix = |s: &str| if s == "XBT" { "BTC".to_string() } else { s.to_string() };
+    let fix = |s: &str| {
+        if s == "XBT" {
+            "BTC".to_string()
+        } else {
+            s.to_string()
+        }
+    };
     let split = |s: &str| -> Option<(String, String)> {
         if let Some((b, q)) = s.split_once('-') {
             return Some((fix(b), fix(q)));
@@ -34,13 +42,17 @@ pub fn canonical_symbol(exchange: &str, raw: &str) -> Option<String> {
         split_quote(s).map(|(b, q)| (fix(b), fix(q)))
     };
     let out = match exchange {
-        "binance" | "binance-us" | "coinbase" | "okex" | "kraken" | "bitstamp" | "bitfinex" | "gemini" => {
+        "binance" | "binance-us" | "coinbase" | "okex" | "kraken" | "bitstamp" | "bitfinex"
+        | "gemini" => {
             let (b, q) = split(&up)?;
             format!("{b}-{q}")
         }
         "bitmex" => {
             // BitMEX quotes only USD or USDT; a generic split would read XBTUSD as XB/TUSD.
-            let (b, q) = up.strip_suffix("USDT").map(|b| (b, "USDT")).or_else(|| up.strip_suffix("USD").map(|b| (b, "USD")))?;
+            let (b, q) = up
+                .strip_suffix("USDT")
+                .map(|b| (b, "USDT"))
+                .or_else(|| up.strip_suffix("USD").map(|b| (b, "USD")))?;
             format!("{}-{q}-PERP", fix(b))
         }
         "binance-futures" | "bybit" => {
@@ -77,7 +89,12 @@ fn col(header: &[&str], name: &str) -> Option<usize> {
 }
 
 /// Ingests Tardis CSV files (in name order).
-pub fn ingest_files(inputs: &[PathBuf], w: &mut BronzeWriter, opts: &IngestOptions, report: &mut IngestReport) -> Result<(), IngestError> {
+pub fn ingest_files(
+    inputs: &[PathBuf],
+    w: &mut BronzeWriter,
+    opts: &IngestOptions,
+    report: &mut IngestReport,
+) -> Result<(), IngestError> {
     let mut files = inputs.to_vec();
     files.sort();
     for f in &files {
@@ -86,12 +103,27 @@ pub fn ingest_files(inputs: &[PathBuf], w: &mut BronzeWriter, opts: &IngestOptio
     Ok(())
 }
 
-fn ingest_file(file: &Path, w: &mut BronzeWriter, opts: &IngestOptions, report: &mut IngestReport) -> Result<(), IngestError> {
+fn ingest_file(
+    file: &Path,
+    w: &mut BronzeWriter,
+    opts: &IngestOptions,
+    report: &mut IngestReport,
+) -> Result<(), IngestError> {
     let mut reader = open_lines(file)?;
     let mut header_line = String::new();
-    reader.read_line(&mut header_line).map_err(|e| IngestError::File { file: file.into(), rule: e.to_string() })?;
+    reader
+        .read_line(&mut header_line)
+        .map_err(|e| IngestError::File {
+            file: file.into(),
+            rule: e.to_string(),
+        })?;
     let header: Vec<&str> = header_line.trim_end().split(',').collect();
-    let need = |n: &str| col(&header, n).ok_or_else(|| IngestError::File { file: file.into(), rule: format!("missing column `{n}`") });
+    let need = |n: &str| {
+        col(&header, n).ok_or_else(|| IngestError::File {
+            file: file.into(),
+            rule: format!("missing column `{n}`"),
+        })
+    };
     let dataset = if header.iter().any(|h| h.starts_with("asks[0]")) {
         return Err(IngestError::File { file: file.into(), rule: "unsupported Tardis dataset book_snapshot_N (not incremental); use incremental_book_L2".into() });
     } else if col(&header, "is_snapshot").is_some() {
@@ -101,9 +133,18 @@ fn ingest_file(file: &Path, w: &mut BronzeWriter, opts: &IngestOptions, report: 
     } else if col(&header, "ask_price").is_some() {
         Dataset::Quotes
     } else {
-        return Err(IngestError::File { file: file.into(), rule: "unrecognised Tardis CSV header (expected incremental_book_L2, trades or quotes)".into() });
+        return Err(IngestError::File {
+            file: file.into(),
+            rule: "unrecognised Tardis CSV header (expected incremental_book_L2, trades or quotes)"
+                .into(),
+        });
     };
-    let (c_ex, c_sym, c_ts, c_lts) = (need("exchange")?, need("symbol")?, need("timestamp")?, need("local_timestamp")?);
+    let (c_ex, c_sym, c_ts, c_lts) = (
+        need("exchange")?,
+        need("symbol")?,
+        need("timestamp")?,
+        need("local_timestamp")?,
+    );
     let mut buf = String::new();
     let mut line_no = 1u64;
     report.lines += 1;
@@ -118,7 +159,10 @@ fn ingest_file(file: &Path, w: &mut BronzeWriter, opts: &IngestOptions, report: 
                     report.truncated_files.push(file.into());
                     break;
                 }
-                return Err(IngestError::File { file: file.into(), rule });
+                return Err(IngestError::File {
+                    file: file.into(),
+                    rule,
+                });
             }
         }
         line_no += 1;
@@ -136,30 +180,74 @@ fn ingest_file(file: &Path, w: &mut BronzeWriter, opts: &IngestOptions, report: 
                     tracing::warn!("{}:{line_no}: {rule} (skipped)", file.display());
                     report.skip("bad csv row");
                 } else {
-                    return Err(IngestError::Line { file: file.into(), line: line_no, rule });
+                    return Err(IngestError::Line {
+                        file: file.into(),
+                        line: line_no,
+                        rule,
+                    });
                 }
             }
-            Err(None) => return Err(IngestError::File { file: file.into(), rule: "write failed".into() }),
+            Err(None) => {
+                return Err(IngestError::File {
+                    file: file.into(),
+                    rule: "write failed".into(),
+                });
+            }
         }
     }
     Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]
-fn parse_row(ds: Dataset, header: &[&str], f: &[&str], c_ex: usize, c_sym: usize, c_ts: usize, c_lts: usize, w: &mut BronzeWriter, report: &mut IngestReport) -> Result<(), Option<String>> {
+fn parse_row(
+    ds: Dataset,
+    header: &[&str],
+    f: &[&str],
+    c_ex: usize,
+    c_sym: usize,
+    c_ts: usize,
+    c_lts: usize,
+    w: &mut BronzeWriter,
+    report: &mut IngestReport,
+) -> Result<(), Option<String>> {
     if f.len() != header.len() {
-        return Err(Some(format!("{} fields, header has {}", f.len(), header.len())));
+        return Err(Some(format!(
+            "{} fields, header has {}",
+            f.len(),
+            header.len()
+        )));
     }
     let exchange = f[c_ex];
-    let symbol = canonical_symbol(exchange, f[c_sym]).ok_or_else(|| Some(format!("cannot map symbol {:?} of exchange {exchange:?} to a canonical id", f[c_sym])))?;
+    let symbol = canonical_symbol(exchange, f[c_sym]).ok_or_else(|| {
+        Some(format!(
+            "cannot map symbol {:?} of exchange {exchange:?} to a canonical id",
+            f[c_sym]
+        ))
+    })?;
     let market = Market::new(exchange, &symbol).map_err(|e| Some(e.to_string()))?;
     let us = |i: usize| -> Result<i64, Option<String>> {
-        f[i].parse::<i64>().ok().and_then(|v| v.checked_mul(1000)).ok_or_else(|| Some(format!("{} {:?} is not an integer µs timestamp", header[i], f[i])))
+        f[i].parse::<i64>()
+            .ok()
+            .and_then(|v| v.checked_mul(1000))
+            .ok_or_else(|| {
+                Some(format!(
+                    "{} {:?} is not an integer µs timestamp",
+                    header[i], f[i]
+                ))
+            })
     };
     let (ts_event, ts_recv) = (us(c_ts)?, us(c_lts)?);
     let num = |name: &str, positive: bool| -> Result<f64, Option<String>> {
         let i = col(header, name).ok_or_else(|| Some(format!("missing column `{name}`")))?;
-        parse_decimal(f[i]).filter(|v| !positive || *v > 0.0).ok_or_else(|| Some(format!("{name} {:?} must be a {} decimal", f[i], if positive { "positive" } else { "non-negative" })))
+        parse_decimal(f[i])
+            .filter(|v| !positive || *v > 0.0)
+            .ok_or_else(|| {
+                Some(format!(
+                    "{name} {:?} must be a {} decimal",
+                    f[i],
+                    if positive { "positive" } else { "non-negative" }
+                ))
+            })
     };
     let counts = report.markets.entry(market.to_string()).or_default();
     match ds {
@@ -169,26 +257,55 @@ fn parse_row(ds: Dataset, header: &[&str], f: &[&str], c_ex: usize, c_sym: usize
                 "false" => false,
                 other => return Err(Some(format!("is_snapshot {other:?} must be true or false"))),
             };
-            let side = BookSide::parse(f[col(header, "side").ok_or(None)?]).ok_or_else(|| Some("side must be bid or ask".to_string()))?;
-            let row = BookRow { ts_event, ts_recv, seq: None, prev_seq: None, is_snapshot: snap, side, price: num("price", true)?, size: num("amount", false)? };
+            let side = BookSide::parse(f[col(header, "side").ok_or(None)?])
+                .ok_or_else(|| Some("side must be bid or ask".to_string()))?;
+            let row = BookRow {
+                ts_event,
+                ts_recv,
+                seq: None,
+                prev_seq: None,
+                is_snapshot: snap,
+                side,
+                price: num("price", true)?,
+                size: num("amount", false)?,
+            };
             w.book(&market, row).map_err(|e| Some(e.to_string()))?;
             counts.book_rows += 1;
         }
         Dataset::Trades => {
-            let side = TradeSide::parse(f[col(header, "side").ok_or(None)?]).ok_or_else(|| Some("side must be buy, sell or unknown".to_string()))?;
-            let row = TradeRow { ts_event, ts_recv, trade_id: f[col(header, "id").ok_or(None)?].to_string(), price: num("price", true)?, size: num("amount", true)?, side };
+            let side = TradeSide::parse(f[col(header, "side").ok_or(None)?])
+                .ok_or_else(|| Some("side must be buy, sell or unknown".to_string()))?;
+            let row = TradeRow {
+                ts_event,
+                ts_recv,
+                trade_id: f[col(header, "id").ok_or(None)?].to_string(),
+                price: num("price", true)?,
+                size: num("amount", true)?,
+                side,
+            };
             w.trade(&market, row).map_err(|e| Some(e.to_string()))?;
             counts.trades += 1;
         }
         Dataset::Quotes => {
             let opt = |name: &str| -> Result<Option<f64>, Option<String>> {
-                let i = col(header, name).ok_or_else(|| Some(format!("missing column `{name}`")))?;
+                let i =
+                    col(header, name).ok_or_else(|| Some(format!("missing column `{name}`")))?;
                 if f[i].is_empty() {
                     return Ok(None);
                 }
-                parse_decimal(f[i]).map(Some).ok_or_else(|| Some(format!("{name} {:?} must be a non-negative decimal", f[i])))
+                parse_decimal(f[i]).map(Some).ok_or_else(|| {
+                    Some(format!("{name} {:?} must be a non-negative decimal", f[i]))
+                })
             };
-            let row = TickerRow { ts_event, ts_recv, seq: None, bid_price: opt("bid_price")?, bid_size: opt("bid_amount")?, ask_price: opt("ask_price")?, ask_size: opt("ask_amount")? };
+            let row = TickerRow {
+                ts_event,
+                ts_recv,
+                seq: None,
+                bid_price: opt("bid_price")?,
+                bid_size: opt("bid_amount")?,
+                ask_price: opt("ask_price")?,
+                ask_size: opt("ask_amount")?,
+            };
             w.ticker(&market, row).map_err(|e| Some(e.to_string()))?;
             counts.tickers += 1;
         }
@@ -202,12 +319,30 @@ mod tests {
 
     #[test]
     fn tardis_symbols_map() {
-        assert_eq!(canonical_symbol("binance-futures", "BTCUSDT").as_deref(), Some("BTC-USDT-PERP"));
-        assert_eq!(canonical_symbol("bitmex", "XBTUSD").as_deref(), Some("BTC-USD-PERP"));
-        assert_eq!(canonical_symbol("deribit", "BTC-PERPETUAL").as_deref(), Some("BTC-USD-PERP"));
-        assert_eq!(canonical_symbol("huobi-dm-swap", "BTC-USD").as_deref(), Some("BTC-USD-PERP"));
-        assert_eq!(canonical_symbol("binance", "BTCUSDT").as_deref(), Some("BTC-USDT"));
-        assert_eq!(canonical_symbol("coinbase", "BTC-USD").as_deref(), Some("BTC-USD"));
+        assert_eq!(
+            canonical_symbol("binance-futures", "BTCUSDT").as_deref(),
+            Some("BTC-USDT-PERP")
+        );
+        assert_eq!(
+            canonical_symbol("bitmex", "XBTUSD").as_deref(),
+            Some("BTC-USD-PERP")
+        );
+        assert_eq!(
+            canonical_symbol("deribit", "BTC-PERPETUAL").as_deref(),
+            Some("BTC-USD-PERP")
+        );
+        assert_eq!(
+            canonical_symbol("huobi-dm-swap", "BTC-USD").as_deref(),
+            Some("BTC-USD-PERP")
+        );
+        assert_eq!(
+            canonical_symbol("binance", "BTCUSDT").as_deref(),
+            Some("BTC-USDT")
+        );
+        assert_eq!(
+            canonical_symbol("coinbase", "BTC-USD").as_deref(),
+            Some("BTC-USD")
+        );
         assert_eq!(canonical_symbol("nowhere", "BTCUSDT"), None);
     }
 }

@@ -22,7 +22,9 @@ pub fn real_data() -> Option<PathBuf> {
 
 /// The shared tools folder (conformance script), if present.
 pub fn shared_tools() -> Option<PathBuf> {
-    real_data().map(|p| p.join("../../tools")).filter(|p| p.join("conformance.py").exists())
+    real_data()
+        .map(|p| p.join("../../tools"))
+        .filter(|p| p.join("conformance.py").exists())
 }
 
 /// Prints the standard skip line.
@@ -51,10 +53,12 @@ pub fn binance_files() -> Option<Vec<PathBuf>> {
 pub fn read_partitions(root: &Path, prefix: &str) -> BTreeMap<String, RecordBatch> {
     let mut out = BTreeMap::new();
     let base = root.join(prefix);
-    let mut stack = vec![base.clone()];
+    let mut stack = vec![base];
     let mut dirs: BTreeMap<PathBuf, Vec<PathBuf>> = BTreeMap::new();
     while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for e in rd.flatten() {
             let p = e.path();
             if p.is_dir() {
@@ -78,7 +82,10 @@ pub fn read_partitions(root: &Path, prefix: &str) -> BTreeMap<String, RecordBatc
         }
         let schema = batches[0].schema();
         let all = concat_batches(&schema, &batches).unwrap();
-        out.insert(d.strip_prefix(root).unwrap().to_string_lossy().into_owned(), all);
+        out.insert(
+            d.strip_prefix(root).unwrap().to_string_lossy().into_owned(),
+            all,
+        );
     }
     out
 }
@@ -88,7 +95,11 @@ pub fn assert_same_outputs(a: &Path, b: &Path, prefixes: &[&str]) {
     for prefix in prefixes {
         let pa = read_partitions(a, prefix);
         let pb = read_partitions(b, prefix);
-        assert_eq!(pa.keys().collect::<Vec<_>>(), pb.keys().collect::<Vec<_>>(), "{prefix}: partition sets differ");
+        assert_eq!(
+            pa.keys().collect::<Vec<_>>(),
+            pb.keys().collect::<Vec<_>>(),
+            "{prefix}: partition sets differ"
+        );
         for (k, ba) in &pa {
             let bb = &pb[k];
             assert_eq!(ba.num_rows(), bb.num_rows(), "{k}: row counts differ");
@@ -108,23 +119,53 @@ pub fn assert_same_outputs(a: &Path, b: &Path, prefixes: &[&str]) {
 /// are unavailable (the caller prints a skip), else (success, output).
 pub fn conformance(root: &Path) -> Option<(bool, String)> {
     let tools = shared_tools()?;
-    let ok = Command::new("python3").args(["-c", "import duckdb, pyarrow"]).status().ok()?.success();
+    let ok = Command::new("python3")
+        .args(["-c", "import duckdb, pyarrow"])
+        .status()
+        .ok()?
+        .success();
     if !ok {
         return None;
     }
-    let out = Command::new("python3").arg(tools.join("conformance.py")).arg(root).output().ok()?;
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("python3")
+        .arg(tools.join("conformance.py"))
+        .arg(root)
+        .output()
+        .ok()?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     Some((out.status.success(), text))
 }
 
 /// Runs a DuckDB query through python3 and returns stdout lines; `None` when unavailable.
 pub fn duckdb_query(sql: &str) -> Option<Vec<String>> {
-    let ok = Command::new("python3").args(["-c", "import duckdb"]).status().ok()?.success();
+    let ok = Command::new("python3")
+        .args(["-c", "import duckdb"])
+        .status()
+        .ok()?
+        .success();
     if !ok {
         return None;
     }
-    let script = format!("import duckdb\nfor r in duckdb.sql({sql:?}).fetchall(): print('|'.join(str(x) for x in r))");
-    let out = Command::new("python3").args(["-c", &script]).output().ok()?;
-    assert!(out.status.success(), "duckdb failed: {}", String::from_utf8_lossy(&out.stderr));
-    Some(String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect())
+    let script = format!(
+        "import duckdb\nfor r in duckdb.sql({sql:?}).fetchall(): print('|'.join(str(x) for x in r))"
+    );
+    let out = Command::new("python3")
+        .args(["-c", &script])
+        .output()
+        .ok()?;
+    assert!(
+        out.status.success(),
+        "duckdb failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect(),
+    )
 }

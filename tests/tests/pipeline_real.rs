@@ -16,10 +16,19 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const OUTPUTS: [&str; 5] = ["silver/book", "silver/ticker", "silver/trades", "silver/intervals", "gold/bars"];
+const OUTPUTS: [&str; 5] = [
+    "silver/book",
+    "silver/ticker",
+    "silver/trades",
+    "silver/intervals",
+    "gold/bars",
+];
 
 fn reference_config() -> RunConfig {
-    let mut c = RunConfig { vpin_n: 10, ..RunConfig::default() };
+    let mut c = RunConfig {
+        vpin_n: 10,
+        ..RunConfig::default()
+    };
     for (m, v) in [
         ("binance/BTC-USDT", 8.76),
         ("binance/ETH-USDT", 85.5),
@@ -54,9 +63,22 @@ fn root_with_bronze(bronze_root: &Path) -> tempfile::TempDir {
     d
 }
 
-fn run(root: &Path, config: RunConfig, workers: usize) -> daedalus_dataflow::summary::WorkerSummary {
+fn run(
+    root: &Path,
+    config: RunConfig,
+    workers: usize,
+) -> daedalus_dataflow::summary::WorkerSummary {
     let p = plan(root.to_path_buf(), config).unwrap();
-    let s = execute(p, &ClusterConfig { workers, processes: 1, process: 0, addresses: vec![] }).unwrap();
+    let s = execute(
+        p,
+        &ClusterConfig {
+            workers,
+            processes: 1,
+            process: 0,
+            addresses: vec![],
+        },
+    )
+    .unwrap();
     assert!(s.errors.is_empty(), "{:?}", s.errors);
     s
 }
@@ -64,12 +86,22 @@ fn run(root: &Path, config: RunConfig, workers: usize) -> daedalus_dataflow::sum
 fn ingest_real() -> Option<tempfile::TempDir> {
     let files = binance_files()?;
     let d = tempfile::tempdir().unwrap();
-    ingest(InputFormat::BinanceRaw, &files, d.path(), &IngestOptions { lenient: false }).unwrap();
+    ingest(
+        InputFormat::BinanceRaw,
+        &files,
+        d.path(),
+        &IngestOptions { lenient: false },
+    )
+    .unwrap();
     Some(d)
 }
 
 fn f64s(b: &RecordBatch, c: &str) -> Vec<Option<f64>> {
-    b.column_by_name(c).unwrap().as_primitive::<Float64Type>().iter().collect()
+    b.column_by_name(c)
+        .unwrap()
+        .as_primitive::<Float64Type>()
+        .iter()
+        .collect()
 }
 
 /// Rewrites every bronze file into `parts` files of consecutive rows (names keep the order).
@@ -83,7 +115,10 @@ fn split_bronze(root: &Path, parts: usize) {
                 continue;
             }
             let file = std::fs::File::open(&p).unwrap();
-            let r = ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap();
+            let r = ParquetRecordBatchReaderBuilder::try_new(file)
+                .unwrap()
+                .build()
+                .unwrap();
             let batches: Vec<RecordBatch> = r.map(|b| b.unwrap()).collect();
             let schema = batches[0].schema();
             let all = arrow::compute::concat_batches(&schema, &batches).unwrap();
@@ -94,7 +129,9 @@ fn split_bronze(root: &Path, parts: usize) {
             for (k, start) in (0..n).step_by(step).enumerate() {
                 let len = step.min(n - start);
                 let out = d.join(format!("{stem}-split{k:03}.parquet"));
-                let mut w = ArrowWriter::try_new(std::fs::File::create(out).unwrap(), schema.clone(), None).unwrap();
+                let mut w =
+                    ArrowWriter::try_new(std::fs::File::create(out).unwrap(), schema.clone(), None)
+                        .unwrap();
                 w.write(&all.slice(start, len)).unwrap();
                 w.close().unwrap();
             }
@@ -106,12 +143,20 @@ fn daedalus_bin() -> PathBuf {
     // target/<profile>/deps/<test> -> target/<profile>/daedalus
     let exe = std::env::current_exe().unwrap();
     let bin = exe.parent().unwrap().parent().unwrap().join("daedalus");
-    assert!(bin.exists(), "{} not built (cargo test --workspace builds it)", bin.display());
+    assert!(
+        bin.exists(),
+        "{} not built (cargo test --workspace builds it)",
+        bin.display()
+    );
     bin
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 #[test]
@@ -134,15 +179,42 @@ fn real_binance_end_to_end() {
     ];
     // Every dataset has both dates; every market has a partition wherever its bronze has the
     // events that define it (USD-M BTC has no trade after midnight, so no 08-09 time bar).
-    for ds in ["silver/book", "silver/ticker", "silver/trades", "silver/intervals/interval=1s", "gold/bars/bar=time_1m"] {
+    for ds in [
+        "silver/book",
+        "silver/ticker",
+        "silver/trades",
+        "silver/intervals/interval=1s",
+        "gold/bars/bar=time_1m",
+    ] {
         for date in ["2024-08-08", "2024-08-09"] {
-            let n = markets.iter().filter(|m| main.path().join(ds).join(m).join(format!("date={date}")).is_dir()).count();
+            let n = markets
+                .iter()
+                .filter(|m| {
+                    main.path()
+                        .join(ds)
+                        .join(m)
+                        .join(format!("date={date}"))
+                        .is_dir()
+                })
+                .count();
             assert!(n >= 5, "{ds} date={date}: only {n} markets");
         }
         for m in markets {
-            let src = if ds.contains("bars") || ds.contains("trades") { "bronze/trades" } else if ds.contains("ticker") { "bronze/ticker" } else { "bronze/book" };
+            let src = if ds.contains("bars") || ds.contains("trades") {
+                "bronze/trades"
+            } else if ds.contains("ticker") {
+                "bronze/ticker"
+            } else {
+                "bronze/book"
+            };
             for date in ["2024-08-08", "2024-08-09"] {
-                if bronze.path().join(src).join(m).join(format!("date={date}")).is_dir() {
+                if bronze
+                    .path()
+                    .join(src)
+                    .join(m)
+                    .join(format!("date={date}"))
+                    .is_dir()
+                {
                     let dir = main.path().join(ds).join(m).join(format!("date={date}"));
                     assert!(dir.is_dir(), "missing {}", dir.display());
                 }
@@ -154,19 +226,34 @@ fn real_binance_end_to_end() {
     let bars = read_partitions(main.path(), "gold/bars/bar=time_1m");
     let trades = read_partitions(main.path(), "bronze/trades");
     for (k, b) in &bars {
-        let (buy, sell, sv, tfi, vol) = (f64s(b, "buy_volume"), f64s(b, "sell_volume"), f64s(b, "signed_volume"), f64s(b, "tfi"), f64s(b, "volume"));
+        let (buy, sell, sv, tfi, vol) = (
+            f64s(b, "buy_volume"),
+            f64s(b, "sell_volume"),
+            f64s(b, "signed_volume"),
+            f64s(b, "tfi"),
+            f64s(b, "volume"),
+        );
         for i in 0..b.num_rows() {
             let (bu, se) = (buy[i].unwrap(), sell[i].unwrap());
-            assert!((sv[i].unwrap() - (bu - se)).abs() <= 1e-9 * (1.0 + bu + se), "{k} row {i}");
+            assert!(
+                (sv[i].unwrap() - (bu - se)).abs() <= 1e-9 * (1.0 + bu + se),
+                "{k} row {i}"
+            );
             match tfi[i] {
                 Some(t) => assert!((t - (bu - se) / (bu + se)).abs() <= 1e-12, "{k} row {i}"),
                 None => assert_eq!(bu + se, 0.0, "{k} row {i}"),
             }
         }
         let bronze_key = k.replace("gold/bars/bar=time_1m", "bronze/trades");
-        let traded: f64 = f64s(&trades[&bronze_key], "size").iter().map(|x| x.unwrap()).sum();
+        let traded: f64 = f64s(&trades[&bronze_key], "size")
+            .iter()
+            .map(|x| x.unwrap())
+            .sum();
         let barred: f64 = vol.iter().map(|x| x.unwrap()).sum();
-        assert!((traded - barred).abs() <= 1e-9 * traded.max(1.0), "{k}: bars {barred} vs trades {traded}");
+        assert!(
+            (traded - barred).abs() <= 1e-9 * traded.max(1.0),
+            "{k}: bars {barred} vs trades {traded}"
+        );
     }
 
     // Silver book top of book equals the venue bookTicker wherever the book reached its update id.
@@ -176,16 +263,32 @@ fn real_binance_end_to_end() {
     for (k, t) in &ticker {
         let bk = k.replace("silver/ticker", "silver/book");
         let Some(b) = book.get(&bk) else { continue };
-        let bseq = b.column_by_name("seq").unwrap().as_primitive::<UInt64Type>();
+        let bseq = b
+            .column_by_name("seq")
+            .unwrap()
+            .as_primitive::<UInt64Type>();
         let mut top: BTreeMap<u64, [Option<f64>; 4]> = BTreeMap::new();
-        let (bb, ba, bq, aq) = (f64s(b, "best_bid"), f64s(b, "best_ask"), f64s(b, "bid_size_1"), f64s(b, "ask_size_1"));
+        let (bb, ba, bq, aq) = (
+            f64s(b, "best_bid"),
+            f64s(b, "best_ask"),
+            f64s(b, "bid_size_1"),
+            f64s(b, "ask_size_1"),
+        );
         for i in 0..b.num_rows() {
             if bseq.is_valid(i) {
                 top.insert(bseq.value(i), [bb[i], bq[i], ba[i], aq[i]]);
             }
         }
-        let tseq = t.column_by_name("seq").unwrap().as_primitive::<UInt64Type>();
-        let (tb, tbq, ta, taq) = (f64s(t, "bid_price"), f64s(t, "bid_size"), f64s(t, "ask_price"), f64s(t, "ask_size"));
+        let tseq = t
+            .column_by_name("seq")
+            .unwrap()
+            .as_primitive::<UInt64Type>();
+        let (tb, tbq, ta, taq) = (
+            f64s(t, "bid_price"),
+            f64s(t, "bid_size"),
+            f64s(t, "ask_price"),
+            f64s(t, "ask_size"),
+        );
         for i in 0..t.num_rows() {
             if let Some(v) = top.get(&tseq.value(i)) {
                 assert_eq!(*v, [tb[i], tbq[i], ta[i], taq[i]], "{k} ticker row {i}");
@@ -193,11 +296,17 @@ fn real_binance_end_to_end() {
             }
         }
     }
-    assert!(checked > 1000, "only {checked} tickers matched an update id");
+    assert!(
+        checked > 1000,
+        "only {checked} tickers matched an update id"
+    );
 
     // Conformance (layout, schemas, nulls, identities, DuckDB hive reads).
     match conformance(main.path()) {
-        None => skip("real_binance_end_to_end/conformance", "python3 with duckdb+pyarrow not available"),
+        None => skip(
+            "real_binance_end_to_end/conformance",
+            "python3 with duckdb+pyarrow not available",
+        ),
         Some((ok, out)) => assert!(ok, "conformance failed:\n{out}"),
     }
 
@@ -216,8 +325,18 @@ fn real_binance_end_to_end() {
     // Determinism: a 2-process cluster on loopback.
     let cl = root_with_bronze(bronze.path());
     let hosts = cl.path().join("hosts.txt");
-    std::fs::write(&hosts, format!("127.0.0.1:{}\n127.0.0.1:{}\n", free_port(), free_port())).unwrap();
-    let mut args: Vec<String> = vec!["run".into(), "--root".into(), cl.path().display().to_string(), "--vpin-n".into(), "10".into()];
+    std::fs::write(
+        &hosts,
+        format!("127.0.0.1:{}\n127.0.0.1:{}\n", free_port(), free_port()),
+    )
+    .unwrap();
+    let mut args: Vec<String> = vec![
+        "run".into(),
+        "--root".into(),
+        cl.path().display().to_string(),
+        "--vpin-n".into(),
+        "10".into(),
+    ];
     for (m, v) in reference_config().vpin_v {
         args.push("--vpin-v".into());
         args.push(format!("{m}={v}"));
@@ -226,7 +345,14 @@ fn real_binance_end_to_end() {
         .map(|p| {
             Command::new(daedalus_bin())
                 .args(&args)
-                .args(["-n", "2", "-p", &p.to_string(), "-h", &hosts.display().to_string()])
+                .args([
+                    "-n",
+                    "2",
+                    "-p",
+                    &p.to_string(),
+                    "-h",
+                    &hosts.display().to_string(),
+                ])
                 .stdout(std::process::Stdio::null())
                 .spawn()
                 .unwrap()
@@ -241,36 +367,66 @@ fn real_binance_end_to_end() {
 #[test]
 fn filters_prune_by_path_and_follow_normalize_quotes() {
     let Some(bronze) = ingest_real() else {
-        return skip("filters_prune_by_path_and_follow_normalize_quotes", "../shared/data/real not found");
+        return skip(
+            "filters_prune_by_path_and_follow_normalize_quotes",
+            "../shared/data/real not found",
+        );
     };
     let markets = |symbols: &[&str], nq: bool| {
-        let mut c = RunConfig { normalize_quotes: nq, ..RunConfig::default() };
+        let mut c = RunConfig {
+            normalize_quotes: nq,
+            ..RunConfig::default()
+        };
         c.filter.symbol = symbols.iter().map(|s| s.to_string()).collect();
-        plan(bronze.path().to_path_buf(), c).map(|p| p.markets.iter().map(|m| m.to_string()).collect::<Vec<_>>())
+        plan(bronze.path().to_path_buf(), c)
+            .map(|p| p.markets.iter().map(|m| m.to_string()).collect::<Vec<_>>())
     };
-    assert_eq!(markets(&["BTC-USD"], true).unwrap(), vec!["binance/BTC-USDT"]);
+    assert_eq!(
+        markets(&["BTC-USD"], true).unwrap(),
+        vec!["binance/BTC-USDT"]
+    );
     assert_eq!(
         markets(&["BTC-USD-PERP"], true).unwrap(),
-        vec!["binance-delivery/BTC-USD-PERP", "binance-futures/BTC-USDT-PERP"]
+        vec![
+            "binance-delivery/BTC-USD-PERP",
+            "binance-futures/BTC-USDT-PERP"
+        ]
     );
-    assert!(markets(&["BTC-USD"], false).is_err(), "without the flag BTC-USD matches nothing");
-    assert_eq!(markets(&["BTC-USD-PERP"], false).unwrap(), vec!["binance-delivery/BTC-USD-PERP"]);
+    assert!(
+        markets(&["BTC-USD"], false).is_err(),
+        "without the flag BTC-USD matches nothing"
+    );
+    assert_eq!(
+        markets(&["BTC-USD-PERP"], false).unwrap(),
+        vec!["binance-delivery/BTC-USD-PERP"]
+    );
 
     // A filtered run opens only the files of its partitions, and keeps state and paths separate.
     let r = root_with_bronze(bronze.path());
-    let mut c = RunConfig { normalize_quotes: true, ..RunConfig::default() };
+    let mut c = RunConfig {
+        normalize_quotes: true,
+        ..RunConfig::default()
+    };
     c.filter.symbol = vec!["BTC-USD-PERP".into()];
     let p = plan(r.path().to_path_buf(), c.clone()).unwrap();
     let expected_files: usize = p.partitions.iter().map(|a| a.partition.files.len()).sum();
     let s = run(r.path(), c, 2);
     assert_eq!(s.files_opened as usize, expected_files);
     let trades = read_partitions(r.path(), "silver/trades");
-    assert!(trades.keys().all(|k| k.contains("PERP")), "{:?}", trades.keys().collect::<Vec<_>>());
+    assert!(
+        trades.keys().all(|k| k.contains("PERP")),
+        "{:?}",
+        trades.keys().collect::<Vec<_>>()
+    );
     assert!(trades.keys().any(|k| k.contains("symbol=BTC-USDT-PERP")));
     assert!(trades.keys().any(|k| k.contains("symbol=BTC-USD-PERP")));
     for b in trades.values() {
         let sn = b.column_by_name("symbol_norm").unwrap();
         let sn = arrow::compute::cast(sn, &arrow_schema::DataType::Utf8).unwrap();
-        assert!(sn.as_string::<i32>().iter().all(|v| v == Some("BTC-USD-PERP")));
+        assert!(
+            sn.as_string::<i32>()
+                .iter()
+                .all(|v| v == Some("BTC-USD-PERP"))
+        );
     }
 }

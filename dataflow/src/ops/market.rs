@@ -25,10 +25,10 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::sync::Arc;
+use timely::dataflow::Stream;
 use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::Capability;
 use timely::dataflow::operators::generic::operator::Operator;
-use timely::dataflow::Stream;
 
 /// Sort key of a row: (time, rank, ts_recv, seq, position).
 type Key = (Nanos, u8, Nanos, Option<u64>, u64);
@@ -43,7 +43,11 @@ struct Run {
 impl Run {
     fn new(chunk: Chunk) -> Self {
         let n = chunk.data.len();
-        let mut run = Run { chunk, order: None, cursor: 0 };
+        let mut run = Run {
+            chunk,
+            order: None,
+            cursor: 0,
+        };
         let sorted = (1..n).all(|i| run.raw_key(i - 1) <= run.raw_key(i));
         if !sorted {
             let mut idx: Vec<u32> = (0..n as u32).collect();
@@ -138,14 +142,13 @@ pub fn market_features<'s>(
                 }
                 st.batcher.drain_into(&mut out);
             }
-            if let Some(c) = cap.as_ref() {
-                if !out.is_empty() {
+            if let Some(c) = cap.as_ref()
+                && !out.is_empty() {
                     let mut session = output.session(c);
                     for b in out.drain(..) {
                         session.give(b);
                     }
                 }
-            }
             if done && cap.is_some() {
                 let mut s = summary.borrow_mut();
                 for st in markets.values() {
@@ -167,10 +170,11 @@ fn release(st: &mut MarketState, f: Option<u64>, summary: &Rc<RefCell<WorkerSumm
     loop {
         let mut best: Option<(usize, Key)> = None;
         for (i, r) in st.runs.iter().enumerate() {
-            if let Some(k) = r.head() {
-                if ready(&k) && best.is_none_or(|(_, b)| k < b) {
-                    best = Some((i, k));
-                }
+            if let Some(k) = r.head()
+                && ready(&k)
+                && best.is_none_or(|(_, b)| k < b)
+            {
+                best = Some((i, k));
             }
         }
         let Some((ri, key)) = best else { break };

@@ -14,19 +14,19 @@
 use crate::summary::WorkerSummary;
 use daedalus_model::partition::Partition;
 use daedalus_model::time::NANOS_PER_DAY;
-use daedalus_sinks::atomic::{AtomicParquetFile, WriteOptions};
+use daedalus_sinks::atomic::{AtomicParquetFile, StagedFile, WriteOptions};
 use daedalus_sinks::silver::OutBatch;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::rc::Rc;
+use timely::dataflow::Stream;
 use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::generic::operator::Operator;
-use timely::dataflow::Stream;
 
 struct OpenPartition {
     current: Option<AtomicParquetFile>,
-    staged_done: Vec<AtomicParquetFile>,
+    staged_done: Vec<StagedFile>,
     part_no: u32,
     rows: u64,
 }
@@ -47,7 +47,11 @@ fn part_name(n: u32) -> String {
 }
 
 /// Builds the sink.
-pub fn partition_sink(stream: Stream<'_, u64, Vec<OutBatch>>, opts: SinkOptions, summary: Rc<RefCell<WorkerSummary>>) {
+pub fn partition_sink(
+    stream: Stream<'_, u64, Vec<OutBatch>>,
+    opts: SinkOptions,
+    summary: Rc<RefCell<WorkerSummary>>,
+) {
     let mut open: BTreeMap<Partition, OpenPartition> = BTreeMap::new();
     stream.sink(Pipeline, "PartitionSink", move |(input, frontier)| {
         let failed = !summary.borrow().errors.is_empty();
@@ -64,8 +68,18 @@ pub fn partition_sink(stream: Stream<'_, u64, Vec<OutBatch>>, opts: SinkOptions,
                         part_no: 0,
                         rows: 0,
                     });
-                    if e.current.as_ref().is_some_and(|f| f.rows() >= opts.max_rows_per_file) {
-                        let done = e.current.take().expect("checked");
+                    if e.current
+                        .as_ref()
+                        .is_some_and(|f| f.rows() >= opts.max_rows_per_file)
+                    {
+                        // Close the full part now (footer written, memory released); it becomes
+                        // visible with the rest of the partition at commit.
+                        let done = e
+                            .current
+                            .take()
+                            .expect("checked")
+                            .finish()
+                            .map_err(|e| e.to_string())?;
                         e.staged_done.push(done);
                         e.part_no += 1;
                     }
@@ -79,7 +93,11 @@ pub fn partition_sink(stream: Stream<'_, u64, Vec<OutBatch>>, opts: SinkOptions,
                         .map_err(|e| e.to_string())?;
                         e.current = Some(f);
                     }
-                    e.current.as_mut().expect("just set").write(&ob.batch).map_err(|e| e.to_string())?;
+                    e.current
+                        .as_mut()
+                        .expect("just set")
+                        .write(&ob.batch)
+                        .map_err(|e| e.to_string())?;
                     e.rows += ob.batch.num_rows() as u64;
                     Ok(())
                 })();
@@ -117,7 +135,9 @@ fn commit_partition(
     summary: &Rc<RefCell<WorkerSummary>>,
 ) -> Result<(), String> {
     let mut files = std::mem::take(&mut op.staged_done);
-    files.extend(op.current.take());
+    if let Some(cur) = op.current.take() {
+        files.push(cur.finish().map_err(|e| e.to_string())?);
+    }
     let mut keep = BTreeSet::new();
     for f in files {
         let path = f.commit().map_err(|e| e.to_string())?;

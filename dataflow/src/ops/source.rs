@@ -20,7 +20,8 @@
 
 use daedalus_model::time::Nanos;
 use daedalus_sources::bronze::{
-    BookTimeCarry, BronzeFileReader, BronzePartition, Chunk, ChunkData, OrderClock, date_lower_bound, decode_batch,
+    BookTimeCarry, BronzeFileReader, BronzePartition, Chunk, ChunkData, OrderClock,
+    date_lower_bound, decode_batch,
 };
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -84,7 +85,10 @@ impl PartState {
         if !self.opened {
             return Some(date_lower_bound(self.a.partition.date, clock));
         }
-        let g = self.open_group.as_ref().and_then(|g| g.suffix_min.front().copied());
+        let g = self
+            .open_group
+            .as_ref()
+            .and_then(|g| g.suffix_min.front().copied());
         let u = self.units.iter().map(|u| u.3).min();
         match (g, u) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -134,7 +138,8 @@ pub fn bronze_source<'s>(
             let Some(c) = cap.as_mut() else { return };
             // Flow control: wait while the slowest worker is more than `lead` behind us.
             let me = *c.time();
-            let behind = probe.with_frontier(|f| f.iter().all(|t| t.saturating_add(opts.lead as u64) < me));
+            let behind =
+                probe.with_frontier(|f| f.iter().all(|t| t.saturating_add(opts.lead as u64) < me));
             if behind {
                 activator.activate_after(Duration::from_millis(1));
                 return;
@@ -182,12 +187,18 @@ pub fn bronze_source<'s>(
                         let min = data.ts().iter().copied().min().unwrap_or(0);
                         let send_at = (min.max(0) as u64).max(*c.time());
                         let at = c.delayed(&send_at);
-                        output.session(&at).give(Chunk { market: p.a.market, pos0, data });
+                        output.session(&at).give(Chunk {
+                            market: p.a.market,
+                            pos0,
+                            data,
+                        });
                         if g.chunks.is_empty() {
                             p.open_group = None;
                         }
                         // Downgrade now: later chunks of other partitions may go at later times.
-                        if let Some(lb) = parts.iter().filter_map(|p| p.lower_bound(opts.clock)).min() {
+                        if let Some(lb) =
+                            parts.iter().filter_map(|p| p.lower_bound(opts.clock)).min()
+                        {
                             let t = (lb.max(0) as u64).max(*c.time());
                             c.downgrade(&t);
                         }
@@ -195,7 +206,9 @@ pub fn bronze_source<'s>(
                     }
                     p.open_group = None;
                 }
-                let Some((fi, gi, _rows, _min)) = p.units.pop_front() else { continue };
+                let Some((fi, gi, _rows, _min)) = p.units.pop_front() else {
+                    continue;
+                };
                 let reader = &p.readers[fi];
                 let batches = match reader.read_group(gi, opts.batch_rows) {
                     Ok(b) => b,
@@ -209,12 +222,24 @@ pub fn bronze_source<'s>(
                 for b in batches {
                     let first = p.next_row[fi];
                     p.next_row[fi] += b.num_rows() as u64;
-                    match decode_batch(p.a.partition.dataset, &b, reader.path(), first, opts.clock, &mut p.carry) {
+                    match decode_batch(
+                        p.a.partition.dataset,
+                        &b,
+                        reader.path(),
+                        first,
+                        opts.clock,
+                        &mut p.carry,
+                    ) {
                         Ok(data) => {
-                            summary.borrow_mut().rows_in[p.a.partition.dataset as usize] += data.len() as u64;
-                            rows_read.fetch_add(data.len() as u64, std::sync::atomic::Ordering::Relaxed);
+                            summary.borrow_mut().rows_in[p.a.partition.dataset as usize] +=
+                                data.len() as u64;
+                            rows_read
+                                .fetch_add(data.len() as u64, std::sync::atomic::Ordering::Relaxed);
                             if !data.is_empty() {
-                                chunks.push_back(((u64::from(p.a.file_ords[fi]) << 32) | first, data));
+                                chunks.push_back((
+                                    (u64::from(p.a.file_ords[fi]) << 32) | first,
+                                    data,
+                                ));
                             }
                         }
                         Err(e) => {
