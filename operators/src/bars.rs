@@ -463,14 +463,13 @@ struct Afml {
 
 /// mlfinlab `ewma` (pandas adjust=True) over `v` with window span `w`; returns the last value.
 pub fn ewma_adjust_last(v: impl DoubleEndedIterator<Item = f64>, w: usize) -> f64 {
-    let alpha = 2.0 / (w as f64 + 1.0);
-    let (mut num, mut den, mut weight) = (0.0, 0.0, 1.0);
-    for x in v.rev() {
-        num += weight * x;
-        den += weight;
-        weight *= 1.0 - alpha;
+    // The shared adjust-form EWMA (crate::rolling), fed oldest first.
+    let mut e = crate::rolling::Ewma::with_span(w as f64, true);
+    let mut last = f64::NAN;
+    for x in v {
+        last = e.push(x);
     }
-    num / den
+    last
 }
 
 impl Afml {

@@ -342,3 +342,29 @@ impl FeatureSink for Collect {
         self.bars.push((i, r.clone()));
     }
 }
+
+proptest! {
+    /// Welford with removal matches a two-pass variance over the same sliding window to 1e-9
+    /// relative (removal accumulates rounding; without removal it is 1e-12, A.4 fixture);
+    /// EWMA of a constant is the constant in both forms.
+    #[test]
+    fn rolling_primitives(xs in prop::collection::vec(-1e3f64..1e3, 1..200), n in 2usize..20, c in -1e6f64..1e6) {
+        use daedalus_operators::rolling::{Ewma, RollingVariance};
+        let mut r = RollingVariance::new(n);
+        for (i, &x) in xs.iter().enumerate() {
+            let got = r.push(x, 1);
+            if i + 1 >= n {
+                let w = &xs[i + 1 - n..=i];
+                let mean = w.iter().sum::<f64>() / n as f64;
+                let var = w.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+                prop_assert!((got.unwrap() - var).abs() <= 1e-9 * (1.0 + var), "{:?} vs {}", got, var);
+            } else {
+                prop_assert!(got.is_none());
+            }
+        }
+        for adjust in [true, false] {
+            let mut e = Ewma::with_span(n as f64, adjust);
+            for _ in 0..10 { prop_assert!((e.push(c) - c).abs() <= 1e-9 * (1.0 + c.abs())); }
+        }
+    }
+}
