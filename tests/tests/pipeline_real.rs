@@ -13,8 +13,7 @@ use daedalus_tests::{assert_same_outputs, binance_files, conformance, read_parti
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 const OUTPUTS: [&str; 5] = [
     "silver/book",
@@ -137,26 +136,6 @@ fn split_bronze(root: &Path, parts: usize) {
             }
         }
     }
-}
-
-fn daedalus_bin() -> PathBuf {
-    // target/<profile>/deps/<test> -> target/<profile>/daedalus
-    let exe = std::env::current_exe().unwrap();
-    let bin = exe.parent().unwrap().parent().unwrap().join("daedalus");
-    assert!(
-        bin.exists(),
-        "{} not built (cargo test --workspace builds it)",
-        bin.display()
-    );
-    bin
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[test]
@@ -322,46 +301,7 @@ fn real_binance_end_to_end() {
     run(split.path(), reference_config(), 2);
     assert_same_outputs(main.path(), split.path(), &OUTPUTS);
 
-    // Determinism: a 2-process cluster on loopback.
-    let cl = root_with_bronze(bronze.path());
-    let hosts = cl.path().join("hosts.txt");
-    std::fs::write(
-        &hosts,
-        format!("127.0.0.1:{}\n127.0.0.1:{}\n", free_port(), free_port()),
-    )
-    .unwrap();
-    let mut args: Vec<String> = vec![
-        "run".into(),
-        "--root".into(),
-        cl.path().display().to_string(),
-        "--vpin-n".into(),
-        "10".into(),
-    ];
-    for (m, v) in reference_config().vpin_v {
-        args.push("--vpin-v".into());
-        args.push(format!("{m}={v}"));
-    }
-    let procs: Vec<_> = (0..2)
-        .map(|p| {
-            Command::new(daedalus_bin())
-                .args(&args)
-                .args([
-                    "-n",
-                    "2",
-                    "-p",
-                    &p.to_string(),
-                    "-h",
-                    &hosts.display().to_string(),
-                ])
-                .stdout(std::process::Stdio::null())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    for mut p in procs {
-        assert!(p.wait().unwrap().success(), "cluster process failed");
-    }
-    assert_same_outputs(main.path(), cl.path(), &OUTPUTS);
+    // The 2-process cluster runs the real CLI: dataflow/tests/cli_cluster.rs.
 }
 
 #[test]
