@@ -1,8 +1,10 @@
-//! Bench of the book + structural + OFI/MLOFI path (`BookFeatureEngine::on_message`) on a
-//! synthetic stream shaped like real L2 feeds: 300 levels a side, 1–3 level changes per message,
-//! mostly at the top. Reports messages/s; level updates/s = messages/s × the printed mean.
+//! Bench of the book + structural + OFI/MLOFI path (`BookFeatureEngine::on_message`) on
+//! synthetic streams shaped like real L2 feeds: 300 levels a side, changes mostly at the top.
+//! Two shapes: message-heavy (1-3 level changes a message, like a BBO-driven feed) and
+//! level-heavy (1-40, like Binance spot depth@100ms diffs, which average 46 rows a message).
+//! Reports messages/s; level updates/s = messages/s x the printed mean.
 
-#![allow(missing_docs)] // criterion_group! generates undocumented items
+#![allow(missing_docs)] // `criterion_group!` generates undocumented items
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use daedalus_model::rows::BookSide;
@@ -10,7 +12,7 @@ use daedalus_operators::book::{BookMessage, LevelUpdate};
 use daedalus_operators::book_features::{BookFeatureConfig, BookFeatureEngine};
 use std::hint::black_box;
 
-fn stream(n: usize) -> Vec<Vec<LevelUpdate>> {
+fn stream(n: usize, max_levels: u64) -> Vec<Vec<LevelUpdate>> {
     // A deterministic LCG: no RNG dependency in benches.
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
     let mut next = || {
@@ -19,26 +21,25 @@ fn stream(n: usize) -> Vec<Vec<LevelUpdate>> {
             .wrapping_add(1442695040888963407);
         x >> 33
     };
-    let mut msgs = vec![
-        (1..=300)
-            .flat_map(|i| {
-                [
-                    LevelUpdate {
-                        side: BookSide::Bid,
-                        price: 10_000.0 - i as f64 * 0.5,
-                        size: 1.0 + (i % 7) as f64,
-                    },
-                    LevelUpdate {
-                        side: BookSide::Ask,
-                        price: 10_000.0 + i as f64 * 0.5,
-                        size: 1.0 + (i % 5) as f64,
-                    },
-                ]
-            })
-            .collect::<Vec<_>>(),
-    ];
+    let snapshot = (1..=300)
+        .flat_map(|i| {
+            [
+                LevelUpdate {
+                    side: BookSide::Bid,
+                    price: 10_000.0 - i as f64 * 0.5,
+                    size: 1.0 + (i % 7) as f64,
+                },
+                LevelUpdate {
+                    side: BookSide::Ask,
+                    price: 10_000.0 + i as f64 * 0.5,
+                    size: 1.0 + (i % 5) as f64,
+                },
+            ]
+        })
+        .collect::<Vec<_>>();
+    let mut msgs = vec![snapshot];
     for _ in 0..n {
-        let k = 1 + (next() % 3) as usize;
+        let k = 1 + (next() % max_levels) as usize;
         let mut m = Vec::with_capacity(k);
         for _ in 0..k {
             let bid = next() % 2 == 0;
@@ -65,36 +66,38 @@ fn stream(n: usize) -> Vec<Vec<LevelUpdate>> {
 }
 
 fn bench(c: &mut Criterion) {
-    let msgs = stream(200_000);
-    let levels: usize = msgs[1..].iter().map(Vec::len).sum();
-    println!(
-        "book_ofi: {} messages, {:.2} level updates per message",
-        msgs.len() - 1,
-        levels as f64 / (msgs.len() - 1) as f64
-    );
-    let mut g = c.benchmark_group("book_ofi");
-    g.throughput(Throughput::Elements((msgs.len() - 1) as u64));
-    g.bench_function("book_structural_ofi_mlofi10_messages", |b| {
-        b.iter(|| {
-            let mut e = BookFeatureEngine::new(BookFeatureConfig::default());
-            let mut acc = 0i128;
-            for (i, l) in msgs.iter().enumerate() {
-                let m = BookMessage {
-                    ts_event: i as i64 * 1000,
-                    ts_recv: 0,
-                    seq: None,
-                    prev_seq: None,
-                    is_snapshot: i == 0,
-                    levels: l,
-                };
-                if let Some(r) = e.on_message(&m).unwrap() {
-                    acc += r.ofi_units;
+    for (name, max_levels) in [("messages_1to3_levels", 3), ("messages_1to40_levels", 40)] {
+        let msgs = stream(100_000, max_levels);
+        let levels: usize = msgs[1..].iter().map(Vec::len).sum();
+        println!(
+            "book_ofi/{name}: {} messages, {levels} level updates ({:.2} per message)",
+            msgs.len() - 1,
+            levels as f64 / (msgs.len() - 1) as f64
+        );
+        let mut g = c.benchmark_group("book_ofi");
+        g.throughput(Throughput::Elements((msgs.len() - 1) as u64));
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let mut e = BookFeatureEngine::new(BookFeatureConfig::default());
+                let mut acc = 0i128;
+                for (i, l) in msgs.iter().enumerate() {
+                    let m = BookMessage {
+                        ts_event: i as i64 * 1000,
+                        ts_recv: 0,
+                        seq: None,
+                        prev_seq: None,
+                        is_snapshot: i == 0,
+                        levels: l,
+                    };
+                    if let Some(r) = e.on_message(&m).unwrap() {
+                        acc += r.ofi_units;
+                    }
                 }
-            }
-            black_box(acc)
-        })
-    });
-    g.finish();
+                black_box(acc)
+            })
+        });
+        g.finish();
+    }
 }
 
 criterion_group!(benches, bench);

@@ -180,10 +180,36 @@ impl BookFeatureEngine {
             return Ok(Some(&self.row));
         }
         let depth = m.max(10);
-        self.book
-            .top_n_units(BookSide::Bid, depth, &mut self.cur_bids);
-        self.book
-            .top_n_units(BookSide::Ask, depth, &mut self.cur_asks);
+        // A side's top-`depth` ladder can only change if the message touched a price inside it
+        // (or it was not full); otherwise copy it instead of walking the tree again.
+        let whole = o.reset || o.uncrossed || !self.has_prev || msg.is_snapshot;
+        let touches = |side: BookSide, ladder: &[Level]| -> bool {
+            if whole || ladder.len() < depth {
+                return true;
+            }
+            let edge = ladder[depth - 1].0;
+            msg.levels.iter().any(|l| {
+                l.side == side
+                    && match side {
+                        BookSide::Bid => l.price >= edge,
+                        BookSide::Ask => l.price <= edge,
+                    }
+            })
+        };
+        if touches(BookSide::Bid, &self.prev_bids) {
+            self.book
+                .top_n_units(BookSide::Bid, depth, &mut self.cur_bids);
+        } else {
+            self.cur_bids.clear();
+            self.cur_bids.extend_from_slice(&self.prev_bids);
+        }
+        if touches(BookSide::Ask, &self.prev_asks) {
+            self.book
+                .top_n_units(BookSide::Ask, depth, &mut self.cur_asks);
+        } else {
+            self.cur_asks.clear();
+            self.cur_asks.extend_from_slice(&self.prev_asks);
+        }
         let q = |l: &Level| Qty(l.1).to_f64();
         let bid = self.cur_bids.first().map(|l| (l.0, q(l)));
         let ask = self.cur_asks.first().map(|l| (l.0, q(l)));
