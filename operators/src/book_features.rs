@@ -13,7 +13,7 @@
 
 use crate::book::{BookError, BookMessage, L2Book};
 use crate::ofi::{Level, mlofi};
-use crate::rolling::TimeWindowSum;
+use crate::rolling::MultiWindowSum;
 use crate::structural::{depth_imbalance, l1_features};
 use daedalus_model::fixed::{Qty, units_to_f64};
 use daedalus_model::rows::BookSide;
@@ -95,7 +95,7 @@ pub struct BookFeatureEngine {
     prev_bids: Vec<Level>,
     prev_asks: Vec<Level>,
     has_prev: bool,
-    windows: Vec<TimeWindowSum<i128>>,
+    windows: MultiWindowSum<i128>,
     #[serde(skip)]
     row: BookFeatureRow,
     #[serde(skip)]
@@ -107,7 +107,7 @@ pub struct BookFeatureEngine {
 impl BookFeatureEngine {
     /// A new engine (book not ready).
     pub fn new(cfg: BookFeatureConfig) -> Self {
-        let windows = cfg.windows.iter().map(|&w| TimeWindowSum::new(w)).collect();
+        let windows = MultiWindowSum::new(&cfg.windows);
         BookFeatureEngine {
             book: L2Book::new(),
             prev_bids: Vec::new(),
@@ -245,9 +245,9 @@ impl BookFeatureEngine {
             r.ofi = None;
             r.ofi_units = 0;
         }
-        for (w, out) in self.windows.iter_mut().zip(r.ofi_windows.iter_mut()) {
-            w.push(msg.ts_event, r.ofi_units);
-            *out = Some(units_to_f64(w.sum()));
+        self.windows.push(msg.ts_event, r.ofi_units);
+        for (k, out) in r.ofi_windows.iter_mut().enumerate() {
+            *out = Some(units_to_f64(self.windows.sum(k)));
         }
         std::mem::swap(&mut self.prev_bids, &mut self.cur_bids);
         std::mem::swap(&mut self.prev_asks, &mut self.cur_asks);

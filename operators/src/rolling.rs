@@ -110,6 +110,73 @@ impl<V: Summable> TimeWindowSum<V> {
     }
 }
 
+/// Several trailing windows `(t − W_k, t]` over one sample stream, sharing one queue: each
+/// window keeps a cursor into the queue and its own exact sum, so adding a sample costs one push
+/// however many windows there are.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MultiWindowSum<V> {
+    widths: Vec<Nanos>,
+    samples: VecDeque<(Nanos, V)>,
+    /// Per window: index (into `samples`) of its first sample, and its sum.
+    starts: Vec<usize>,
+    sums: Vec<V>,
+}
+
+impl<V: Summable> MultiWindowSum<V> {
+    /// Windows of these widths (each > 0).
+    pub fn new(widths: &[Nanos]) -> Self {
+        assert!(
+            widths.iter().all(|&w| w > 0),
+            "window widths must be positive"
+        );
+        MultiWindowSum {
+            widths: widths.to_vec(),
+            samples: VecDeque::new(),
+            starts: vec![0; widths.len()],
+            sums: vec![V::default(); widths.len()],
+        }
+    }
+
+    /// Adds a sample at `ts` (non-decreasing) and evicts, per window, what left it.
+    #[inline]
+    pub fn push(&mut self, ts: Nanos, v: V) {
+        self.samples.push_back((ts, v));
+        for k in 0..self.widths.len() {
+            self.sums[k].add(v);
+            let cutoff = ts.saturating_sub(self.widths[k]);
+            while let Some(&(t, x)) = self.samples.get(self.starts[k]) {
+                if t > cutoff {
+                    break;
+                }
+                self.sums[k].sub(x);
+                self.starts[k] += 1;
+            }
+        }
+        // Drop samples no window holds any more.
+        let drop = self.starts.iter().copied().min().unwrap_or(0);
+        if drop > 0 {
+            self.samples.drain(..drop);
+            self.starts.iter_mut().for_each(|s| *s -= drop);
+        }
+    }
+
+    /// Sum of window `k`.
+    #[inline]
+    pub fn sum(&self, k: usize) -> V {
+        self.sums[k]
+    }
+
+    /// Number of windows.
+    pub fn len(&self) -> usize {
+        self.widths.len()
+    }
+
+    /// True when there are no windows.
+    pub fn is_empty(&self) -> bool {
+        self.widths.is_empty()
+    }
+}
+
 /// A count window over the last `n` samples, with an exact running sum for integer values.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct CountWindowSum<V> {
@@ -405,5 +472,27 @@ mod tests {
         }
         assert!(c.is_full());
         assert_eq!(c.sum(), 5);
+    }
+
+    #[test]
+    fn multi_window_equals_single_windows() {
+        let mut m = MultiWindowSum::<i64>::new(&[3, 10]);
+        let mut a = TimeWindowSum::<i64>::new(3);
+        let mut b = TimeWindowSum::<i64>::new(10);
+        for (t, v) in [
+            (0, 1),
+            (1, 2),
+            (1, 4),
+            (3, 8),
+            (4, 16),
+            (13, 32),
+            (13, 64),
+            (30, 128),
+        ] {
+            m.push(t, v);
+            a.push(t, v);
+            b.push(t, v);
+            assert_eq!((m.sum(0), m.sum(1)), (a.sum(), b.sum()), "t={t}");
+        }
     }
 }
