@@ -16,6 +16,7 @@ use anyhow::{Context, Result, bail};
 use daedalus_model::fixed::Qty;
 use daedalus_model::market::{Market, symbol_norm};
 use daedalus_model::rows::Dataset;
+use daedalus_model::time::Date;
 use daedalus_model::time::NANOS_PER_SEC;
 use daedalus_operators::bars::{BarConfig, BarSpec};
 use daedalus_operators::book_features::BookFeatureConfig;
@@ -205,39 +206,50 @@ pub fn plan(root: PathBuf, config: RunConfig) -> Result<RunPlan> {
             tracing::warn!("--vpin-v {k}: no such market in the selected bronze");
         }
     }
-    let params = markets
-        .iter()
-        .map(|m| {
-            let vpin = config.vpin_v.get(&m.to_string()).map(|&v| VpinConfig {
-                bucket_volume: Qty::from_f64(v).unwrap_or(Qty(1)),
-                window: config.vpin_n,
-            });
-            if vpin.is_none() && (flags.trades || flags.intervals || flags.bars) {
+    let needs_vpin = flags.trades || flags.intervals || flags.bars;
+    let mut params = Vec::with_capacity(markets.len());
+    for (mi, m) in markets.iter().enumerate() {
+        let vpin = config.vpin_v.get(&m.to_string()).map(|&v| VpinConfig {
+            bucket_volume: Qty::from_f64(v).unwrap_or(Qty(1)),
+            window: config.vpin_n,
+        });
+        // No --vpin-v: the `adv` rule from this market's bronze trades (CONTRACT §9.8).
+        let mut schedule = Vec::new();
+        if vpin.is_none() && needs_vpin {
+            let run_days: Vec<Date> = partitions
+                .iter()
+                .filter(|a| a.market == mi as u32 && a.partition.dataset == Dataset::Trades)
+                .map(|a| a.partition.date)
+                .collect();
+            schedule = adv_schedule(&root, m, &run_days)?;
+            if schedule.is_empty() {
                 vpin_missing.push(m.to_string());
             }
-            MarketParams {
-                exchange: m.exchange.clone(),
-                symbol: m.symbol.clone(),
-                symbol_norm: symbol_norm(&m.symbol, nq),
-                book: BookFeatureConfig {
-                    mlofi_levels: config.mlofi_levels,
-                    windows: windows.clone(),
-                },
-                ticker_windows: windows.clone(),
-                trades: TradeFeatureConfig {
-                    windows: windows.clone(),
-                    vpin,
-                },
-                intervals: intervals.clone(),
-                bars: bars.clone(),
-                bar_config: BarConfig {
-                    kyle_window: config.kyle_window,
-                    ..BarConfig::default()
-                },
-                outputs: flags,
-            }
-        })
-        .collect();
+        }
+        params.push(MarketParams {
+            exchange: m.exchange.clone(),
+            symbol: m.symbol.clone(),
+            symbol_norm: symbol_norm(&m.symbol, nq),
+            book: BookFeatureConfig {
+                mlofi_levels: config.mlofi_levels,
+                windows: windows.clone(),
+            },
+            ticker_windows: windows.clone(),
+            trades: TradeFeatureConfig {
+                windows: windows.clone(),
+                vpin,
+                vpin_schedule: schedule,
+                vpin_window: config.vpin_n,
+            },
+            intervals: intervals.clone(),
+            bars: bars.clone(),
+            bar_config: BarConfig {
+                kyle_window: config.kyle_window,
+                ..BarConfig::default()
+            },
+            outputs: flags,
+        });
+    }
     Ok(RunPlan {
         root,
         config,
@@ -248,11 +260,88 @@ pub fn plan(root: PathBuf, config: RunConfig) -> Result<RunPlan> {
     })
 }
 
+/// Trading days whose volume the `adv` rule averages (CONTRACT §9.8).
+pub const ADV_DAYS: i64 = 30;
+/// Buckets per day of the `adv` rule (V = ADV / 50).
+pub const ADV_BUCKETS_PER_DAY: f64 = 50.0;
+
+/// The `adv` rule: for each run day D of `market`, V = (mean daily traded volume over the days in
+/// `[D − 30, D)` that have a bronze trades partition in `root`) / 50 — never the current day (no
+/// look-ahead), so reruns of any date range reproduce. Days without any earlier day get no entry
+/// (null VPIN until the first day that has one). Reads only the `size` column's partitions of
+/// that market, including dates outside the run's filter.
+pub fn adv_schedule(
+    root: &std::path::Path,
+    market: &Market,
+    run_days: &[Date],
+) -> Result<Vec<(i64, Qty)>> {
+    use daedalus_sources::bronze::{BookTimeCarry, BronzeFileReader, ChunkData, decode_batch};
+    let history = discover(root, &[Dataset::Trades], |e, s, _| {
+        e == market.exchange && s == market.symbol
+    })?;
+    let mut daily: BTreeMap<i64, f64> = BTreeMap::new();
+    let first_run_day = run_days.iter().min().map(|d| d.days_since_epoch());
+    for p in history {
+        let day = p.date.days_since_epoch();
+        // Only days that can be in some run day's trailing window.
+        if first_run_day.is_some_and(|f| day < f - ADV_DAYS)
+            || !run_days.iter().any(|d| d.days_since_epoch() > day)
+        {
+            continue;
+        }
+        let mut total = 0.0;
+        for f in &p.files {
+            let r = BronzeFileReader::open(
+                f,
+                Dataset::Trades,
+                OrderClock::Event,
+                p.date.start_nanos(),
+            )?;
+            for g in 0..r.groups().len() {
+                for b in r.read_group(g, 64 * 1024)? {
+                    if let ChunkData::Trades(t) = decode_batch(
+                        Dataset::Trades,
+                        &b,
+                        f,
+                        0,
+                        OrderClock::Event,
+                        &mut BookTimeCarry::default(),
+                    )? {
+                        total += t.size.iter().sum::<f64>();
+                    }
+                }
+            }
+        }
+        daily.insert(day, total);
+    }
+    let mut days: Vec<i64> = run_days.iter().map(|d| d.days_since_epoch()).collect();
+    days.sort_unstable();
+    days.dedup();
+    let mut out = Vec::new();
+    for d in days {
+        let window: Vec<f64> = daily.range(d - ADV_DAYS..d).map(|(_, v)| *v).collect();
+        if window.is_empty() {
+            continue;
+        }
+        let adv = window.iter().sum::<f64>() / window.len() as f64;
+        if let Some(v) = Qty::from_f64(adv / ADV_BUCKETS_PER_DAY).filter(|q| q.0 > 0) {
+            tracing::info!(
+                "{market}: VPIN V for {} = {:.6} (adv rule, {} earlier day(s))",
+                Date::from_days(d),
+                v.to_f64(),
+                window.len()
+            );
+            out.push((d, v));
+        }
+    }
+    Ok(out)
+}
+
 /// Runs a plan on a timely cluster and returns the merged summary of this process's workers.
 pub fn execute(plan: RunPlan, cluster: &ClusterConfig) -> Result<WorkerSummary> {
     for m in &plan.vpin_missing {
         tracing::warn!(
-            "{m}: no VPIN bucket volume (set --vpin-v {m}=<V>): VPIN columns are null for this market"
+            "{m}: no VPIN bucket volume: no --vpin-v {m}=<V> and no earlier bronze trades day for the adv rule: VPIN is null for this market"
         );
     }
     let plan = Arc::new(plan);

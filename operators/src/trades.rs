@@ -48,8 +48,16 @@ pub struct TradeFeatureRow {
 pub struct TradeFeatureConfig {
     /// TFI window widths (ns).
     pub windows: Vec<Nanos>,
-    /// VPIN parameters (None: VPIN columns null).
+    /// VPIN parameters with a fixed V (`--vpin-v`); None: see `vpin_schedule`.
     pub vpin: Option<VpinConfig>,
+    /// The `adv` rule (CONTRACT §9.8) when no fixed V: `(UTC day number, V)` in day order; each
+    /// day's V applies from its first trade (the partial bucket carries over). Days before the
+    /// first entry have null VPIN.
+    #[serde(default)]
+    pub vpin_schedule: Vec<(i64, Qty)>,
+    /// VPIN window n used with `vpin_schedule`.
+    #[serde(default)]
+    pub vpin_window: usize,
 }
 
 impl Default for TradeFeatureConfig {
@@ -57,6 +65,8 @@ impl Default for TradeFeatureConfig {
         TradeFeatureConfig {
             windows: vec![NANOS_PER_SEC, 10 * NANOS_PER_SEC, 60 * NANOS_PER_SEC],
             vpin: None,
+            vpin_schedule: Vec::new(),
+            vpin_window: 50,
         }
     }
 }
@@ -77,6 +87,9 @@ pub enum TradeError {
 pub struct TradeFeatureEngine {
     windows: Vec<TimeWindowSum<(i128, i128)>>,
     vpin: Option<Vpin>,
+    schedule: Vec<(i64, Qty)>,
+    window_n: usize,
+    day: Option<i64>,
 }
 
 impl TradeFeatureEngine {
@@ -85,6 +98,13 @@ impl TradeFeatureEngine {
         TradeFeatureEngine {
             windows: cfg.windows.iter().map(|&w| TimeWindowSum::new(w)).collect(),
             vpin: cfg.vpin.map(Vpin::new),
+            schedule: if cfg.vpin.is_some() {
+                Vec::new()
+            } else {
+                cfg.vpin_schedule.clone()
+            },
+            window_n: cfg.vpin_window.max(1),
+            day: None,
         }
     }
 
@@ -120,6 +140,24 @@ impl TradeFeatureEngine {
                 (bb + ss != 0).then(|| (bb - ss) as f64 / (bb + ss) as f64)
             })
             .collect();
+        if !self.schedule.is_empty() {
+            let day = t.ts_event.div_euclid(daedalus_model::time::NANOS_PER_DAY);
+            if self.day != Some(day) {
+                self.day = Some(day);
+                if let Ok(i) = self.schedule.binary_search_by_key(&day, |e| e.0) {
+                    let v = self.schedule[i].1;
+                    match self.vpin.as_mut() {
+                        Some(vp) => vp.set_bucket_volume(v),
+                        None => {
+                            self.vpin = Some(Vpin::new(VpinConfig {
+                                bucket_volume: v,
+                                window: self.window_n,
+                            }))
+                        }
+                    }
+                }
+            }
+        }
         let (vpin, vpin_bucket) = match self.vpin.as_mut() {
             Some(v) => {
                 let idx = v.on_trade(t.ts_event, t.side, q, buckets);
@@ -148,6 +186,7 @@ mod tests {
         let mut e = TradeFeatureEngine::new(TradeFeatureConfig {
             windows: vec![60 * NANOS_PER_SEC],
             vpin: None,
+            ..TradeFeatureConfig::default()
         });
         let s = NANOS_PER_SEC;
         let tape = [
@@ -186,5 +225,49 @@ mod tests {
             )
             .unwrap();
         assert_eq!((r.tfi[0], r.sign, r.mid), (None, 0, Some(1.0)));
+    }
+
+    /// The `adv` schedule: no VPIN before the first scheduled day, a new V from each day on.
+    #[test]
+    fn vpin_schedule_switches_v_at_midnight() {
+        let day = daedalus_model::time::NANOS_PER_DAY;
+        let cfg = TradeFeatureConfig {
+            windows: vec![NANOS_PER_SEC],
+            vpin: None,
+            vpin_schedule: vec![
+                (1, Qty::from_f64(2.0).unwrap()),
+                (2, Qty::from_f64(4.0).unwrap()),
+            ],
+            vpin_window: 1,
+        };
+        let mut e = TradeFeatureEngine::new(cfg);
+        let mut b = Vec::new();
+        let t = |ts, side| TradeInput {
+            ts_event: ts,
+            price: 1.0,
+            size: 1.0,
+            side,
+        };
+        assert_eq!(
+            e.on_trade(&t(10, TradeSide::Buy), None, &mut b)
+                .unwrap()
+                .vpin_bucket,
+            None
+        );
+        e.on_trade(&t(day + 1, TradeSide::Buy), None, &mut b)
+            .unwrap();
+        let r = e
+            .on_trade(&t(day + 2, TradeSide::Sell), None, &mut b)
+            .unwrap();
+        assert_eq!((r.vpin, b.len()), (Some(0.0), 1));
+        e.on_trade(&t(2 * day + 1, TradeSide::Buy), None, &mut b)
+            .unwrap();
+        e.on_trade(&t(2 * day + 2, TradeSide::Buy), None, &mut b)
+            .unwrap();
+        assert_eq!(
+            b.len(),
+            1,
+            "V is 4 on day 2: two units do not fill a bucket"
+        );
     }
 }

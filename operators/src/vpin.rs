@@ -6,7 +6,8 @@
 //!   `n` imbalances) carries across UTC midnight.
 //! - Unknown-side volume is split 50/50; an odd unit goes to the buy side of the first half and
 //!   the sell side of the next, alternating, so the split is exact and unbiased.
-//! - `VPIN_τ = Σ_{last n} |B − S| / (n · V)`, null until `n` buckets are complete.
+//! - `VPIN_τ = Σ_{last n} |B − S| / (n · V)`, null until `n` buckets are complete. When V changes
+//!   from day to day (the `adv` rule), the denominator is the window's actual bucket volumes.
 
 use daedalus_model::fixed::Qty;
 use daedalus_model::rows::TradeSide;
@@ -49,8 +50,10 @@ pub struct Vpin {
     sell: i64,
     ts_start: Option<Nanos>,
     odd_to_buy: bool,
-    imbalances: VecDeque<i64>,
+    /// Last `n` completed buckets: (|B − S|, B + S).
+    imbalances: VecDeque<(i64, i64)>,
     imbalance_sum: i128,
+    volume_sum: i128,
     last: Option<f64>,
 }
 
@@ -70,6 +73,7 @@ impl Vpin {
             odd_to_buy: true,
             imbalances: VecDeque::with_capacity(cfg.window + 1),
             imbalance_sum: 0,
+            volume_sum: 0,
             last: None,
         }
     }
@@ -84,6 +88,46 @@ impl Vpin {
         self.last
     }
 
+    /// Changes the bucket volume from the bucket being filled on (the `adv` rule sets a new V at
+    /// each UTC day; the partial bucket carries across midnight and completes against the new V).
+    pub fn set_bucket_volume(&mut self, v: Qty) {
+        assert!(v.0 > 0, "VPIN needs V > 0");
+        self.cfg.bucket_volume = v;
+    }
+
+    /// The current bucket volume.
+    pub fn bucket_volume(&self) -> Qty {
+        self.cfg.bucket_volume
+    }
+
+    fn close_bucket(&mut self, ts: Nanos, completed: &mut Vec<VpinBucket>) {
+        let oi = (self.buy - self.sell).abs();
+        self.imbalances.push_back((oi, self.buy + self.sell));
+        self.imbalance_sum += i128::from(oi);
+        self.volume_sum += i128::from(self.buy + self.sell);
+        if self.imbalances.len() > self.cfg.window {
+            let (o, v) = self.imbalances.pop_front().expect("non-empty");
+            self.imbalance_sum -= i128::from(o);
+            self.volume_sum -= i128::from(v);
+        }
+        // Σ|B − S| / ΣV over the window: with a fixed V this is exactly Σ|B − S| / (n·V).
+        let vpin = (self.imbalances.len() == self.cfg.window)
+            .then(|| self.imbalance_sum as f64 / self.volume_sum as f64);
+        self.last = vpin;
+        completed.push(VpinBucket {
+            index: self.index,
+            buy: Qty(self.buy),
+            sell: Qty(self.sell),
+            ts_start: self.ts_start.unwrap_or(ts),
+            ts_end: ts,
+            vpin,
+        });
+        self.index += 1;
+        self.buy = 0;
+        self.sell = 0;
+        self.ts_start = None;
+    }
+
     /// Adds one trade; completed buckets are pushed to `completed`. Returns the index of the
     /// bucket the trade last contributed to.
     pub fn on_trade(
@@ -93,7 +137,6 @@ impl Vpin {
         size: Qty,
         completed: &mut Vec<VpinBucket>,
     ) -> u64 {
-        let v = self.cfg.bucket_volume.0;
         let (mut b, mut s) = match side {
             TradeSide::Buy => (size.0, 0),
             TradeSide::Sell => (0, size.0),
@@ -113,6 +156,13 @@ impl Vpin {
         };
         let mut last_index = self.index;
         loop {
+            let v = self.cfg.bucket_volume.0;
+            let filled = self.buy + self.sell;
+            if filled > 0 && filled >= v {
+                // V shrank (a new day's `adv` value) below the partial bucket: it is complete.
+                self.close_bucket(ts, completed);
+                continue;
+            }
             if b + s == 0 {
                 break;
             }
@@ -120,7 +170,7 @@ impl Vpin {
                 self.ts_start = Some(ts);
             }
             last_index = self.index;
-            let room = v - self.buy - self.sell;
+            let room = v - filled;
             let total = b + s;
             if total < room {
                 self.buy += b;
@@ -136,27 +186,7 @@ impl Vpin {
             self.sell += take_s;
             b -= take_b;
             s -= take_s;
-            let oi = (self.buy - self.sell).abs();
-            self.imbalances.push_back(oi);
-            self.imbalance_sum += i128::from(oi);
-            if self.imbalances.len() > self.cfg.window {
-                self.imbalance_sum -= i128::from(self.imbalances.pop_front().expect("non-empty"));
-            }
-            let vpin = (self.imbalances.len() == self.cfg.window)
-                .then(|| self.imbalance_sum as f64 / (self.cfg.window as f64 * v as f64));
-            self.last = vpin;
-            completed.push(VpinBucket {
-                index: self.index,
-                buy: Qty(self.buy),
-                sell: Qty(self.sell),
-                ts_start: self.ts_start.unwrap_or(ts),
-                ts_end: ts,
-                vpin,
-            });
-            self.index += 1;
-            self.buy = 0;
-            self.sell = 0;
-            self.ts_start = None;
+            self.close_bucket(ts, completed);
         }
         last_index
     }

@@ -113,7 +113,7 @@ proptest! {
     #[test]
     fn trade_oracle(trades in prop::collection::vec((0i64..3_000_000_000, 1i64..40, 0u8..2), 1..120), v in 10i64..80) {
         let s = 1_000_000_000i64;
-        let mut e = TradeFeatureEngine::new(TradeFeatureConfig { windows: vec![s, 10 * s], vpin: Some(VpinConfig { bucket_volume: Qty(v), window: 3 }) });
+        let mut e = TradeFeatureEngine::new(TradeFeatureConfig { windows: vec![s, 10 * s], vpin: Some(VpinConfig { bucket_volume: Qty(v), window: 3 }), ..TradeFeatureConfig::default() });
         let mut ts = 0;
         let mut hist: Vec<(i64, i64, TradeSide)> = vec![];
         for &(dt, q, sd) in &trades {

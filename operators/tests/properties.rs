@@ -271,6 +271,7 @@ fn market_params() -> MarketParams {
                 bucket_volume: Qty(20_000_000_000),
                 window: 3,
             }),
+            ..TradeFeatureConfig::default()
         },
         intervals: vec![(
             "1s".into(),

@@ -2,6 +2,7 @@
 //! identical outputs for 1, 2 and 3 workers and with every bronze file split in pieces; every
 //! dataset written; bar volume equals traded volume; a filtered run opens only its files.
 
+use arrow_array::Array;
 use arrow_array::cast::AsArray;
 use arrow_array::types::Float64Type;
 use daedalus_dataflow::config::RunConfig;
@@ -162,4 +163,58 @@ fn filtered_synthetic_run_opens_only_its_partitions() {
             .keys()
             .all(|k| !k.contains("PERP"))
     );
+}
+
+/// CONTRACT §9.8 `adv` rule: without `--vpin-v`, V for each day is the mean daily volume of the
+/// earlier days (up to 30) in the root / 50; the first day has none (null VPIN).
+#[test]
+fn vpin_adv_rule_uses_only_earlier_days() {
+    use daedalus_model::market::Market;
+    use daedalus_model::time::Date;
+    let r = gen_root(60_000, 3);
+    let m = Market::new("binance", "BTC-USDT").unwrap();
+    let days: Vec<Date> = ["2024-01-01", "2024-01-02", "2024-01-03"]
+        .iter()
+        .map(|d| Date::parse(d).unwrap())
+        .collect();
+    let sched = daedalus_dataflow::graph::adv_schedule(r.path(), &m, &days).unwrap();
+    let trades = read_partitions(r.path(), "bronze/trades");
+    let vol = |day: &str| -> f64 {
+        trades
+            .iter()
+            .filter(|(k, _)| k.contains("symbol=BTC-USDT/") && k.ends_with(day))
+            .map(|(_, b)| {
+                b.column_by_name("size")
+                    .unwrap()
+                    .as_primitive::<Float64Type>()
+                    .values()
+                    .iter()
+                    .sum::<f64>()
+            })
+            .sum()
+    };
+    let (d1, d2) = (vol("2024-01-01"), vol("2024-01-02"));
+    assert_eq!(sched.len(), 2, "{sched:?}");
+    assert_eq!(sched[0].0, days[1].days_since_epoch());
+    assert!(
+        (sched[0].1.to_f64() - d1 / 50.0).abs() < 1e-8,
+        "{} vs {}",
+        sched[0].1.to_f64(),
+        d1 / 50.0
+    );
+    assert!((sched[1].1.to_f64() - (d1 + d2) / 2.0 / 50.0).abs() < 1e-8);
+    // End to end: day 1 has no VPIN, later days do.
+    let mut c = config();
+    c.vpin_v.clear();
+    c.filter.symbol = vec!["BTC-USDT".into()];
+    run(r.path(), c, 1);
+    let silver = read_partitions(r.path(), "silver/trades");
+    for (k, b) in &silver {
+        let buckets = b.column_by_name("vpin_bucket").unwrap();
+        if k.ends_with("2024-01-01") {
+            assert_eq!(buckets.null_count(), b.num_rows(), "{k}");
+        } else {
+            assert_eq!(buckets.null_count(), 0, "{k}");
+        }
+    }
 }
