@@ -1,4 +1,14 @@
-//! Generic rolling windows and online estimators, reused by every feature.
+//! Generic rolling windows and online estimators, reused by every feature (FEATURES §8).
+//!
+//! - [`TimeWindowSum`] / [`MultiWindowSum`]: exact sums over trailing time windows.
+//! - [`CountWindowSum`]: exact sum over the last N samples.
+//! - [`Welford`] (mean/variance with removal, explicit `ddof`) and [`RollingVariance`] (Welford
+//!   over the last N samples).
+//! - [`Ewma`]: `alpha = 2/(span+1)` in both pandas forms (`adjust=True` normalised weights,
+//!   `adjust=False` seeded recursion).
+//! - [`DecayedEwma`]: irregular-time EWMA and decayed sum, `w = exp(−Δt/τ)`, `τ = h/ln 2`.
+//!
+//! Every estimator is `serde` serializable: restore-then-continue equals never stopping.
 //!
 //! Time windows follow pandas' time-based `rolling('W')` with `closed='right'`: at query time
 //! `t` a window holds the samples with `ts ∈ (t − W, t]`; samples with equal timestamps enter and
@@ -215,6 +225,16 @@ impl<V: Summable> CountWindowSum<V> {
     pub fn is_full(&self) -> bool {
         self.samples.len() == self.n
     }
+
+    /// Number of samples held (at most `n`).
+    pub fn len(&self) -> usize {
+        self.samples.len()
+    }
+
+    /// True when no sample is held.
+    pub fn is_empty(&self) -> bool {
+        self.samples.is_empty()
+    }
 }
 
 /// Welford online mean and variance with removal (FEATURES §8), explicit `ddof`.
@@ -265,21 +285,32 @@ impl Welford {
     }
 }
 
-/// A rolling (count window) mean/variance: Welford over the last `n` samples.
+/// A rolling (count window) mean/variance: Welford over the last `n` samples, with removal.
+///
+/// Removal cancels catastrophically when the evicted values are large relative to the window's
+/// spread, so the estimator is recomputed exactly (two-pass over the ring buffer, fixed order,
+/// hence deterministic) every [`RollingVariance::RECOMPUTE_EVERY`] removals: drift is bounded by
+/// that many removals' rounding, at an amortised cost of O(n / 64) per sample.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct RollingVariance {
     n: usize,
     samples: VecDeque<f64>,
     w: Welford,
+    /// Removals since the last exact recompute.
+    removals: u32,
 }
 
 impl RollingVariance {
-    /// Over the last `n` samples.
+    /// Removals between exact recomputes.
+    pub const RECOMPUTE_EVERY: u32 = 64;
+
+    /// Over the last `n` samples (`n` is clamped to at least 1).
     pub fn new(n: usize) -> Self {
         RollingVariance {
             n: n.max(1),
-            samples: VecDeque::with_capacity(n + 1),
+            samples: VecDeque::with_capacity(n.max(1) + 1),
             w: Welford::default(),
+            removals: 0,
         }
     }
 
@@ -290,12 +321,50 @@ impl RollingVariance {
         if self.samples.len() > self.n {
             let old = self.samples.pop_front().expect("len > n");
             self.w.remove(old);
+            self.removals += 1;
+            if self.removals >= Self::RECOMPUTE_EVERY {
+                self.recompute();
+            }
         }
         if self.samples.len() == self.n {
             self.w.variance(ddof)
         } else {
             None
         }
+    }
+
+    /// Exact two-pass mean and M2 over the buffer.
+    fn recompute(&mut self) {
+        let k = self.samples.len();
+        let mean = self.samples.iter().sum::<f64>() / k as f64;
+        let m2 = self.samples.iter().map(|v| (v - mean) * (v - mean)).sum();
+        self.w = Welford {
+            n: k as u64,
+            mean,
+            m2,
+        };
+        self.removals = 0;
+    }
+
+    /// Mean of the samples held (None when empty; not gated by `min_periods`).
+    pub fn mean(&self) -> Option<f64> {
+        self.w.mean()
+    }
+
+    /// Variance of the samples held with `ddof` (None when `len <= ddof`; not gated by
+    /// `min_periods`).
+    pub fn variance(&self, ddof: u64) -> Option<f64> {
+        self.w.variance(ddof)
+    }
+
+    /// Number of samples held (at most `n`).
+    pub fn len(&self) -> usize {
+        self.samples.len()
+    }
+
+    /// True when no sample is held.
+    pub fn is_empty(&self) -> bool {
+        self.samples.is_empty()
     }
 }
 
@@ -350,6 +419,11 @@ impl Ewma {
         self.value().unwrap_or(x)
     }
 
+    /// The smoothing factor `alpha`.
+    pub fn alpha(&self) -> f64 {
+        self.alpha
+    }
+
     /// Current value (None before the first sample).
     pub fn value(&self) -> Option<f64> {
         if self.adjust {
@@ -388,6 +462,12 @@ impl DecayedEwma {
         };
         self.last = Some((ts, y, s));
         (y, s)
+    }
+
+    /// The current mean (None before the first sample). The mean does not decay without new
+    /// samples: it is a weighted average, not an intensity.
+    pub fn mean(&self) -> Option<f64> {
+        self.last.map(|(_, y, _)| y)
     }
 
     /// The decayed sum at query time `ts` without adding a sample.
@@ -441,21 +521,28 @@ mod tests {
         assert!((w.variance(0).unwrap() - 4.0).abs() < 1e-12);
         let mut r = RollingVariance::new(3);
         let got: Vec<Option<f64>> = xs.iter().map(|&x| r.push(x, 1)).collect();
+        // [NaN, NaN, 1.3333, 0, 0.3333, 0.3333, 1.3333, 4.0] (pandas NaN = warm-up None).
         let want = [
             None,
             None,
-            Some(1.3333),
+            Some(4.0 / 3.0),
             Some(0.0),
-            Some(0.3333),
-            Some(0.3333),
-            Some(1.3333),
+            Some(1.0 / 3.0),
+            Some(1.0 / 3.0),
+            Some(4.0 / 3.0),
             Some(4.0),
         ];
         for (g, w) in got.iter().zip(want) {
             match (g, w) {
-                (Some(g), Some(w)) => assert!((g - w).abs() < 1e-4, "{g} vs {w}"),
+                (Some(g), Some(w)) => assert!((g - w).abs() < 1e-12, "{g} vs {w}"),
                 (g, w) => assert_eq!(*g, w),
             }
+        }
+        for (g, w) in got[2..]
+            .iter()
+            .zip([1.3333, 0.0, 0.3333, 0.3333, 1.3333, 4.0])
+        {
+            assert!((g.unwrap() - w).abs() < 1e-4, "print precision");
         }
     }
 
@@ -493,6 +580,186 @@ mod tests {
             a.push(t, v);
             b.push(t, v);
             assert_eq!((m.sum(0), m.sum(1)), (a.sum(), b.sum()), "t={t}");
+        }
+    }
+
+    use proptest::prelude::*;
+
+    /// Random `(ts, v)` streams with many equal timestamps and small steps, so evictions land
+    /// exactly on window boundaries.
+    fn ts_stream() -> impl Strategy<Value = Vec<(Nanos, i64)>> {
+        prop::collection::vec((0i64..4, -1000i64..1000), 1..120).prop_map(|steps| {
+            let mut t = 0;
+            steps
+                .into_iter()
+                .map(|(dt, v)| {
+                    t += dt;
+                    (t, v)
+                })
+                .collect()
+        })
+    }
+
+    fn brute_window(xs: &[(Nanos, i64)], t: Nanos, w: Nanos) -> i64 {
+        xs.iter()
+            .filter(|(ts, _)| *ts > t - w && *ts <= t)
+            .map(|p| p.1)
+            .sum()
+    }
+
+    fn two_pass(xs: &[f64], ddof: usize) -> f64 {
+        let mean = xs.iter().sum::<f64>() / xs.len() as f64;
+        xs.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / (xs.len() - ddof) as f64
+    }
+
+    fn restore<T: Serialize + serde::de::DeserializeOwned>(x: &T) -> T {
+        bincode::deserialize(&bincode::serialize(x).unwrap()).unwrap()
+    }
+
+    proptest! {
+        /// Streaming time windows (single and shared-queue) equal a brute-force recompute over
+        /// `(t − W, t]` after every push, and after evicting at a later query time.
+        #[test]
+        fn time_windows_match_brute_force(xs in ts_stream(), w1 in 1i64..6, w2 in 1i64..12) {
+            let mut a = TimeWindowSum::<i64>::new(w1);
+            let mut m = MultiWindowSum::<i64>::new(&[w1, w2]);
+            for (i, &(t, v)) in xs.iter().enumerate() {
+                a.push(t, v);
+                m.push(t, v);
+                let seen = &xs[..=i];
+                prop_assert_eq!(a.sum(), brute_window(seen, t, w1));
+                prop_assert_eq!(m.sum(0), brute_window(seen, t, w1));
+                prop_assert_eq!(m.sum(1), brute_window(seen, t, w2));
+            }
+            let end = xs.last().unwrap().0;
+            for q in [end, end + w1 - 1, end + w1] {
+                a.evict(q);
+                prop_assert_eq!(a.sum(), brute_window(&xs, q, w1));
+            }
+            prop_assert!(a.is_empty());
+        }
+
+        /// The count window sum equals the sum of the last `n` samples.
+        #[test]
+        fn count_window_matches_brute_force(xs in prop::collection::vec(-1000i64..1000, 1..100), n in 1usize..10) {
+            let mut c = CountWindowSum::<i64>::new(n);
+            for i in 0..xs.len() {
+                c.push(xs[i]);
+                let lo = (i + 1).saturating_sub(n);
+                prop_assert_eq!(c.sum(), xs[lo..=i].iter().sum::<i64>());
+                prop_assert_eq!(c.is_full(), i + 1 >= n);
+                prop_assert_eq!(c.len(), i + 1 - lo);
+            }
+        }
+
+        /// Welford (add only) matches the two-pass mean and variance to 1e-12 relative, both
+        /// ddof; a constant stream has variance exactly 0.
+        #[test]
+        fn welford_matches_two_pass(xs in prop::collection::vec(-1e3f64..1e3, 2..300), c in -1e6f64..1e6) {
+            let mut w = Welford::default();
+            xs.iter().for_each(|&x| w.add(x));
+            let mean = xs.iter().sum::<f64>() / xs.len() as f64;
+            prop_assert!((w.mean().unwrap() - mean).abs() <= 1e-12 * (1.0 + mean.abs()));
+            for ddof in [0u64, 1] {
+                let want = two_pass(&xs, ddof as usize);
+                let got = w.variance(ddof).unwrap();
+                prop_assert!((got - want).abs() <= 1e-12 * want.max(f64::MIN_POSITIVE) + 1e-15, "{} vs {}", got, want);
+            }
+            let mut k = Welford::default();
+            (0..20).for_each(|_| k.add(c));
+            prop_assert_eq!(k.mean(), Some(c));
+            prop_assert_eq!(k.variance(1), Some(0.0));
+        }
+
+        /// Welford removal: adding then removing a tail leaves the statistics of the head.
+        #[test]
+        fn welford_removal_undoes_add(xs in prop::collection::vec(-1e3f64..1e3, 3..100), cut in 2usize..100) {
+            let cut = cut.min(xs.len() - 1).max(2);
+            let mut w = Welford::default();
+            xs.iter().for_each(|&x| w.add(x));
+            xs[cut..].iter().rev().for_each(|&x| w.remove(x));
+            prop_assert_eq!(w.count(), cut as u64);
+            let want = two_pass(&xs[..cut], 1);
+            let scale = xs.iter().map(|v| v * v).fold(0.0, f64::max);
+            prop_assert!((w.variance(1).unwrap() - want).abs() <= 1e-12 * want + 1e-13 * scale);
+        }
+
+        /// EWMA of a constant is that constant in both forms, for spans and half-lives; the
+        /// time-decayed mean of a constant is the constant at any spacing.
+        #[test]
+        fn ewma_of_constant(c in -1e6f64..1e6, span in 1.0f64..200.0, dts in prop::collection::vec(0i64..1_000_000, 1..30)) {
+            for adjust in [true, false] {
+                for mut e in [Ewma::with_span(span, adjust), Ewma::with_half_life(span, adjust)] {
+                    for _ in 0..50 {
+                        prop_assert!((e.push(c) - c).abs() <= 1e-12 * (1.0 + c.abs()));
+                    }
+                }
+            }
+            let mut d = DecayedEwma::with_half_life(1000);
+            let mut t = 0;
+            for dt in dts {
+                t += dt;
+                let (y, _) = d.push(t, c);
+                prop_assert!((y - c).abs() <= 1e-9 * (1.0 + c.abs()));
+            }
+        }
+
+        /// The time-decayed sum equals the brute-force `Σ x_i · exp(−(t − t_i)/τ)`.
+        #[test]
+        fn decayed_sum_matches_brute_force(xs in prop::collection::vec((0i64..50, -10.0f64..10.0), 1..40), h in 1i64..100) {
+            let mut d = DecayedEwma::with_half_life(h);
+            let tau = h as f64 / std::f64::consts::LN_2;
+            let mut t = 0;
+            let mut seen = Vec::new();
+            for (dt, x) in xs {
+                t += dt;
+                seen.push((t, x));
+                let (_, s) = d.push(t, x);
+                let want: f64 = seen.iter().map(|&(ti, xi)| xi * (-((t - ti) as f64) / tau).exp()).sum();
+                prop_assert!((s - want).abs() <= 1e-9 * (1.0 + want.abs()), "{} vs {}", s, want);
+            }
+            let q = t + h;
+            let want: f64 = seen.iter().map(|&(ti, xi)| xi * (-((q - ti) as f64) / tau).exp()).sum();
+            prop_assert!((d.decayed_sum_at(q).unwrap() - want).abs() <= 1e-9 * (1.0 + want.abs()));
+        }
+
+        /// Serialize/restore equivalence of every estimator: fed 1..k, restored, fed k+1..n
+        /// equals fed 1..n (bitwise for the floats: the same operations in the same order).
+        #[test]
+        fn restore_equivalence(xs in ts_stream(), k in 0usize..120, n in 2usize..8) {
+            let k = k.min(xs.len());
+            let mut a = (
+                TimeWindowSum::<i64>::new(3),
+                MultiWindowSum::<i64>::new(&[2, 5]),
+                CountWindowSum::<i64>::new(n),
+                Welford::default(),
+                RollingVariance::new(n),
+                Ewma::with_span(n as f64, true),
+                Ewma::with_span(n as f64, false),
+                DecayedEwma::with_half_life(4),
+            );
+            let mut b = a.clone();
+            let feed = |s: &mut (TimeWindowSum<i64>, MultiWindowSum<i64>, CountWindowSum<i64>, Welford, RollingVariance, Ewma, Ewma, DecayedEwma), t: Nanos, v: i64| {
+                let x = v as f64 * 0.37;
+                s.0.push(t, v);
+                s.1.push(t, v);
+                s.2.push(v);
+                s.3.add(x);
+                let var = s.4.push(x, 1);
+                (s.0.sum(), s.1.sum(1), s.2.sum(), s.3.variance(0), var, s.5.push(x), s.6.push(x), s.7.push(t, x))
+            };
+            let mut out_a = Vec::new();
+            let mut out_b = Vec::new();
+            for &(t, v) in &xs[..k] {
+                out_a.push(feed(&mut a, t, v));
+                out_b.push(feed(&mut b, t, v));
+            }
+            let mut b = restore(&b);
+            for &(t, v) in &xs[k..] {
+                out_a.push(feed(&mut a, t, v));
+                out_b.push(feed(&mut b, t, v));
+            }
+            prop_assert_eq!(out_a, out_b);
         }
     }
 }
