@@ -275,7 +275,6 @@ pub fn adv_schedule(
     market: &Market,
     run_days: &[Date],
 ) -> Result<Vec<(i64, Qty)>> {
-    use daedalus_sources::bronze::{BookTimeCarry, BronzeFileReader, ChunkData, decode_batch};
     let history = discover(root, &[Dataset::Trades], |e, s, _| {
         e == market.exchange && s == market.symbol
     })?;
@@ -289,29 +288,7 @@ pub fn adv_schedule(
         {
             continue;
         }
-        let mut total = 0.0;
-        for f in &p.files {
-            let r = BronzeFileReader::open(
-                f,
-                Dataset::Trades,
-                OrderClock::Event,
-                p.date.start_nanos(),
-            )?;
-            for g in 0..r.groups().len() {
-                for b in r.read_group(g, 64 * 1024)? {
-                    if let ChunkData::Trades(t) = decode_batch(
-                        Dataset::Trades,
-                        &b,
-                        f,
-                        0,
-                        OrderClock::Event,
-                        &mut BookTimeCarry::default(),
-                    )? {
-                        total += t.size.iter().sum::<f64>();
-                    }
-                }
-            }
-        }
+        let total = daedalus_sources::bronze::partition_traded_volume(&p)?;
         daily.insert(day, total);
     }
     let mut days: Vec<i64> = run_days.iter().map(|d| d.days_since_epoch()).collect();

@@ -181,9 +181,7 @@ fn cmd_run(a: &RunArgs) -> Result<()> {
 /// Average daily traded volume per market (`exchange/symbol`) in a root's bronze trades.
 fn daily_volume_per_market(root: &Path) -> Result<std::collections::BTreeMap<String, f64>> {
     use daedalus_model::rows::Dataset;
-    use daedalus_sources::bronze::{
-        BookTimeCarry, BronzeFileReader, ChunkData, OrderClock, decode_batch, discover,
-    };
+    use daedalus_sources::bronze::discover;
     let mut vol: std::collections::BTreeMap<String, (f64, std::collections::BTreeSet<String>)> =
         Default::default();
     for p in discover(root, &[Dataset::Trades], |_, _, _| true)? {
@@ -191,28 +189,7 @@ fn daily_volume_per_market(root: &Path) -> Result<std::collections::BTreeMap<Str
             .entry(format!("{}/{}", p.exchange, p.symbol))
             .or_default();
         e.1.insert(p.date.to_string());
-        for f in &p.files {
-            let r = BronzeFileReader::open(
-                f,
-                Dataset::Trades,
-                OrderClock::Event,
-                p.date.start_nanos(),
-            )?;
-            for g in 0..r.groups().len() {
-                for b in r.read_group(g, 64 * 1024)? {
-                    if let ChunkData::Trades(t) = decode_batch(
-                        Dataset::Trades,
-                        &b,
-                        f,
-                        0,
-                        OrderClock::Event,
-                        &mut BookTimeCarry::default(),
-                    )? {
-                        e.0 += t.size.iter().sum::<f64>();
-                    }
-                }
-            }
-        }
+        e.0 += daedalus_sources::bronze::partition_traded_volume(&p)?;
     }
     Ok(vol
         .into_iter()

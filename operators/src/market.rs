@@ -365,7 +365,7 @@ impl MarketPipeline {
             })?;
         self.counters.trades += 1;
         if self.params.outputs.trades {
-            sink.trade(ts, ts_event, ts_recv, id, price, size, &f);
+            sink.trade(ts, ts_event, ts_recv, id, price, size, f);
         }
         let qty = Qty::from_f64(size).ok_or_else(|| {
             format!(

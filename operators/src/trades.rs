@@ -90,6 +90,9 @@ pub struct TradeFeatureEngine {
     schedule: Vec<(i64, Qty)>,
     window_n: usize,
     day: Option<i64>,
+    /// The row returned by `on_trade`, reused so the per-trade path does not allocate.
+    #[serde(skip)]
+    row: TradeFeatureRow,
 }
 
 impl TradeFeatureEngine {
@@ -105,6 +108,7 @@ impl TradeFeatureEngine {
             },
             window_n: cfg.vpin_window.max(1),
             day: None,
+            row: TradeFeatureRow::default(),
         }
     }
 
@@ -119,7 +123,7 @@ impl TradeFeatureEngine {
         t: &TradeInput,
         mid_asof: Option<f64>,
         buckets: &mut Vec<VpinBucket>,
-    ) -> Result<TradeFeatureRow, TradeError> {
+    ) -> Result<&TradeFeatureRow, TradeError> {
         if !(t.price.is_finite() && t.price > 0.0) {
             return Err(TradeError::Price(t.price));
         }
@@ -131,15 +135,14 @@ impl TradeFeatureEngine {
             TradeSide::Sell => (0, i128::from(q.0)),
             TradeSide::Unknown => (0, 0),
         };
-        let tfi = self
-            .windows
-            .iter_mut()
-            .map(|w| {
-                w.push(t.ts_event, (b, s));
-                let (bb, ss) = w.sum();
-                (bb + ss != 0).then(|| (bb - ss) as f64 / (bb + ss) as f64)
-            })
-            .collect();
+        self.row.tfi.clear();
+        for w in &mut self.windows {
+            w.push(t.ts_event, (b, s));
+            let (bb, ss) = w.sum();
+            self.row
+                .tfi
+                .push((bb + ss != 0).then(|| (bb - ss) as f64 / (bb + ss) as f64));
+        }
         if !self.schedule.is_empty() {
             let day = t.ts_event.div_euclid(daedalus_model::time::NANOS_PER_DAY);
             if self.day != Some(day) {
@@ -165,14 +168,13 @@ impl TradeFeatureEngine {
             }
             None => (None, None),
         };
-        Ok(TradeFeatureRow {
-            sign: t.side.sign(),
-            notional: t.price * t.size,
-            mid: mid_asof,
-            tfi,
-            vpin,
-            vpin_bucket,
-        })
+        let r = &mut self.row;
+        r.sign = t.side.sign();
+        r.notional = t.price * t.size;
+        r.mid = mid_asof;
+        r.vpin = vpin;
+        r.vpin_bucket = vpin_bucket;
+        Ok(&self.row)
     }
 }
 
