@@ -18,6 +18,12 @@ pub struct Cli {
     /// Log filter (tracing env-filter syntax), e.g. `info`, `daedalus=debug`.
     #[arg(long, global = true, default_value = "info")]
     pub log: String,
+    /// Log output format: `text` (human) or `json` (one JSON object per line, for collectors).
+    #[arg(long, global = true, value_enum, default_value_t = crate::logging::LogFormat::Text)]
+    pub log_format: crate::logging::LogFormat,
+    /// No progress display and only warnings and errors in the log (summaries still print).
+    #[arg(long, global = true)]
+    pub quiet: bool,
     /// The command.
     #[command(subcommand)]
     pub command: Command,
@@ -36,6 +42,12 @@ pub enum Command {
     Run(RunArgs),
     /// Generate a small synthetic market and run the whole pipeline on it.
     Demo(DemoArgs),
+    /// What a root holds: files, rows, bytes, time ranges, staged files, parameters, checkpoints.
+    Inspect(crate::inspect_cmd::InspectArgs),
+    /// One self-contained HTML report with charts per market.
+    Report(crate::report::ReportArgs),
+    /// Throughput of the pipeline on synthetic bronze, against this machine's Parquet I/O ceiling.
+    Bench(crate::bench::BenchArgs),
 }
 
 /// `daedalus ingest`.
@@ -53,6 +65,10 @@ pub struct IngestArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Serve Prometheus metrics on this address while ingesting and until exit
+    /// (`HOST:PORT`, or a bare port = 127.0.0.1:PORT).
+    #[arg(long)]
+    pub metrics: Option<String>,
     /// Input files (gzip or plain).
     #[arg(required = true)]
     pub inputs: Vec<PathBuf>,
@@ -216,6 +232,65 @@ pub struct RunArgs {
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Run mode: checkpoints, watch, lateness.
+    #[command(flatten)]
+    pub mode: ModeArgs,
+}
+
+/// Checkpoint, watch and recovery flags of `run` (docs/OPERATIONS.md).
+#[derive(Debug, Args, Clone)]
+pub struct ModeArgs {
+    /// Keep running: watch `<root>/bronze` for new files until SIGINT/SIGTERM.
+    #[arg(long)]
+    pub watch: bool,
+    /// Checkpoint directory (default `<root>/_daedalus`).
+    #[arg(long)]
+    pub state_dir: Option<PathBuf>,
+    /// Event-time period of checkpoints (aligned), e.g. 1h, 10m, 1d; `0` = only at the end and on
+    /// SIGINT/SIGTERM.
+    #[arg(long, default_value = "1d")]
+    pub checkpoint_every: String,
+    /// Watch mode: rescan period.
+    #[arg(long, default_value = "1s")]
+    pub poll: String,
+    /// Watch mode: a file written in place counts once unchanged (mtime) for this long; files
+    /// renamed in (the recommended way) count at once.
+    #[arg(long, default_value = "2s")]
+    pub settle: String,
+    /// Watch mode: a market without a new file for this long (wall clock) stops holding the
+    /// watermark back.
+    #[arg(long, default_value = "10m")]
+    pub idle_timeout: String,
+    /// Rows behind the watermark: `record` (count, list in `<state>/late.jsonl`, go on) or
+    /// `fail` (stop the run).
+    #[arg(long, default_value = "record", value_parser = ["record", "fail"])]
+    pub on_late: String,
+    /// Serve Prometheus metrics on this address (`HOST:PORT`, or a bare port = 127.0.0.1:PORT).
+    #[arg(long)]
+    pub metrics: Option<String>,
+    /// Discard the checkpoints and outputs of the markets selected by --exchange/--symbol (all
+    /// without them) and recompute them from bronze.
+    #[arg(long)]
+    pub rebuild: bool,
+}
+
+/// Parses a wall-clock duration `<n>ms|s|m|h`.
+pub fn parse_wall(spec: &str) -> anyhow::Result<std::time::Duration> {
+    let idx = spec
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(spec.len());
+    let (n, unit) = spec.split_at(idx);
+    let n: u64 = n
+        .parse()
+        .map_err(|_| anyhow::anyhow!("{spec:?}: expected <n>ms|s|m|h"))?;
+    let ms = match unit {
+        "ms" => n,
+        "s" | "" => n * 1000,
+        "m" => n * 60_000,
+        "h" => n * 3_600_000,
+        _ => anyhow::bail!("{spec:?}: unknown unit {unit:?} (ms, s, m, h)"),
+    };
+    Ok(std::time::Duration::from_millis(ms))
 }
 
 /// `daedalus demo`.

@@ -8,15 +8,18 @@
 //! `run`, `demo` and `bench` all call [`execute`]; they differ only in how they build the plan.
 
 use crate::config::{Clock, Output, RunConfig, parse_duration};
-use crate::ops::market::market_features;
+use crate::ops::market::{CheckpointPolicy, market_features};
 use crate::ops::sink::{SinkOptions, partition_sink};
-use crate::ops::source::{AssignedPartition, SourceOptions, bronze_source};
+pub use crate::ops::source::{LatePolicy, WatchOptions};
+use crate::ops::source::{SourceOptions, bronze_source};
+use crate::state::RunState;
 use crate::summary::WorkerSummary;
 use anyhow::{Context, Result, bail};
 use daedalus_model::fixed::Qty;
 use daedalus_model::market::{Market, symbol_norm};
 use daedalus_model::rows::Dataset;
 use daedalus_model::time::Date;
+use daedalus_model::time::NANOS_PER_DAY;
 use daedalus_model::time::NANOS_PER_SEC;
 use daedalus_operators::bars::{BarConfig, BarSpec};
 use daedalus_operators::book_features::BookFeatureConfig;
@@ -79,6 +82,18 @@ impl ClusterConfig {
     }
 }
 
+/// One bronze partition of the plan, with its market id (index into the plan's market table) and
+/// file ordinals.
+#[derive(Debug, Clone)]
+pub struct AssignedPartition {
+    /// Index into [`RunPlan::markets`].
+    pub market: u32,
+    /// The partition.
+    pub partition: BronzePartition,
+    /// Ordinal of each file among the market's files of the same dataset.
+    pub file_ords: Vec<u32>,
+}
+
 /// Everything a run needs, decided before the dataflow starts (the same in every process).
 #[derive(Clone)]
 pub struct RunPlan {
@@ -94,6 +109,40 @@ pub struct RunPlan {
     pub partitions: Vec<AssignedPartition>,
     /// Markets without a VPIN bucket volume (null VPIN; one warning each).
     pub vpin_missing: Vec<String>,
+    /// Run mode: state directory, checkpoints, watch, lateness, rebuild.
+    pub exec: ExecOptions,
+    /// Builds any market's parameters.
+    pub template: ParamTemplate,
+}
+
+/// How a run executes (not part of the output-changing configuration).
+#[derive(Debug, Clone)]
+pub struct ExecOptions {
+    /// Checkpoint directory (default `<root>/_daedalus`).
+    pub state_dir: Option<PathBuf>,
+    /// Event-time checkpoint period in ns (aligned); 0: only at the end and on stop.
+    pub checkpoint_every: i64,
+    /// Watch mode.
+    pub watch: Option<WatchOptions>,
+    /// Late rows.
+    pub on_late: LatePolicy,
+    /// Discard the selected markets' checkpoints and outputs and recompute them.
+    pub rebuild: bool,
+    /// Metrics of this process (served by `--metrics`).
+    pub metrics: Arc<crate::metrics::Metrics>,
+}
+
+impl Default for ExecOptions {
+    fn default() -> Self {
+        ExecOptions {
+            state_dir: None,
+            checkpoint_every: NANOS_PER_DAY,
+            watch: None,
+            on_late: LatePolicy::Record,
+            rebuild: false,
+            metrics: Arc::new(crate::metrics::Metrics::default()),
+        }
+    }
 }
 
 fn datasets_needed(outputs: &[Output]) -> Vec<Dataset> {
@@ -112,8 +161,14 @@ fn datasets_needed(outputs: &[Output]) -> Vec<Dataset> {
     v
 }
 
-/// Plans a run: discovers and prunes partitions by path, interns markets, resolves parameters.
+/// Plans a batch run (see [`plan_with`]).
 pub fn plan(root: PathBuf, config: RunConfig) -> Result<RunPlan> {
+    plan_with(root, config, ExecOptions::default())
+}
+
+/// Plans a run: discovers and prunes partitions by path, interns markets, resolves parameters.
+/// A batch run needs at least one partition; a watch run may start on an empty root.
+pub fn plan_with(root: PathBuf, config: RunConfig, exec: ExecOptions) -> Result<RunPlan> {
     config.validate()?;
     let datasets = datasets_needed(&config.outputs);
     let nq = config.normalize_quotes;
@@ -121,7 +176,7 @@ pub fn plan(root: PathBuf, config: RunConfig) -> Result<RunPlan> {
     let parts: Vec<BronzePartition> =
         discover(&root, &datasets, |e, s, d| filter.matches(e, s, d, nq))
             .context("discovering bronze partitions")?;
-    if parts.is_empty() {
+    if parts.is_empty() && exec.watch.is_none() {
         bail!(
             "no bronze partitions under {} match the filter (datasets {:?}); ingest or generate bronze first",
             root.join("bronze").display(),
@@ -200,114 +255,95 @@ pub fn plan(root: PathBuf, config: RunConfig) -> Result<RunPlan> {
         let spec = BarSpec::parse(b).map_err(|e| anyhow::anyhow!("--bar {b:?}: {e}"))?;
         bars.push((spec.name(), spec));
     }
-    let mut vpin_missing = Vec::new();
     for k in config.vpin_v.keys() {
-        if !markets.iter().any(|m| &m.to_string() == k) {
+        if !markets.iter().any(|m| &m.to_string() == k) && exec.watch.is_none() {
             tracing::warn!("--vpin-v {k}: no such market in the selected bronze");
         }
     }
-    let needs_vpin = flags.trades || flags.intervals || flags.bars;
-    let mut params = Vec::with_capacity(markets.len());
-    for (mi, m) in markets.iter().enumerate() {
-        let vpin = config.vpin_v.get(&m.to_string()).map(|&v| VpinConfig {
-            bucket_volume: Qty::from_f64(v).unwrap_or(Qty(1)),
-            window: config.vpin_n,
-        });
-        // No --vpin-v: the `adv` rule from this market's bronze trades (CONTRACT §9.8).
-        let mut schedule = Vec::new();
-        if vpin.is_none() && needs_vpin {
-            let run_days: Vec<Date> = partitions
-                .iter()
-                .filter(|a| a.market == mi as u32 && a.partition.dataset == Dataset::Trades)
-                .map(|a| a.partition.date)
-                .collect();
-            schedule = adv_schedule(&root, m, &run_days)?;
-            if schedule.is_empty() {
-                vpin_missing.push(m.to_string());
-            }
-        }
-        params.push(MarketParams {
-            exchange: m.exchange.clone(),
-            symbol: m.symbol.clone(),
-            symbol_norm: symbol_norm(&m.symbol, nq),
-            book: BookFeatureConfig {
-                mlofi_levels: config.mlofi_levels,
-                windows: windows.clone(),
-            },
-            ticker_windows: windows.clone(),
-            trades: TradeFeatureConfig {
-                windows: windows.clone(),
-                vpin,
-                vpin_schedule: schedule,
-                vpin_window: config.vpin_n,
-            },
-            intervals: intervals.clone(),
-            bars: bars.clone(),
-            bar_config: BarConfig {
-                kyle_window: config.kyle_window,
-                ..BarConfig::default()
-            },
-            outputs: flags,
-        });
-    }
+    let template = ParamTemplate {
+        config: config.clone(),
+        windows,
+        intervals,
+        bars,
+        flags,
+    };
+    let params = markets.iter().map(|m| template.params_for(m)).collect();
     Ok(RunPlan {
         root,
         config,
         markets,
         params,
         partitions,
-        vpin_missing,
+        vpin_missing: Vec::new(),
+        exec,
+        template,
     })
 }
 
-/// Trading days whose volume the `adv` rule averages (CONTRACT §9.8).
-pub const ADV_DAYS: i64 = 30;
-/// Buckets per day of the `adv` rule (V = ADV / 50).
-pub const ADV_BUCKETS_PER_DAY: f64 = 50.0;
+/// Everything needed to build a market's parameters from its name (markets may appear while a
+/// watch run goes on).
+#[derive(Clone)]
+pub struct ParamTemplate {
+    config: RunConfig,
+    windows: Vec<i64>,
+    intervals: Vec<(String, IntervalConfig)>,
+    bars: Vec<(String, BarSpec)>,
+    flags: OutputFlags,
+}
 
-/// The `adv` rule: for each run day D of `market`, V = (mean daily traded volume over the days in
-/// `[D − 30, D)` that have a bronze trades partition in `root`) / 50 — never the current day (no
-/// look-ahead), so reruns of any date range reproduce. Days without any earlier day get no entry
-/// (null VPIN until the first day that has one). Reads only the `size` column's partitions of
-/// that market, including dates outside the run's filter.
+impl ParamTemplate {
+    /// The pipeline parameters of `m`. Without `--vpin-v` for it, V follows the `adv` rule day
+    /// by day (decided by the market operator before each day's first trade).
+    pub fn params_for(&self, m: &Market) -> MarketParams {
+        let c = &self.config;
+        let vpin = c.vpin_v.get(&m.to_string()).map(|&v| VpinConfig {
+            bucket_volume: Qty::from_f64(v).unwrap_or(Qty(1)),
+            window: c.vpin_n,
+        });
+        MarketParams {
+            exchange: m.exchange.clone(),
+            symbol: m.symbol.clone(),
+            symbol_norm: symbol_norm(&m.symbol, c.normalize_quotes),
+            book: BookFeatureConfig {
+                mlofi_levels: c.mlofi_levels,
+                windows: self.windows.clone(),
+            },
+            ticker_windows: self.windows.clone(),
+            trades: TradeFeatureConfig {
+                windows: self.windows.clone(),
+                vpin,
+                vpin_schedule: Vec::new(),
+                vpin_window: c.vpin_n,
+            },
+            intervals: self.intervals.clone(),
+            bars: self.bars.clone(),
+            bar_config: BarConfig {
+                kyle_window: c.kyle_window,
+                ..BarConfig::default()
+            },
+            outputs: self.flags,
+        }
+    }
+}
+
+pub use crate::state::{ADV_BUCKETS_PER_DAY, ADV_DAYS};
+
+/// The `adv` rule over a set of run days: for each day D of `market`, V = (mean daily traded
+/// volume over the days in `[D − 30, D)` that have a bronze trades partition in `root`) / 50 —
+/// never the current day (no look-ahead), so reruns of any date range reproduce. Days without
+/// any earlier day get no entry. The market operator asks the same oracle day by day.
 pub fn adv_schedule(
     root: &std::path::Path,
     market: &Market,
     run_days: &[Date],
 ) -> Result<Vec<(i64, Qty)>> {
-    let history = discover(root, &[Dataset::Trades], |e, s, _| {
-        e == market.exchange && s == market.symbol
-    })?;
-    let mut daily: BTreeMap<i64, f64> = BTreeMap::new();
-    let first_run_day = run_days.iter().min().map(|d| d.days_since_epoch());
-    for p in history {
-        let day = p.date.days_since_epoch();
-        // Only days that can be in some run day's trailing window.
-        if first_run_day.is_some_and(|f| day < f - ADV_DAYS)
-            || !run_days.iter().any(|d| d.days_since_epoch() > day)
-        {
-            continue;
-        }
-        let total = daedalus_sources::bronze::partition_traded_volume(&p)?;
-        daily.insert(day, total);
-    }
+    let oracle = crate::state::AdvOracle::default();
     let mut days: Vec<i64> = run_days.iter().map(|d| d.days_since_epoch()).collect();
     days.sort_unstable();
     days.dedup();
     let mut out = Vec::new();
     for d in days {
-        let window: Vec<f64> = daily.range(d - ADV_DAYS..d).map(|(_, v)| *v).collect();
-        if window.is_empty() {
-            continue;
-        }
-        let adv = window.iter().sum::<f64>() / window.len() as f64;
-        if let Some(v) = Qty::from_f64(adv / ADV_BUCKETS_PER_DAY).filter(|q| q.0 > 0) {
-            tracing::info!(
-                "{market}: VPIN V for {} = {:.6} (adv rule, {} earlier day(s))",
-                Date::from_days(d),
-                v.to_f64(),
-                window.len()
-            );
+        if let Some(v) = oracle.v_for_day(root, market, d)? {
             out.push((d, v));
         }
     }
@@ -315,61 +351,124 @@ pub fn adv_schedule(
 }
 
 /// Runs a plan on a timely cluster and returns the merged summary of this process's workers.
+///
+/// Before the dataflow starts, this process opens the state directory (verifying every
+/// checkpoint), and reconciles the output directories of the markets its workers own with their
+/// checkpoints (roll forward / roll back, see `daedalus_sinks::manifest`). SIGINT and SIGTERM set
+/// the stop flag: sources stop, every market checkpoints what it applied, the run exits cleanly.
 pub fn execute(plan: RunPlan, cluster: &ClusterConfig) -> Result<WorkerSummary> {
-    for m in &plan.vpin_missing {
-        tracing::warn!(
-            "{m}: no VPIN bucket volume: no --vpin-v {m}=<V> and no earlier bronze trades day for the adv rule: VPIN is null for this market"
-        );
-    }
-    let plan = Arc::new(plan);
     let clock = match plan.config.clock {
         Clock::Event => OrderClock::Event,
         Clock::Receive => OrderClock::Receive,
     };
+    let state_dir = plan
+        .exec
+        .state_dir
+        .clone()
+        .unwrap_or_else(|| plan.root.join("_daedalus"));
+    let filter = plan.config.filter.clone();
+    let nq = plan.config.normalize_quotes;
+    let rebuild = plan.exec.rebuild;
+    let state = RunState::open(
+        &plan.root,
+        &state_dir,
+        &plan.config,
+        &|m| rebuild && market_selected(&filter, m, nq),
+        datasets_needed(&plan.config.outputs),
+        plan.exec.metrics.clone(),
+    )?;
+    let state = Arc::new(state);
+    // Reconcile the outputs of the markets this process owns (known from bronze or checkpoints).
+    let peers = cluster.workers.max(1) * cluster.processes.max(1);
+    let first = cluster.process * cluster.workers.max(1);
+    let mine = first..first + cluster.workers.max(1);
+    let mut known: Vec<Market> = plan.markets.clone();
+    for r in state.resume.values() {
+        known.push(Market {
+            exchange: r.checkpoint.header.exchange.clone(),
+            symbol: r.checkpoint.header.symbol.clone(),
+        });
+    }
+    if rebuild {
+        for (e, s) in daedalus_sinks::manifest::list_markets(&state_dir)? {
+            known.push(Market {
+                exchange: e,
+                symbol: s,
+            });
+        }
+    }
+    known.sort();
+    known.dedup();
+    for m in &known {
+        if !market_selected(&filter, m, nq) {
+            continue;
+        }
+        if mine.contains(&((m.hash64() % peers as u64) as usize)) {
+            state.register(m)?;
+            state.ensure_recovered(m)?;
+        }
+    }
+    // First SIGINT/SIGTERM: graceful stop (checkpoint, exit 0). A second one while stopping:
+    // exit at once with status 130 (state stays at the last committed checkpoint).
+    for flag in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register_conditional_shutdown(flag, 130, state.stop.clone())
+            .context("installing the SIGINT/SIGTERM handler")?;
+        signal_hook::flag::register(flag, state.stop.clone())
+            .context("installing the SIGINT/SIGTERM handler")?;
+    }
+    let plan = Arc::new(plan);
     let rows_read = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let progress = crate::progress::Progress::start(rows_read.clone());
     let rows_counter = rows_read;
+    let fingerprint = state.fingerprint.clone();
     let guards = timely::execute(cluster.timely(), move |worker| {
         let rows_counter = rows_counter.clone();
-        let index = worker.index();
-        let peers = worker.peers();
         let summary = Rc::new(RefCell::new(WorkerSummary::default()));
         let plan = plan.clone();
-        // Partitions round-robin over workers: decode runs in parallel whatever the markets.
-        let mine: Vec<AssignedPartition> = plan
-            .partitions
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| i % peers == index)
-            .map(|(_, p)| p.clone())
-            .collect();
-        let routes: Arc<Vec<u64>> = Arc::new(plan.markets.iter().map(|m| m.hash64()).collect());
-        let params = Arc::new(plan.params.clone());
+        let state = state.clone();
         let probe = ProbeHandle::new();
         let s2 = summary.clone();
         let s3 = summary.clone();
         let s4 = summary.clone();
         let sink_opts = SinkOptions {
             root: plan.root.clone(),
+            state_dir: state.state_dir.clone(),
+            fingerprint: fingerprint.clone(),
+            metrics: state.metrics.clone(),
             write: WriteOptions {
                 metadata: plan.config.metadata(),
                 ..WriteOptions::default()
             },
             max_rows_per_file: 2 * 1024 * 1024,
         };
+        let filter = plan.config.filter.clone();
+        let nq = plan.config.normalize_quotes;
         let src_opts = SourceOptions {
             clock,
             batch_rows: 16 * 1024,
             lead: 120 * NANOS_PER_SEC,
             groups_per_activation: 8,
+            watch: plan.exec.watch,
+            on_late: plan.exec.on_late,
+            keep: Arc::new(move |e: &str, s: &str, d: Date| filter.matches(e, s, d, nq)),
+        };
+        let template = plan.template.clone();
+        let params_for: Arc<dyn Fn(&Market) -> MarketParams + Send + Sync> =
+            Arc::new(move |m: &Market| template.params_for(m));
+        let policy = CheckpointPolicy {
+            every: plan.exec.checkpoint_every,
         };
         worker.dataflow::<u64, _, _>(|scope| {
-            let chunks = bronze_source(scope, mine, src_opts, probe.clone(), s2, rows_counter);
-            let r = routes.clone();
-            let exchanged = chunks
-                .exchange(move |c| r[c.market as usize])
-                .probe_with(&probe);
-            let out = market_features(exchanged, routes, params, s3);
+            let chunks = bronze_source(
+                scope,
+                state.clone(),
+                src_opts,
+                probe.clone(),
+                s2,
+                rows_counter,
+            );
+            let exchanged = chunks.exchange(move |c| c.market).probe_with(&probe);
+            let out = market_features(exchanged, state.clone(), params_for, policy, s3);
             partition_sink(out, sink_opts, s4);
         });
         while worker.step_or_park(None) {}
@@ -384,4 +483,14 @@ pub fn execute(plan: RunPlan, cluster: &ClusterConfig) -> Result<WorkerSummary> 
         total.merge(&s);
     }
     Ok(total)
+}
+
+/// True when the filter's exchange and symbol lists select `m` (dates aside).
+fn market_selected(filter: &crate::config::FilterSpec, m: &Market, nq: bool) -> bool {
+    (filter.exchange.is_empty() || filter.exchange.iter().any(|e| e == &m.exchange))
+        && (filter.symbol.is_empty()
+            || filter
+                .symbol
+                .iter()
+                .any(|s| s == &m.symbol || *s == symbol_norm(&m.symbol, nq)))
 }

@@ -3,8 +3,11 @@
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 use daedalus_dataflow::cli::{Cli, ClusterArgs, Command, DemoArgs, GenArgs, IngestArgs, RunArgs};
+use daedalus_dataflow::cli::{ModeArgs, parse_wall};
 use daedalus_dataflow::config::RunConfig;
-use daedalus_dataflow::graph::{ClusterConfig, execute, plan};
+use daedalus_dataflow::graph::{
+    ClusterConfig, ExecOptions, LatePolicy, WatchOptions, execute, plan_with,
+};
 use daedalus_dataflow::summary::WorkerSummary;
 use daedalus_sources::ingest::{IngestOptions, InputFormat, ingest};
 use daedalus_sources::synthetic::{GenConfig, generate};
@@ -14,17 +17,15 @@ use std::time::Instant;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    daedalus_dataflow::logging::init(&cli.log, cli.log_format, cli.quiet);
     let res = match cli.command {
         Command::Ingest(a) => cmd_ingest(&a),
         Command::Gen(a) => cmd_gen(&a),
         Command::Run(a) => cmd_run(&a),
         Command::Demo(a) => cmd_demo(&a),
+        Command::Inspect(a) => daedalus_dataflow::inspect_cmd::cmd_inspect(&a),
+        Command::Report(a) => daedalus_dataflow::report::cmd_report(&a),
+        Command::Bench(a) => daedalus_dataflow::bench::cmd_bench(&a),
     };
     match res {
         Ok(()) => ExitCode::SUCCESS,
@@ -42,12 +43,44 @@ fn cmd_ingest(a: &IngestArgs) -> Result<()> {
         other => bail!("unknown --format {other}"),
     };
     let t0 = Instant::now();
+    let metrics = std::sync::Arc::new(daedalus_dataflow::metrics::Metrics::default());
+    if let Some(addr) = &a.metrics {
+        daedalus_dataflow::metrics::serve(
+            daedalus_dataflow::metrics::parse_addr(addr)?,
+            metrics.clone(),
+        )?;
+    }
     let report = ingest(
         format,
         &a.inputs,
         &a.out,
         &IngestOptions { lenient: a.lenient },
     )?;
+    // Ingest is one call: its metrics are published when it returns (rows written per dataset
+    // and market, files read, lenient skips), and served until the process exits.
+    metrics.files_read.inc_by(a.inputs.len() as u64);
+    for (m, c) in &report.markets {
+        for (ds, n) in [
+            ("book", c.book_rows),
+            ("trades", c.trades),
+            ("ticker", c.tickers),
+        ] {
+            metrics
+                .rows_out
+                .get_or_create(&daedalus_dataflow::metrics::dm(ds, m))
+                .inc_by(n);
+        }
+        metrics
+            .quality
+            .get_or_create(&vec![
+                ("market".to_string(), m.clone()),
+                ("counter".to_string(), "gaps".to_string()),
+            ])
+            .set(c.gaps as i64);
+    }
+    metrics
+        .files_quarantined
+        .inc_by(report.skipped.values().sum::<u64>() + report.truncated_files.len() as u64);
     if a.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -130,8 +163,63 @@ fn cluster(c: &ClusterArgs) -> Result<ClusterConfig> {
 }
 
 fn run_pipeline(root: &Path, config: RunConfig, cl: &ClusterConfig) -> Result<WorkerSummary> {
+    run_pipeline_with(root, config, ExecOptions::default(), cl)
+}
+
+fn exec_options(m: &ModeArgs) -> Result<ExecOptions> {
+    let checkpoint_every = if m.checkpoint_every == "0" {
+        0
+    } else {
+        daedalus_dataflow::config::parse_duration(&m.checkpoint_every)
+            .context("--checkpoint-every")?
+    };
+    Ok(ExecOptions {
+        state_dir: m.state_dir.clone(),
+        checkpoint_every,
+        watch: m
+            .watch
+            .then(|| -> Result<WatchOptions> {
+                Ok(WatchOptions {
+                    poll: parse_wall(&m.poll).context("--poll")?,
+                    settle: parse_wall(&m.settle).context("--settle")?,
+                    idle: parse_wall(&m.idle_timeout).context("--idle-timeout")?,
+                })
+            })
+            .transpose()?,
+        on_late: if m.on_late == "fail" {
+            LatePolicy::Fail
+        } else {
+            LatePolicy::Record
+        },
+        rebuild: m.rebuild,
+        metrics: {
+            let metrics = std::sync::Arc::new(daedalus_dataflow::metrics::Metrics::default());
+            if let Some(a) = &m.metrics {
+                daedalus_dataflow::metrics::serve(
+                    daedalus_dataflow::metrics::parse_addr(a)?,
+                    metrics.clone(),
+                )?;
+            }
+            metrics
+        },
+    })
+}
+
+fn run_pipeline_with(
+    root: &Path,
+    config: RunConfig,
+    exec: ExecOptions,
+    cl: &ClusterConfig,
+) -> Result<WorkerSummary> {
     let t0 = Instant::now();
-    let p = plan(root.to_path_buf(), config)?;
+    let watch = exec.watch.is_some();
+    let p = plan_with(root.to_path_buf(), config, exec)?;
+    if watch {
+        tracing::info!(
+            "watching {} for new bronze files (SIGINT/SIGTERM: checkpoint and stop)",
+            root.join("bronze").display()
+        );
+    }
     tracing::info!(
         "run: {} market(s), {} bronze partition(s), {} worker(s) x {} process(es)",
         p.markets.len(),
@@ -164,12 +252,16 @@ fn print_summary(s: &WorkerSummary, root: &Path) {
         let q: Vec<String> = s.quality.iter().map(|(k, v)| format!("{k}={v}")).collect();
         println!("quality: {}", q.join("  "));
     }
+    println!(
+        "checkpoints committed: {}  files committed: {}",
+        s.checkpoints, s.files_written
+    );
 }
 
 fn cmd_run(a: &RunArgs) -> Result<()> {
     let config = a.params.resolve()?;
     let cl = cluster(&a.cluster)?;
-    let s = run_pipeline(&a.root, config, &cl)?;
+    let s = run_pipeline_with(&a.root, config, exec_options(&a.mode)?, &cl)?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&s)?);
     } else {

@@ -8,6 +8,19 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+/// Set by `--quiet`: no progress display at all.
+static QUIET: AtomicBool = AtomicBool::new(false);
+
+/// Turns the progress display off (`--quiet`) or on for the whole process.
+pub fn set_quiet(quiet: bool) {
+    QUIET.store(quiet, Ordering::Relaxed);
+}
+
+/// True when `--quiet` was given.
+pub fn is_quiet() -> bool {
+    QUIET.load(Ordering::Relaxed)
+}
+
 /// A running progress reporter.
 pub struct Progress {
     stop: Arc<AtomicBool>,
@@ -18,6 +31,9 @@ impl Progress {
     /// Starts reporting `rows_read` (bronze rows decoded so far) on stderr.
     pub fn start(rows_read: Arc<AtomicU64>) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
+        if is_quiet() {
+            return Progress { stop, handle: None };
+        }
         let s = stop.clone();
         let handle = std::thread::spawn(move || {
             let t0 = Instant::now();

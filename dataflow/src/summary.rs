@@ -16,6 +16,8 @@ pub struct WorkerSummary {
     pub files_opened: u64,
     /// Markets processed.
     pub markets: u64,
+    /// Per-market checkpoints committed.
+    pub checkpoints: u64,
     /// Quality counters (`gaps`, `resets`, `uncrossed`, `crossed_tickers`, `late_rows`, ...).
     pub quality: BTreeMap<String, u64>,
     /// Errors that stopped this worker (file, row and rule).
@@ -50,6 +52,7 @@ impl WorkerSummary {
         self.files_written += o.files_written;
         self.files_opened += o.files_opened;
         self.markets += o.markets;
+        self.checkpoints += o.checkpoints;
         self.errors.extend(o.errors.iter().cloned());
     }
 }

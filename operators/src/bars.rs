@@ -30,7 +30,7 @@
 //! `mid_close` from the previous bar, x = `signed_volume`; CONTRACT §9.7 null rules).
 
 use crate::kyle::RollingKyle;
-use daedalus_model::fixed::{QTY_SCALE, Qty, units_to_f64};
+use daedalus_model::fixed::{QTY_SCALE, Qty, i128_to_f64, units_to_f64};
 use daedalus_model::rows::TradeSide;
 use daedalus_model::time::{Date, NANOS_PER_DAY, NANOS_PER_SEC, Nanos};
 use serde::{Deserialize, Serialize};
@@ -853,7 +853,8 @@ impl BarBuilder {
             unknown_count: acc.unknown_n,
             ofi: units_to_f64(ofi),
             signed_volume: units_to_f64(signed),
-            tfi: (acc.buy + acc.sell != 0).then(|| signed as f64 / (acc.buy + acc.sell) as f64),
+            tfi: (acc.buy + acc.sell != 0)
+                .then(|| i128_to_f64(signed) / i128_to_f64(acc.buy + acc.sell)),
             vpin: self.vpin,
             kyle_lambda: kyle.map(|k| k.lambda),
             mid_open: mid_open.or(acc.mid_open),
@@ -874,7 +875,8 @@ impl BarBuilder {
         vpin_after: Option<f64>,
         out: &mut Vec<BarRow>,
     ) {
-        match self.spec.clone() {
+        // No clone of the spec per trade (AFML specs own their parameters).
+        match self.spec {
             BarSpec::Time { width } => {
                 self.time_trade(ts, price, size, side, vpin_after, width, out)
             }

@@ -17,7 +17,7 @@
 //! mid_change)` when `mid_change` is non-null.
 
 use crate::kyle::RollingKyle;
-use daedalus_model::fixed::{Qty, units_to_f64};
+use daedalus_model::fixed::{Qty, i128_to_f64, units_to_f64};
 use daedalus_model::rows::TradeSide;
 use daedalus_model::time::{NANOS_PER_DAY, Nanos};
 use serde::{Deserialize, Serialize};
@@ -218,7 +218,7 @@ impl IntervalAggregator {
             sell_volume: units_to_f64(o.sell),
             unknown_volume: units_to_f64(o.unknown),
             signed_volume: units_to_f64(signed),
-            tfi: (o.buy + o.sell != 0).then(|| signed as f64 / (o.buy + o.sell) as f64),
+            tfi: (o.buy + o.sell != 0).then(|| i128_to_f64(signed) / i128_to_f64(o.buy + o.sell)),
             mid_close,
             mid_change,
             spread_mean: (o.spread_time > 0).then(|| o.spread_area / o.spread_time as f64),

@@ -174,7 +174,16 @@ impl MarketPipeline {
         MarketPipeline {
             book: BookFeatureEngine::new(params.book.clone()),
             ticker: TickerFeatureEngine::new(params.ticker_windows.clone()),
-            trades: TradeFeatureEngine::new(params.trades.clone()),
+            // TFI windows only feed `silver/trades`: without that output, none are kept (bars and
+            // intervals take their own sums and VPIN, which stays).
+            trades: TradeFeatureEngine::new(TradeFeatureConfig {
+                windows: if params.outputs.trades {
+                    params.trades.windows.clone()
+                } else {
+                    Vec::new()
+                },
+                ..params.trades.clone()
+            }),
             intervals,
             bars,
             head: None,
@@ -399,6 +408,17 @@ impl MarketPipeline {
         let i = self.intervals.iter().filter_map(|a| a.pending_since());
         let b = self.bars.iter().filter_map(|b| b.pending_since());
         i.chain(b).min()
+    }
+
+    /// Sets the VPIN bucket volume V from UTC day `day` on (the `adv` rule, decided by the caller
+    /// before the day's first trade). Idempotent; ignored with a fixed `--vpin-v`.
+    pub fn schedule_vpin(&mut self, day: i64, v: Qty) {
+        self.trades.schedule_v(day, v);
+    }
+
+    /// True when this market has a fixed VPIN bucket volume (no `adv` schedule).
+    pub fn vpin_fixed(&self) -> bool {
+        self.params.trades.vpin.is_some()
     }
 
     /// End of data: applies the pending message and emits every open interval and bar.

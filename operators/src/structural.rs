@@ -51,7 +51,8 @@ pub fn depth_imbalance(bids: &[(f64, i64)], asks: &[(f64, i64)], levels: usize) 
         return (d != 0).then(|| (b - a) as f64 / d as f64);
     }
     let d = b + a;
-    (d != 0).then(|| (b - a) as f64 / d as f64)
+    (d != 0)
+        .then(|| daedalus_model::fixed::i128_to_f64(b - a) / daedalus_model::fixed::i128_to_f64(d))
 }
 
 #[cfg(test)]

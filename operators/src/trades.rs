@@ -8,7 +8,7 @@
 
 use crate::rolling::TimeWindowSum;
 use crate::vpin::{Vpin, VpinBucket, VpinConfig};
-use daedalus_model::fixed::Qty;
+use daedalus_model::fixed::{Qty, i128_to_f64};
 use daedalus_model::rows::TradeSide;
 use daedalus_model::time::{NANOS_PER_SEC, Nanos};
 use serde::{Deserialize, Serialize};
@@ -90,6 +90,9 @@ pub struct TradeFeatureEngine {
     schedule: Vec<(i64, Qty)>,
     window_n: usize,
     day: Option<i64>,
+    /// V fixed by configuration (`--vpin-v`): no schedule.
+    #[serde(default)]
+    fixed: bool,
     /// The row returned by `on_trade`, reused so the per-trade path does not allocate.
     #[serde(skip)]
     row: TradeFeatureRow,
@@ -108,8 +111,24 @@ impl TradeFeatureEngine {
             },
             window_n: cfg.vpin_window.max(1),
             day: None,
+            fixed: cfg.vpin.is_some(),
             row: TradeFeatureRow::default(),
         }
+    }
+
+    /// Adds (or replaces) the scheduled V of `day`; ignored with a fixed V.
+    pub fn schedule_v(&mut self, day: i64, v: Qty) {
+        if self.fixed_v() {
+            return;
+        }
+        match self.schedule.binary_search_by_key(&day, |e| e.0) {
+            Ok(i) => self.schedule[i].1 = v,
+            Err(i) => self.schedule.insert(i, (day, v)),
+        }
+    }
+
+    fn fixed_v(&self) -> bool {
+        self.fixed
     }
 
     /// VPIN of the last completed bucket.
@@ -141,7 +160,7 @@ impl TradeFeatureEngine {
             let (bb, ss) = w.sum();
             self.row
                 .tfi
-                .push((bb + ss != 0).then(|| (bb - ss) as f64 / (bb + ss) as f64));
+                .push((bb + ss != 0).then(|| i128_to_f64(bb - ss) / i128_to_f64(bb + ss)));
         }
         if !self.schedule.is_empty() {
             let day = t.ts_event.div_euclid(daedalus_model::time::NANOS_PER_DAY);

@@ -9,10 +9,13 @@
 //!   stays bounded, and commits all files together.
 //! - [`bronze`]: bronze row types to Arrow batches and a bronze writer that splits rows into UTC
 //!   date partitions.
+//! - [`manifest`]: per-market checkpoints (committed-file manifest + operator state), the
+//!   exactly-once commit point, and crash recovery of output directories.
 //! - [`silver`]: silver and gold rows straight into Arrow builders, one batch per partition.
 
 pub mod atomic;
 pub mod bronze;
+pub mod manifest;
 pub mod partitioned;
 pub mod silver;
 
@@ -38,6 +41,14 @@ pub enum SinkError {
     /// Arrow error building a batch.
     #[error("arrow: {0}")]
     Arrow(#[from] arrow_schema::ArrowError),
+    /// A checkpoint or state directory that cannot be used (corrupt, incompatible, inconsistent).
+    #[error("{path}: {detail}")]
+    Checkpoint {
+        /// File concerned.
+        path: std::path::PathBuf,
+        /// What is wrong and what to do.
+        detail: String,
+    },
     /// Invalid partition value.
     #[error(transparent)]
     Model(#[from] daedalus_model::market::ModelError),

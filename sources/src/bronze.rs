@@ -215,6 +215,9 @@ pub struct BronzeFileReader {
     meta: ArrowReaderMetadata,
     /// Per row group: (rows, lower bound of the ordering clock).
     groups: Vec<(usize, Nanos)>,
+    /// Upper bound of the ordering clock over the file (footer statistics), if every row group
+    /// has statistics.
+    max_time: Option<Nanos>,
 }
 
 fn schema_detail(expected: &arrow_schema::Schema, got: &arrow_schema::Schema) -> Option<String> {
@@ -283,7 +286,18 @@ impl BronzeFileReader {
             .iter()
             .position(|c| c.name() == col_name);
         let mut groups = Vec::with_capacity(pq_meta.num_row_groups());
+        let mut max_time: Option<Nanos> = Some(Nanos::MIN);
         for rg in pq_meta.row_groups() {
+            let max = col_idx
+                .and_then(|i| rg.column(i).statistics())
+                .and_then(|s| match s {
+                    Statistics::Int64(v) => v.max_opt().copied(),
+                    _ => None,
+                });
+            max_time = match (max_time, max) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                _ => None,
+            };
             let min = col_idx
                 .and_then(|i| rg.column(i).statistics())
                 .and_then(|s| match s {
@@ -299,7 +313,15 @@ impl BronzeFileReader {
             file,
             meta,
             groups,
+            max_time,
         })
+    }
+
+    /// Upper bound of the ordering clock over the whole file (`None`: no statistics). For the
+    /// book, the effective time is a running maximum of `ts_event`, so the `ts_event` maximum
+    /// bounds it too.
+    pub fn max_time(&self) -> Option<Nanos> {
+        self.max_time
     }
 
     /// The file's path.
@@ -472,10 +494,20 @@ impl ChunkData {
 /// A block of rows of one market and dataset, in stored order.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Chunk {
-    /// Interned market id (index into the run's sorted market table).
-    pub market: u32,
-    /// Position of the first row: `(file ordinal << 32) | row in file`; rows follow densely.
+    /// Market key: the market's stable 64-bit hash ([`daedalus_model::market::Market::hash64`]),
+    /// the same in every process and run, so it routes and identifies without a shared table.
+    pub market: u64,
+    /// Position of the first row: `(file ordinal << 32) | row in file`; rows follow densely. The
+    /// file ordinal is `(days since epoch of the partition date << 16) | index of the file in its
+    /// partition by name`, stable across runs, watch and batch.
     pub pos0: u64,
+    /// Bronze file the rows come from, relative to the root (recorded in checkpoints).
+    pub file: String,
+    /// Size of that file in bytes.
+    pub file_size: u64,
+    /// Rows whose ordering time is below `floor` were already applied before a resume (or are
+    /// late and were reported by the source): the receiver skips them.
+    pub floor: Nanos,
     /// The rows.
     pub data: ChunkData,
 }

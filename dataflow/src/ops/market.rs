@@ -11,16 +11,32 @@
 //! split.
 //!
 //! **Capability.** One capability per operator, held at `min(f, least ts_open of any open
-//! interval or bar)`: the least time at which output may still be due. Output rows are emitted at
-//! the held capability, which is never later than their event time, so a sink may close a date
-//! partition once its frontier passes the date's end. When the input frontier empties, every
-//! pipeline is finished (open bars/intervals emitted) and the capability dropped.
+//! interval or bar)`: the least time at which output may still be due. Output rows and
+//! checkpoint messages are emitted at the held capability.
+//!
+//! **Checkpoints.** When the frontier passes an aligned multiple `b` of the checkpoint period,
+//! exactly the rows with time `< b` are released, and every market that applied rows since its
+//! last checkpoint sends its serialized state (`processed_until = b`) to the sink, which commits
+//! it with the outputs it covers; then the rest is released. At the end of input, every market
+//! touched in this run is checkpointed with its state *before* the end flush, then finished (open
+//! bars/intervals emitted, committed as provisional). When the frontier empties because the run
+//! was stopped (SIGINT/SIGTERM), markets are checkpointed at the last released bound and nothing
+//! is flushed. A market restored from a checkpoint skips rows below each chunk's `floor`
+//! (replayed or late, see the source).
+//!
+//! **VPIN `adv` rule.** Before a market's first trade of a UTC day, V for that day is asked from
+//! the run's [`crate::state::AdvOracle`] (bronze trades of the 30 previous days present now).
 
+use crate::ops::sink::{CheckpointMsg, SinkMsg};
+use crate::state::RunState;
 use crate::summary::WorkerSummary;
-use daedalus_model::time::Nanos;
+use daedalus_model::market::Market;
+use daedalus_model::time::{NANOS_PER_DAY, Nanos};
 use daedalus_operators::market::{MarketParams, MarketPipeline};
+use daedalus_sinks::manifest::InputFile;
 use daedalus_sinks::silver::{OutBatch, SilverBatcher};
 use daedalus_sources::bronze::{Chunk, ChunkData};
+use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -82,26 +98,128 @@ impl Run {
 }
 
 struct MarketState {
+    market: Market,
     runs: Vec<Run>,
     pipeline: MarketPipeline,
     batcher: SilverBatcher,
     last_key: Option<Key>,
+    /// Greatest ordering time applied.
+    max_ts: Option<Nanos>,
+    /// Rows applied since the last checkpoint.
+    dirty: bool,
+    /// Rows applied in this run (the end-of-input flush runs only then).
+    touched: bool,
+    /// The restored checkpoint has provisional outputs (the previous run's end flush).
+    has_provisional: bool,
+    /// Bronze files seen since the last checkpoint: path -> size.
+    new_inputs: BTreeMap<String, u64>,
+    /// UTC day of the last trade (for the `adv` V schedule).
+    trade_day: Option<i64>,
+}
+
+/// What a market checkpoint stores besides the manifest.
+#[derive(Serialize, Deserialize)]
+struct SavedMarket {
+    pipeline: MarketPipeline,
+    last_key: Option<Key>,
+    max_ts: Option<Nanos>,
+}
+
+/// Checkpoint settings of the market operator.
+#[derive(Clone)]
+pub struct CheckpointPolicy {
+    /// Event-time period of checkpoints (aligned to multiples of it); 0: only at the end and on
+    /// stop.
+    pub every: Nanos,
+}
+
+fn new_market(
+    key: u64,
+    state: &RunState,
+    params_for: &dyn Fn(&Market) -> MarketParams,
+) -> Result<(MarketState, SinkMsg), String> {
+    let market = state.market(key).map_err(|e| e.to_string())?;
+    state.ensure_recovered(&market).map_err(|e| e.to_string())?;
+    let params = params_for(&market);
+    let batcher = SilverBatcher::new(&params);
+    let resume = state.resume.get(&key);
+    let (pipeline, last_key, max_ts, has_provisional) = match resume {
+        Some(r) => {
+            let saved: SavedMarket = bincode::deserialize(&r.checkpoint.state).map_err(|e| {
+                format!(
+                    "{}: market state does not decode ({e}): the checkpoint is from an incompatible build; rerun with --rebuild for {market}",
+                    daedalus_sinks::manifest::checkpoint_path(&state.state_dir, &market.exchange, &market.symbol).display()
+                )
+            })?;
+            let prov = r.checkpoint.header.outputs.iter().any(|o| o.provisional);
+            (saved.pipeline, saved.last_key, saved.max_ts, prov)
+        }
+        None => (MarketPipeline::new(params), None, None, false),
+    };
+    let open = SinkMsg::Open {
+        market: market.clone(),
+        header: resume.map(|r| Box::new(r.checkpoint.header.clone())),
+    };
+    Ok((
+        MarketState {
+            market,
+            runs: Vec::new(),
+            pipeline,
+            batcher,
+            last_key,
+            max_ts,
+            dirty: false,
+            touched: false,
+            has_provisional,
+            new_inputs: BTreeMap::new(),
+            trade_day: None,
+        },
+        open,
+    ))
+}
+
+fn checkpoint_msg(st: &mut MarketState, processed_until: Nanos, finished: bool) -> SinkMsg {
+    let saved = SavedMarket {
+        pipeline: st.pipeline.clone(),
+        last_key: st.last_key,
+        max_ts: st.max_ts,
+    };
+    let state = bincode::serialize(&saved).expect("market state serializes");
+    let mut quality = BTreeMap::new();
+    st.pipeline.counters().add_to(&mut quality);
+    let drop_provisional = std::mem::take(&mut st.has_provisional);
+    st.dirty = false;
+    SinkMsg::Checkpoint(Box::new(CheckpointMsg {
+        market: st.market.hash64(),
+        processed_until,
+        state,
+        new_inputs: std::mem::take(&mut st.new_inputs)
+            .into_iter()
+            .map(|(path, size)| InputFile { path, size })
+            .collect(),
+        quality,
+        finished,
+        drop_provisional,
+    }))
 }
 
 /// Builds the per-market operator.
 pub fn market_features<'s>(
     stream: Stream<'s, u64, Vec<Chunk>>,
-    routes: Arc<Vec<u64>>,
-    params: Arc<Vec<MarketParams>>,
+    state: Arc<RunState>,
+    params_for: Arc<dyn Fn(&Market) -> MarketParams + Send + Sync>,
+    policy: CheckpointPolicy,
     summary: Rc<RefCell<WorkerSummary>>,
-) -> Stream<'s, u64, Vec<OutBatch>> {
-    // Routing already happened (exchange by `routes` before the flow-control probe); a market's
-    // chunks are all on this worker.
-    let _ = routes;
+) -> Stream<'s, u64, Vec<SinkMsg>> {
     stream.unary_frontier(Pipeline, "MarketFeatures", move |_cap, _info| {
         let mut cap: Option<Capability<u64>> = None;
-        let mut markets: BTreeMap<u32, MarketState> = BTreeMap::new();
-        let mut out: Vec<OutBatch> = Vec::new();
+        let mut markets: BTreeMap<u64, MarketState> = BTreeMap::new();
+        let mut out: Vec<SinkMsg> = Vec::new();
+        let mut batches: Vec<OutBatch> = Vec::new();
+        // Every row before this time has been released (applied).
+        let mut released: Option<Nanos> = None;
+        let mut last_boundary: Nanos = Nanos::MIN;
+        let mut failed = false;
         move |(input, frontier), output| {
             input.for_each_stamp(|time, data| {
                 let t = *time.least().expect("a stamp has a time");
@@ -110,48 +228,134 @@ pub fn market_features<'s>(
                 }
                 for batch in data {
                     for chunk in batch.drain(..) {
+                        if failed {
+                            continue;
+                        }
                         let m = chunk.market;
-                        let st = markets.entry(m).or_insert_with(|| {
-                            summary.borrow_mut().markets += 1;
-                            let p = params[m as usize].clone();
-                            MarketState {
-                                runs: Vec::new(),
-                                batcher: SilverBatcher::new(&p),
-                                pipeline: MarketPipeline::new(p),
-                                last_key: None,
+                        let st = match markets.entry(m) {
+                            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+                            std::collections::btree_map::Entry::Vacant(v) => {
+                                match new_market(m, &state, params_for.as_ref()) {
+                                    Ok((st, open)) => {
+                                        summary.borrow_mut().markets += 1;
+                                        out.push(open);
+                                        v.insert(st)
+                                    }
+                                    Err(e) => {
+                                        summary.borrow_mut().fail(e);
+                                        failed = true;
+                                        continue;
+                                    }
+                                }
                             }
-                        });
+                        };
+                        if !st.new_inputs.contains_key(&chunk.file) {
+                            st.new_inputs.insert(chunk.file.clone(), chunk.file_size);
+                        }
                         if !chunk.data.is_empty() {
                             st.runs.push(Run::new(chunk));
                         }
                     }
                 }
             });
-            let f: Option<u64> = frontier.frontier().first().copied();
-            let stashed: usize = markets.values().flat_map(|m| m.runs.iter()).map(|r| r.chunk.data.len() - r.cursor).sum();
-            tracing::debug!(frontier = ?f, stashed, runs = markets.values().map(|m| m.runs.len()).sum::<usize>(), "market_features activation");
-            let done = f.is_none();
-            let mut pending: Option<Nanos> = None;
-            let finishing = done && cap.is_some();
-            for st in markets.values_mut() {
-                release(st, f, &summary);
-                if finishing {
-                    st.pipeline.finish(&mut st.batcher);
-                } else if let Some(p) = st.pipeline.pending_since() {
-                    pending = Some(pending.map_or(p, |q: Nanos| q.min(p)));
-                }
-                st.batcher.drain_into(&mut out);
+            if failed {
+                cap = None;
+                return;
             }
-            if let Some(c) = cap.as_ref()
-                && !out.is_empty() {
-                    let mut session = output.session(c);
-                    for b in out.drain(..) {
-                        session.give(b);
+            let f: Option<u64> = frontier.frontier().first().copied();
+            if let Some(fv) = f {
+                state
+                    .metrics
+                    .advance_watermark(fv.min(i64::MAX as u64) as Nanos);
+            }
+            let done = f.is_none();
+            let stopping = done && state.stop.load(std::sync::atomic::Ordering::Relaxed);
+            // A checkpoint at the last aligned boundary the frontier passed: release exactly the
+            // rows before it, checkpoint, then go on.
+            if let Some(fv) = f
+                && policy.every > 0
+            {
+                let fv = fv.min(i64::MAX as u64) as Nanos;
+                let b = fv.div_euclid(policy.every) * policy.every;
+                if b > last_boundary {
+                    last_boundary = b;
+                    for st in markets.values_mut() {
+                        release(st, Some(b), &state, &summary);
+                        st.batcher.drain_into(&mut batches);
+                        out.extend(batches.drain(..).map(SinkMsg::Batch));
+                        if st.dirty {
+                            out.push(checkpoint_msg(st, b, false));
+                        }
                     }
                 }
+            }
+            let bound: Option<Nanos> = if stopping {
+                released
+            } else {
+                f.map(|v| v.min(i64::MAX as u64) as Nanos)
+            };
+            let mut pending: Option<Nanos> = None;
+            let finishing = done && !stopping && cap.is_some();
+            for st in markets.values_mut() {
+                if !(stopping && bound.is_none()) {
+                    release(
+                        st,
+                        if done && !stopping { None } else { bound },
+                        &state,
+                        &summary,
+                    );
+                }
+                if finishing {
+                    if st.touched {
+                        let until = st.max_ts.map_or(Nanos::MIN, |t| t.saturating_add(1));
+                        let _ = st.pipeline.flush_book(&mut st.batcher);
+                        st.batcher.drain_into(&mut batches);
+                        out.extend(batches.drain(..).map(SinkMsg::Batch));
+                        // The state before the end flush: a later run with new input resumes
+                        // from it and replaces the flush's provisional outputs.
+                        let mut ck = checkpoint_msg(st, until, true);
+                        out.push(SinkMsg::Seal {
+                            market: st.market.hash64(),
+                        });
+                        st.pipeline.finish(&mut st.batcher);
+                        st.batcher.drain_into(&mut batches);
+                        out.extend(batches.drain(..).map(SinkMsg::Batch));
+                        if let SinkMsg::Checkpoint(c) = &mut ck {
+                            c.quality.clear();
+                            st.pipeline.counters().add_to(&mut c.quality);
+                        }
+                        out.push(ck);
+                    }
+                } else if stopping {
+                    st.batcher.drain_into(&mut batches);
+                    out.extend(batches.drain(..).map(SinkMsg::Batch));
+                    if st.dirty
+                        && let Some(b) = bound
+                    {
+                        out.push(checkpoint_msg(st, b, false));
+                    }
+                } else {
+                    if let Some(p) = st.pipeline.pending_since() {
+                        pending = Some(pending.map_or(p, |q: Nanos| q.min(p)));
+                    }
+                    st.batcher.drain_into(&mut batches);
+                    out.extend(batches.drain(..).map(SinkMsg::Batch));
+                }
+            }
+            if !done {
+                released = bound;
+            }
+            if let Some(c) = cap.as_ref()
+                && !out.is_empty()
+            {
+                let mut session = output.session(c);
+                for b in out.drain(..) {
+                    session.give(b);
+                }
+            }
             if done && cap.is_some() {
                 let mut s = summary.borrow_mut();
-                for st in markets.values() {
+                for st in markets.values().filter(|m| m.touched) {
                     st.pipeline.counters().add_to(&mut s.quality);
                 }
                 cap = None;
@@ -165,8 +369,13 @@ pub fn market_features<'s>(
 }
 
 /// Feeds every stashed row with time `< f` (all rows when `f` is `None`) in total order.
-fn release(st: &mut MarketState, f: Option<u64>, summary: &Rc<RefCell<WorkerSummary>>) {
-    let ready = |k: &Key| f.is_none_or(|f| (k.0.max(0) as u64) < f);
+fn release(
+    st: &mut MarketState,
+    f: Option<Nanos>,
+    state: &RunState,
+    summary: &Rc<RefCell<WorkerSummary>>,
+) {
+    let ready = |k: &Key| f.is_none_or(|f| k.0 < f);
     loop {
         let mut best: Option<(usize, Key)> = None;
         for (i, r) in st.runs.iter().enumerate() {
@@ -178,6 +387,11 @@ fn release(st: &mut MarketState, f: Option<u64>, summary: &Rc<RefCell<WorkerSumm
             }
         }
         let Some((ri, key)) = best else { break };
+        if key.0 < st.runs[ri].chunk.floor {
+            // Replayed before a resume, or late (counted by the source): never applied twice.
+            st.runs[ri].cursor += 1;
+            continue;
+        }
         if st.last_key.is_some_and(|l| key < l) {
             // Arrived behind rows already processed: never merged silently (CONTRACT §8).
             summary.borrow_mut().count("late_rows", 1);
@@ -185,6 +399,9 @@ fn release(st: &mut MarketState, f: Option<u64>, summary: &Rc<RefCell<WorkerSumm
             continue;
         }
         st.last_key = Some(key);
+        st.max_ts = Some(st.max_ts.map_or(key.0, |m| m.max(key.0)));
+        st.dirty = true;
+        st.touched = true;
         let run = &mut st.runs[ri];
         let i = run.row(run.cursor);
         run.cursor += 1;
@@ -209,16 +426,35 @@ fn release(st: &mut MarketState, f: Option<u64>, summary: &Rc<RefCell<WorkerSumm
                 [c.bid_price[i], c.bid_size[i], c.ask_price[i], c.ask_size[i]],
                 &mut st.batcher,
             ),
-            ChunkData::Trades(c) => st.pipeline.trade_row(
-                c.ts[i],
-                c.ts_event[i],
-                c.ts_recv[i],
-                c.id(i),
-                c.price[i],
-                c.size[i],
-                c.sign[i],
-                &mut st.batcher,
-            ),
+            ChunkData::Trades(c) => {
+                let day = c.ts_event[i].div_euclid(NANOS_PER_DAY);
+                if st.trade_day != Some(day) {
+                    st.trade_day = Some(day);
+                    if !st.pipeline.vpin_fixed() {
+                        match state.adv.v_for_day(&state.root, &st.market, day) {
+                            Ok(Some(v)) => st.pipeline.schedule_vpin(day, v),
+                            Ok(None) => tracing::warn!(
+                                "{}: no VPIN bucket volume for {}: no --vpin-v and no earlier bronze trades day for the adv rule: VPIN is null that day",
+                                st.market,
+                                daedalus_model::time::Date::from_days(day)
+                            ),
+                            Err(e) => summary
+                                .borrow_mut()
+                                .fail(format!("{}: adv rule: {e:#}", st.market)),
+                        }
+                    }
+                }
+                st.pipeline.trade_row(
+                    c.ts[i],
+                    c.ts_event[i],
+                    c.ts_recv[i],
+                    c.id(i),
+                    c.price[i],
+                    c.size[i],
+                    c.sign[i],
+                    &mut st.batcher,
+                )
+            }
         };
         if let Err(e) = res {
             summary.borrow_mut().fail(e);

@@ -1,34 +1,95 @@
-//! `partition_sink`: writes silver and gold batches to their Hive partitions.
+//! `partition_sink`: writes silver and gold batches to their Hive partitions and commits them
+//! exactly once, per market, at the checkpoints the market operator asks for.
 //!
-//! **Input.** [`OutBatch`]es over a `Pipeline` pact: a market lives on one worker, so each
-//! output partition is written by exactly one worker, whatever the worker count.
+//! **Input.** [`SinkMsg`]s over a `Pipeline` pact from the market operator of this worker: a
+//! market lives on one worker, so each output partition is written by exactly one worker. The
+//! channel is FIFO, so a checkpoint message follows every batch it covers.
 //!
-//! **When output is written.** Batches are appended to the partition's staged file as they come
-//! (one row group at a time, so memory stays bounded; a partition rolls to a new part file every
-//! `max_rows_per_file` rows). A date partition is committed — renamed into place, directory
-//! fsynced, older part files of that partition removed so a rerun replaces rather than
-//! duplicates — once the input frontier passes the end of its UTC day (rows are emitted at a
-//! capability no later than their time, so no row of that day can still come), or when the input
-//! ends. If the worker recorded an error, nothing more is committed and staged files are removed.
+//! **When output becomes visible.** Batches are appended to staged part files (dot-names no reader
+//! lists; one row group at a time, so memory stays bounded; a part rolls over at
+//! `max_rows_per_file` rows). At a [`SinkMsg::Checkpoint`] for a market, its open parts are
+//! finished and fsynced, the market's checkpoint (manifest of committed files + operator state)
+//! is written atomically — the commit point — and only then are the staged parts renamed into
+//! place. A crash between the two is rolled forward at the next start (see
+//! `daedalus_sinks::manifest::recover_market`); staged parts without a checkpoint are rolled back.
+//! Part numbers continue across checkpoints, so reading a partition's parts in name order gives
+//! the rows in the order an uninterrupted run writes them.
+//!
+//! Nothing is committed after the worker records an error; staged files are then removed.
 
 use crate::summary::WorkerSummary;
+use daedalus_model::market::{Market, market_hash};
 use daedalus_model::partition::Partition;
-use daedalus_model::time::NANOS_PER_DAY;
+use daedalus_model::time::Nanos;
 use daedalus_sinks::atomic::{AtomicParquetFile, StagedFile, WriteOptions};
+use daedalus_sinks::manifest::{
+    self, CheckpointHeader, FORMAT_VERSION, InputFile, OutputFile, now_unix_ms,
+};
 use daedalus_sinks::silver::OutBatch;
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use timely::dataflow::Stream;
 use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::generic::operator::Operator;
 
-struct OpenPartition {
-    current: Option<AtomicParquetFile>,
-    staged_done: Vec<StagedFile>,
-    part_no: u32,
+/// A checkpoint request for one market.
+#[derive(Debug, Clone)]
+pub struct CheckpointMsg {
+    /// Market key.
+    pub market: u64,
+    /// Every row before this ordering time has been applied, no later one.
+    pub processed_until: Nanos,
+    /// Serialized market state.
+    pub state: Vec<u8>,
+    /// Bronze files read since the last checkpoint.
+    pub new_inputs: Vec<InputFile>,
+    /// Quality counters of the market (cumulative).
+    pub quality: BTreeMap<String, u64>,
+    /// The end-of-input flush ran: parts written since the last [`SinkMsg::Seal`] are provisional.
+    pub finished: bool,
+    /// Remove the provisional outputs of the previous final checkpoint (new input arrived).
+    pub drop_provisional: bool,
+}
+
+/// What the market operator sends the sink.
+#[derive(Debug, Clone)]
+pub enum SinkMsg {
+    /// Rows for a partition.
+    Batch(OutBatch),
+    /// First message of a market in this run: its committed manifest (None: fresh).
+    Open {
+        /// The market.
+        market: Market,
+        /// Its checkpoint header, if resumed.
+        header: Option<Box<CheckpointHeader>>,
+    },
+    /// Finish the market's open parts as regular (non-provisional) staged files.
+    Seal {
+        /// Market key.
+        market: u64,
+    },
+    /// Commit a checkpoint.
+    Checkpoint(Box<CheckpointMsg>),
+}
+
+struct OpenPart {
+    file: AtomicParquetFile,
+    rel: String,
     rows: u64,
+}
+
+struct MarketOut {
+    market: Market,
+    /// Committed manifest (the last checkpoint written), or a fresh one.
+    header: CheckpointHeader,
+    /// Open part per partition.
+    open: BTreeMap<Partition, OpenPart>,
+    /// Next part number per partition directory (relative).
+    next_part: HashMap<String, u32>,
+    /// Finished, not yet committed: (staged file, manifest entry).
+    staged: Vec<(StagedFile, OutputFile)>,
 }
 
 /// Sink options.
@@ -36,6 +97,12 @@ struct OpenPartition {
 pub struct SinkOptions {
     /// Output root.
     pub root: PathBuf,
+    /// State directory (checkpoints).
+    pub state_dir: PathBuf,
+    /// Fingerprint written into checkpoints.
+    pub fingerprint: String,
+    /// Metrics (rows out, checkpoints).
+    pub metrics: std::sync::Arc<crate::metrics::Metrics>,
     /// Parquet encoding and metadata.
     pub write: WriteOptions,
     /// Rows per part file before rolling to the next.
@@ -46,120 +113,250 @@ fn part_name(n: u32) -> String {
     format!("part-{n:05}.parquet")
 }
 
+fn part_number(path: &str) -> Option<u32> {
+    let name = path.rsplit('/').next()?;
+    name.strip_prefix("part-")?
+        .strip_suffix(".parquet")?
+        .parse()
+        .ok()
+}
+
+fn rel_string(p: &Path) -> String {
+    p.to_string_lossy().replace('\\', "/")
+}
+
+impl MarketOut {
+    fn new(market: Market, header: Option<CheckpointHeader>, opts: &SinkOptions) -> Self {
+        let header = header.unwrap_or_else(|| CheckpointHeader {
+            format_version: FORMAT_VERSION,
+            contract_version: daedalus_model::CONTRACT_VERSION.to_string(),
+            producer: daedalus_model::PRODUCER.to_string(),
+            config_fingerprint: opts.fingerprint.clone(),
+            parameters: String::new(),
+            exchange: market.exchange.clone(),
+            symbol: market.symbol.clone(),
+            processed_until: Nanos::MIN,
+            seq: 0,
+            written_unix_ms: 0,
+            finished: false,
+            inputs: Vec::new(),
+            outputs: Vec::new(),
+            quality: BTreeMap::new(),
+            state_bytes: 0,
+        });
+        let mut next_part: HashMap<String, u32> = HashMap::new();
+        for o in &header.outputs {
+            if let (Some((dir, _)), Some(n)) = (o.path.rsplit_once('/'), part_number(&o.path)) {
+                let e = next_part.entry(dir.to_string()).or_insert(0);
+                *e = (*e).max(n + 1);
+            }
+        }
+        MarketOut {
+            market,
+            header,
+            open: BTreeMap::new(),
+            next_part,
+            staged: Vec::new(),
+        }
+    }
+
+    fn write(&mut self, ob: &OutBatch, opts: &SinkOptions) -> Result<(), String> {
+        if self
+            .open
+            .get(&ob.partition)
+            .is_some_and(|p| p.rows >= opts.max_rows_per_file)
+        {
+            let p = self.open.remove(&ob.partition).expect("checked");
+            self.finish_part(p, false)?;
+        }
+        if !self.open.contains_key(&ob.partition) {
+            let dir_rel = rel_string(&ob.partition.rel_dir());
+            let n = self.next_part.entry(dir_rel.clone()).or_insert(0);
+            let name = part_name(*n);
+            *n += 1;
+            let file = AtomicParquetFile::create(
+                &ob.partition.dir(&opts.root),
+                &name,
+                ob.batch.schema(),
+                &opts.write,
+            )
+            .map_err(|e| e.to_string())?;
+            self.open.insert(
+                ob.partition.clone(),
+                OpenPart {
+                    file,
+                    rel: format!("{dir_rel}/{name}"),
+                    rows: 0,
+                },
+            );
+        }
+        let p = self.open.get_mut(&ob.partition).expect("just set");
+        p.file.write(&ob.batch).map_err(|e| e.to_string())?;
+        p.rows += ob.batch.num_rows() as u64;
+        Ok(())
+    }
+
+    fn finish_part(&mut self, p: OpenPart, provisional: bool) -> Result<(), String> {
+        let staged = p.file.finish().map_err(|e| e.to_string())?;
+        self.staged.push((
+            staged,
+            OutputFile {
+                path: p.rel,
+                rows: p.rows,
+                provisional,
+            },
+        ));
+        Ok(())
+    }
+
+    fn seal(&mut self, provisional: bool) -> Result<(), String> {
+        for (_, p) in std::mem::take(&mut self.open) {
+            self.finish_part(p, provisional)?;
+        }
+        Ok(())
+    }
+
+    fn checkpoint(
+        &mut self,
+        ck: CheckpointMsg,
+        opts: &SinkOptions,
+        summary: &Rc<RefCell<WorkerSummary>>,
+    ) -> Result<(), String> {
+        let t0 = std::time::Instant::now();
+        self.seal(ck.finished)?;
+        let mut h = self.header.clone();
+        let mut dropped = Vec::new();
+        if ck.drop_provisional {
+            h.outputs.retain(|o| {
+                if o.provisional {
+                    dropped.push(o.path.clone());
+                }
+                !o.provisional
+            });
+        }
+        h.outputs.extend(self.staged.iter().map(|(_, o)| o.clone()));
+        let mut inputs: BTreeMap<String, u64> =
+            h.inputs.iter().map(|i| (i.path.clone(), i.size)).collect();
+        for i in ck.new_inputs {
+            inputs.insert(i.path, i.size);
+        }
+        h.inputs = inputs
+            .into_iter()
+            .map(|(path, size)| InputFile { path, size })
+            .collect();
+        h.processed_until = ck.processed_until;
+        h.seq += 1;
+        h.written_unix_ms = now_unix_ms();
+        h.finished = ck.finished;
+        let market_name = self.market.to_string();
+        for (k, v) in &ck.quality {
+            opts.metrics
+                .quality
+                .get_or_create(&vec![
+                    ("market".to_string(), market_name.clone()),
+                    ("counter".to_string(), k.clone()),
+                ])
+                .set(*v as i64);
+        }
+        h.quality = ck.quality;
+        h.state_bytes = ck.state.len() as u64;
+        h.config_fingerprint = opts.fingerprint.clone();
+        h.parameters = opts
+            .write
+            .metadata
+            .iter()
+            .find(|(k, _)| k == "daedalus.run_config")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        // The commit point.
+        manifest::store(&opts.state_dir, &h, &ck.state).map_err(|e| e.to_string())?;
+        let mut s = summary.borrow_mut();
+        s.checkpoints += 1;
+        for (f, o) in self.staged.drain(..) {
+            f.commit().map_err(|e| e.to_string())?;
+            s.files_written += 1;
+            let key = o
+                .path
+                .split("/exchange=")
+                .next()
+                .unwrap_or(&o.path)
+                .to_string();
+            opts.metrics
+                .rows_out
+                .get_or_create(&crate::metrics::dm(&key, &market_name))
+                .inc_by(o.rows);
+            *s.rows_out.entry(key).or_default() += o.rows;
+        }
+        for d in dropped {
+            let p = opts.root.join(&d);
+            match std::fs::remove_file(&p) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(format!("{}: {e}", p.display())),
+            }
+        }
+        self.header = h;
+        opts.metrics.checkpoints.inc();
+        opts.metrics
+            .last_checkpoint
+            .set(now_unix_ms() as f64 / 1000.0);
+        opts.metrics
+            .checkpoint_duration
+            .set(t0.elapsed().as_secs_f64());
+        Ok(())
+    }
+}
+
 /// Builds the sink.
 pub fn partition_sink(
-    stream: Stream<'_, u64, Vec<OutBatch>>,
+    stream: Stream<'_, u64, Vec<SinkMsg>>,
     opts: SinkOptions,
     summary: Rc<RefCell<WorkerSummary>>,
 ) {
-    let mut open: BTreeMap<Partition, OpenPartition> = BTreeMap::new();
-    stream.sink(Pipeline, "PartitionSink", move |(input, frontier)| {
-        let failed = !summary.borrow().errors.is_empty();
+    let mut markets: HashMap<u64, MarketOut> = HashMap::new();
+    stream.sink(Pipeline, "PartitionSink", move |(input, _frontier)| {
         input.for_each(|_time, data| {
-            if failed {
+            if !summary.borrow().errors.is_empty() {
                 data.clear();
                 return;
             }
-            for ob in data.drain(..) {
-                let res = (|| -> Result<(), String> {
-                    let e = open.entry(ob.partition.clone()).or_insert(OpenPartition {
-                        current: None,
-                        staged_done: Vec::new(),
-                        part_no: 0,
-                        rows: 0,
-                    });
-                    if e.current
-                        .as_ref()
-                        .is_some_and(|f| f.rows() >= opts.max_rows_per_file)
-                    {
-                        // Close the full part now (footer written, memory released); it becomes
-                        // visible with the rest of the partition at commit.
-                        let done = e
-                            .current
-                            .take()
-                            .expect("checked")
-                            .finish()
-                            .map_err(|e| e.to_string())?;
-                        e.staged_done.push(done);
-                        e.part_no += 1;
+            for msg in data.drain(..) {
+                let res = match msg {
+                    SinkMsg::Open { market, header } => {
+                        let key = market.hash64();
+                        markets.insert(key, MarketOut::new(market, header.map(|h| *h), &opts));
+                        Ok(())
                     }
-                    if e.current.is_none() {
-                        let f = AtomicParquetFile::create(
-                            &ob.partition.dir(&opts.root),
-                            &part_name(e.part_no),
-                            ob.batch.schema(),
-                            &opts.write,
-                        )
-                        .map_err(|e| e.to_string())?;
-                        e.current = Some(f);
+                    SinkMsg::Batch(ob) => {
+                        let key = market_hash(&ob.partition.exchange, &ob.partition.symbol);
+                        match markets.get_mut(&key) {
+                            Some(m) => m.write(&ob, &opts),
+                            None => Err(format!(
+                                "internal: batch for {}/{} before its Open",
+                                ob.partition.exchange, ob.partition.symbol
+                            )),
+                        }
                     }
-                    e.current
-                        .as_mut()
-                        .expect("just set")
-                        .write(&ob.batch)
-                        .map_err(|e| e.to_string())?;
-                    e.rows += ob.batch.num_rows() as u64;
-                    Ok(())
-                })();
+                    SinkMsg::Seal { market } => match markets.get_mut(&market) {
+                        Some(m) => m.seal(false),
+                        None => Ok(()),
+                    },
+                    SinkMsg::Checkpoint(ck) => match markets.get_mut(&ck.market) {
+                        Some(m) => {
+                            let name = m.market.to_string();
+                            m.checkpoint(*ck, &opts, &summary)
+                                .map_err(|e| format!("checkpoint of {name}: {e}"))
+                        }
+                        None => Err("internal: checkpoint before Open".to_string()),
+                    },
+                };
                 if let Err(e) = res {
                     summary.borrow_mut().fail(e);
                 }
             }
         });
         if !summary.borrow().errors.is_empty() {
-            open.clear(); // drops staged files
-            return;
-        }
-        let f = frontier.frontier().first().copied();
-        let closable: Vec<Partition> = open
-            .keys()
-            .filter(|p| {
-                let end = (p.date.start_nanos() + NANOS_PER_DAY).max(0) as u64;
-                f.is_none_or(|f| f >= end)
-            })
-            .cloned()
-            .collect();
-        for p in closable {
-            let op = open.remove(&p).expect("listed");
-            if let Err(e) = commit_partition(&p, op, &opts, &summary) {
-                summary.borrow_mut().fail(e);
-            }
+            markets.clear(); // drops staged files
         }
     });
-}
-
-fn commit_partition(
-    p: &Partition,
-    mut op: OpenPartition,
-    opts: &SinkOptions,
-    summary: &Rc<RefCell<WorkerSummary>>,
-) -> Result<(), String> {
-    let mut files = std::mem::take(&mut op.staged_done);
-    if let Some(cur) = op.current.take() {
-        files.push(cur.finish().map_err(|e| e.to_string())?);
-    }
-    let mut keep = BTreeSet::new();
-    for f in files {
-        let path = f.commit().map_err(|e| e.to_string())?;
-        keep.insert(path);
-    }
-    // Replace, never duplicate: older part files of this partition from a previous run go.
-    let dir = p.dir(&opts.root);
-    if let Ok(rd) = std::fs::read_dir(&dir) {
-        for e in rd.flatten() {
-            let path = e.path();
-            let is_parquet = path.extension().is_some_and(|x| x == "parquet");
-            if is_parquet && !keep.contains(&path) {
-                std::fs::remove_file(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-            }
-        }
-    }
-    let mut s = summary.borrow_mut();
-    s.files_written += keep.len() as u64;
-    let key = match &p.spec {
-        Some((k, v)) => format!("{}/{}/{k}={v}", p.layer, p.dataset),
-        None => format!("{}/{}", p.layer, p.dataset),
-    };
-    *s.rows_out.entry(key).or_default() += op.rows;
-    Ok(())
 }

@@ -1,51 +1,86 @@
-//! `bronze_source`: reads this worker's bronze partitions as columnar [`Chunk`]s.
+//! `bronze_source`: reads this worker's bronze partitions as columnar [`Chunk`]s, in batch mode
+//! (the files present at start) or watch mode (new files as they appear), one code path.
 //!
-//! **Timestamps.** Timely time is event time in nanoseconds (`u64`), but coarse: one time per
-//! chunk (thousands of rows), never one per record; the exact time of every row stays in the data
-//! and is `>=` the time its chunk was sent at.
+//! **Assignment.** A partition (dataset, market, date) belongs to worker
+//! `hash(dataset, market, date) % peers`, so every file of a partition is read by one worker,
+//! in name order, whatever the run mode.
 //!
-//! **Capability.** The source holds one capability at the least ordering time it may still send:
-//! the minimum over its unread row groups of their footer-statistics minimum (for partitions not
-//! opened yet, the partition's date start). It downgrades after every row group, so the frontier
-//! downstream is a true event-time watermark. Partitions are read k-way by that bound (always the
-//! partition with the least remaining bound next), so all markets advance together and the
-//! downstream stash stays small. Rows of one partition are read in stored order (files by name),
-//! which is what the book's running-maximum event time (CONTRACT §9.3) needs.
+//! **Discovery.** Batch: one scan at start. Watch: a rescan every `poll` (and at once when the
+//! `notify` watcher reports a change under `bronze/`). A file counts once it has its final name
+//! (`*.parquet`, no leading dot: writers stage under a dot-name and rename in) and its mtime is at
+//! least `settle` old (for writers that write in place). Files appearing later in an already
+//! known partition are read as a continuation of it.
 //!
-//! **Flow control.** timely 0.32 has no flow-controlled source; this one pauses while the probe
-//! on the exchanged stream (the slowest worker's watermark) is more than `lead` behind its own
-//! capability, so a fast worker cannot stash unboundedly ahead of a slow one. The probe watches
-//! the market operator's *input*, which that operator drains completely below its frontier, so
-//! the pause can never wait on an open bar (no self-deadlock).
+//! **Timestamps.** Timely time is event time in nanoseconds (`u64`), coarse: one time per chunk
+//! (thousands of rows), never one per record; every applied row's time is `>=` the time its
+//! chunk was sent at.
+//!
+//! **Capability.** One capability, held at the least ordering time this source may still send:
+//! the minimum over its unread row groups of their footer-statistics minimum (the partition's
+//! date start before its footers are read), and in watch mode also at most the **watermark**:
+//! per market, the start of the latest date any of its bronze files has (all earlier dates are
+//! complete: files arrive date by date); over markets, the least such start among markets that
+//! received a file within `idle` (an idle market stops holding the others back). Partitions are
+//! read k-way by their bound, so all markets advance together.
+//!
+//! **Resume and lateness.** A market with a checkpoint has applied every row before
+//! `processed_until`: rows of consumed files below it are replayed silently (partitions wholly
+//! below it are not read at all); rows of files the checkpoint does not list that fall below it
+//! — or below this source's capability when the file appeared (watch mode) — are **late**: never
+//! applied, counted, written to `late.jsonl` in the state directory, and with `on_late = fail`
+//! they stop the run. Skipped rows travel with their chunk (`Chunk::floor`) so row positions
+//! stay dense; the receiver skips them.
+//!
+//! **Flow control.** The source pauses while the probe on the exchanged stream (the slowest
+//! worker's watermark) is more than `lead` behind its own capability.
+//!
+//! **Stopping.** When the run's stop flag is set (SIGINT/SIGTERM) the capability is dropped at
+//! once; the market operator then checkpoints without flushing open windows.
 
-use daedalus_model::time::Nanos;
+use crate::state::RunState;
+use daedalus_model::market::Market;
+use daedalus_model::rows::Dataset;
+use daedalus_model::time::{NANOS_PER_DAY, Nanos};
+use daedalus_sinks::manifest::{LateRecord, append_late, now_unix_ms};
 use daedalus_sources::bronze::{
     BookTimeCarry, BronzeFileReader, BronzePartition, Chunk, ChunkData, OrderClock,
-    date_lower_bound, decode_batch,
+    date_lower_bound, decode_batch, discover,
 };
 use std::cell::RefCell;
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant, SystemTime};
 use timely::dataflow::operators::generic::operator::source;
 use timely::dataflow::{ProbeHandle, Scope, Stream};
 
 use crate::summary::WorkerSummary;
 
-/// One partition assigned to this worker, with the ordinals of its files among all files of
-/// the same market and dataset (for the row-position tie-break of CONTRACT §3).
-#[derive(Debug, Clone)]
-pub struct AssignedPartition {
-    /// Interned market id.
-    pub market: u32,
-    /// The partition.
-    pub partition: BronzePartition,
-    /// Ordinal of each file (same order as `partition.files`).
-    pub file_ords: Vec<u32>,
+/// What to do with rows behind the watermark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, Default)]
+pub enum LatePolicy {
+    /// Count them, list the file in `late.jsonl`, go on.
+    #[default]
+    Record,
+    /// Stop the run with an error naming the file.
+    Fail,
+}
+
+/// Watch-mode settings.
+#[derive(Debug, Clone, Copy)]
+pub struct WatchOptions {
+    /// Rescan period.
+    pub poll: Duration,
+    /// A file counts once its mtime is at least this old.
+    pub settle: Duration,
+    /// A market without a new file for this long stops holding the watermark back.
+    pub idle: Duration,
 }
 
 /// Source tuning.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone)]
 pub struct SourceOptions {
     /// Ordering clock.
     pub clock: OrderClock,
@@ -55,87 +90,207 @@ pub struct SourceOptions {
     pub lead: Nanos,
     /// Row groups read per activation before yielding.
     pub groups_per_activation: usize,
+    /// Watch mode (None: batch).
+    pub watch: Option<WatchOptions>,
+    /// Late rows.
+    pub on_late: LatePolicy,
+    /// Partition filter (exchange, symbol, date).
+    pub keep: Arc<dyn Fn(&str, &str, daedalus_model::time::Date) -> bool + Send + Sync>,
 }
 
 /// A decoded row group being sent chunk by chunk.
 struct OpenGroup {
-    /// Decoded chunks in stored order, with their position.
-    chunks: VecDeque<(u64, ChunkData)>,
+    /// Decoded chunks in stored order, with their position and file index.
+    chunks: VecDeque<(u64, usize, ChunkData)>,
     /// Exact minimum ordering time of the remaining chunks (suffix minima, front first).
     suffix_min: VecDeque<Nanos>,
 }
 
+struct FileIn {
+    path: PathBuf,
+    rel: String,
+    size: u64,
+    ord: u32,
+    /// Rows below are skipped.
+    floor: Nanos,
+    /// Rows below `floor` are late (not a replay).
+    late_below_floor: bool,
+    late_rows: u64,
+    late_min: Nanos,
+    next_row: u64,
+}
+
 struct PartState {
-    a: AssignedPartition,
+    market: u64,
+    market_name: Market,
+    dataset: Dataset,
+    date: daedalus_model::time::Date,
+    files: Vec<FileIn>,
     readers: Vec<BronzeFileReader>,
     /// (file index, row group, rows, min ts) in stored order.
     units: VecDeque<(usize, usize, usize, Nanos)>,
     opened: bool,
     carry: BookTimeCarry,
-    /// Next row index in each file.
-    next_row: Vec<u64>,
     open_group: Option<OpenGroup>,
+    /// Least floor of the files (raises the bound: rows below it are never applied).
+    floor: Nanos,
 }
 
 impl PartState {
-    /// Least ordering time this partition may still send: exact for the decoded row group
-    /// (suffix minimum of its unsent chunks), footer statistics for unread row groups, the
-    /// date's start before the footers are read.
     fn lower_bound(&self, clock: OrderClock) -> Option<Nanos> {
         if !self.opened {
-            return Some(date_lower_bound(self.a.partition.date, clock));
+            return Some(date_lower_bound(self.date, clock).max(self.floor));
         }
         let g = self
             .open_group
             .as_ref()
             .and_then(|g| g.suffix_min.front().copied());
         let u = self.units.iter().map(|u| u.3).min();
-        match (g, u) {
+        let b = match (g, u) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
-        }
+        };
+        b.map(|b| b.max(self.floor))
     }
+}
+
+/// `YYYY-MM-DD HH:MM:SS.nnnnnnnnn` UTC.
+pub fn fmt_ts(t: Nanos) -> String {
+    let d = daedalus_model::time::Date::of_nanos(t);
+    let ns = t - d.start_nanos();
+    let s = ns / 1_000_000_000;
+    format!(
+        "{d} {:02}:{:02}:{:02}.{:09}",
+        s / 3600,
+        s / 60 % 60,
+        s % 60,
+        ns % 1_000_000_000
+    )
+}
+
+fn relative(root: &Path, p: &Path) -> String {
+    p.strip_prefix(root)
+        .unwrap_or(p)
+        .to_string_lossy()
+        .replace('\\', "/")
+}
+
+fn partition_owner(p: &BronzePartition, peers: usize) -> usize {
+    let key = format!(
+        "{}|{}|{}|{}",
+        p.dataset.name(),
+        p.exchange,
+        p.symbol,
+        p.date
+    );
+    let h = u64::from_str_radix(&crate::state::fnv_hex(&key), 16).unwrap_or(0);
+    (h % peers as u64) as usize
+}
+
+/// Per-market watermark bookkeeping (watch mode).
+#[derive(Default)]
+struct Watermarks {
+    /// Market key -> (latest date start seen, when a new file of the market was last seen).
+    markets: BTreeMap<u64, (Nanos, Instant)>,
+}
+
+impl Watermarks {
+    fn watermark(&self, idle: Duration) -> Option<Nanos> {
+        let now = Instant::now();
+        let active = self
+            .markets
+            .values()
+            .filter(|(_, t)| now.duration_since(*t) < idle)
+            .map(|(d, _)| *d)
+            .min();
+        active.or_else(|| self.markets.values().map(|(d, _)| *d).max())
+    }
+}
+
+struct Scanner {
+    known: HashSet<PathBuf>,
+    /// (dataset, market key, date) -> index into `parts` of the latest state of that partition.
+    files_in_partition: BTreeMap<(Dataset, u64, i64), u32>,
+    marks: Watermarks,
 }
 
 /// Builds the source operator; errors are recorded in `summary` and stop this source.
 pub fn bronze_source<'s>(
     scope: Scope<'s, u64>,
-    assigned: Vec<AssignedPartition>,
+    state: Arc<RunState>,
     opts: SourceOptions,
     probe: ProbeHandle<u64>,
     summary: Rc<RefCell<WorkerSummary>>,
-    rows_read: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    rows_read: Arc<std::sync::atomic::AtomicU64>,
 ) -> Stream<'s, u64, Vec<Chunk>> {
+    let index = scope.index();
+    let peers = scope.peers();
     source(scope, "BronzeSource", move |cap, info| {
-        let activator = scope.activator_for(info.address);
-        let mut cap = Some(cap);
-        let mut parts: Vec<PartState> = assigned
-            .into_iter()
-            .map(|a| {
-                let n = a.partition.files.len();
-                PartState {
-                    a,
-                    readers: Vec::new(),
-                    units: VecDeque::new(),
-                    opened: false,
-                    carry: BookTimeCarry::default(),
-                    next_row: vec![0; n],
-                    open_group: None,
-                }
+        let activator = scope.activator_for(info.address.clone());
+        // Watch mode: wake on filesystem events under bronze/ (polling stays the fallback).
+        let _watcher = opts.watch.and_then(|_| {
+            use notify::Watcher;
+            let sync = scope.worker().sync_activator_for(info.address.to_vec());
+            let mut w = notify::recommended_watcher(move |_res: notify::Result<notify::Event>| {
+                let _ = sync.activate();
             })
-            .collect();
-        // Start at the least bound, not at 0, so downstream frontiers mean event time at once.
-        if let Some(c) = cap.as_mut() {
-            let lb = parts.iter().filter_map(|p| p.lower_bound(opts.clock)).min();
-            match lb {
-                Some(lb) => c.downgrade(&(lb.max(0) as u64)),
-                None => {
+            .ok()?;
+            let dir = state.root.join("bronze");
+            let _ = std::fs::create_dir_all(&dir);
+            w.watch(&dir, notify::RecursiveMode::Recursive).ok()?;
+            Some(w)
+        });
+        let mut cap = Some(cap);
+        let mut parts: Vec<PartState> = Vec::new();
+        let mut scanner = Scanner {
+            known: HashSet::new(),
+            files_in_partition: BTreeMap::new(),
+            marks: Watermarks::default(),
+        };
+        let mut last_scan: Option<Instant> = None;
+        let mut first = true;
+        move |output| {
+            let _keep_watcher_alive = &_watcher;
+            let Some(c) = cap.as_mut() else { return };
+            if state.stop.load(Ordering::Relaxed) {
+                cap = None;
+                return;
+            }
+            // Discovery.
+            let scan_due = match (opts.watch, last_scan) {
+                (_, None) => true,
+                (Some(w), Some(t)) => t.elapsed() >= w.poll,
+                (None, Some(_)) => false,
+            };
+            if scan_due {
+                last_scan = Some(Instant::now());
+                let floor_now = if first {
+                    Nanos::MIN
+                } else {
+                    *c.time() as Nanos
+                };
+                if let Err(e) = scan(
+                    &state,
+                    &opts,
+                    index,
+                    peers,
+                    floor_now,
+                    &mut scanner,
+                    &mut parts,
+                ) {
+                    summary.borrow_mut().fail(e);
                     cap = None;
+                    return;
+                }
+                if first {
+                    first = false;
+                    // Start at the least bound, not at 0, so downstream frontiers mean event
+                    // time at once.
+                    if let Some(lb) = bound(&parts, &scanner, &opts) {
+                        c.downgrade(&(lb.max(0) as u64).max(*c.time()));
+                    }
                 }
             }
-        }
-        move |output| {
-            let Some(c) = cap.as_mut() else { return };
             // Flow control: wait while the slowest worker is more than `lead` behind us.
             let me = *c.time();
             let behind =
@@ -145,60 +300,50 @@ pub fn bronze_source<'s>(
                 return;
             }
             let mut budget = opts.groups_per_activation;
-            let _ = &summary;
             while budget > 0 {
-                // The partition with the least remaining lower bound (ties: assignment order).
+                // The partition with the least remaining lower bound (ties: assignment order),
+                // never beyond the watermark.
+                let wm = opts.watch.and_then(|w| scanner.marks.watermark(w.idle));
                 let Some((pi, _)) = parts
                     .iter()
                     .enumerate()
                     .filter_map(|(i, p)| p.lower_bound(opts.clock).map(|lb| (i, lb)))
+                    .filter(|&(_, lb)| wm.is_none_or(|w| lb < w))
                     .min_by_key(|&(i, lb)| (lb, i))
                 else {
                     break;
                 };
                 let p = &mut parts[pi];
                 if !p.opened {
-                    let lb = date_lower_bound(p.a.partition.date, opts.clock);
-                    for (fi, path) in p.a.partition.files.iter().enumerate() {
-                        match BronzeFileReader::open(path, p.a.partition.dataset, opts.clock, lb) {
-                            Ok(r) => {
-                                for (gi, &(rows, min)) in r.groups().iter().enumerate() {
-                                    p.units.push_back((fi, gi, rows, min));
-                                }
-                                p.readers.push(r);
-                            }
-                            Err(e) => {
-                                summary.borrow_mut().fail(e.to_string());
-                                cap = None;
-                                return;
-                            }
-                        }
+                    if let Err(e) = open_partition(p, &state, &opts) {
+                        summary.borrow_mut().fail(e);
+                        cap = None;
+                        return;
                     }
                     summary.borrow_mut().files_opened += p.readers.len() as u64;
-                    p.opened = true;
+                    state.metrics.files_read.inc_by(p.readers.len() as u64);
                     continue;
                 }
-                // Send the next chunk of the decoded row group, one chunk per step, so the
-                // capability can follow the exact suffix minimum between chunks.
                 if let Some(g) = p.open_group.as_mut() {
-                    if let Some((pos0, data)) = g.chunks.pop_front() {
+                    if let Some((pos0, fi, data)) = g.chunks.pop_front() {
                         g.suffix_min.pop_front();
                         budget -= 1;
+                        let f = &p.files[fi];
                         let min = data.ts().iter().copied().min().unwrap_or(0);
                         let send_at = (min.max(0) as u64).max(*c.time());
                         let at = c.delayed(&send_at);
                         output.session(&at).give(Chunk {
-                            market: p.a.market,
+                            market: p.market,
                             pos0,
+                            file: f.rel.clone(),
+                            file_size: f.size,
+                            floor: f.floor,
                             data,
                         });
                         if g.chunks.is_empty() {
                             p.open_group = None;
                         }
-                        // Downgrade now: later chunks of other partitions may go at later times.
-                        if let Some(lb) =
-                            parts.iter().filter_map(|p| p.lower_bound(opts.clock)).min()
-                        {
+                        if let Some(lb) = bound(&parts, &scanner, &opts) {
                             let t = (lb.max(0) as u64).max(*c.time());
                             c.downgrade(&t);
                         }
@@ -209,62 +354,40 @@ pub fn bronze_source<'s>(
                 let Some((fi, gi, _rows, _min)) = p.units.pop_front() else {
                     continue;
                 };
-                let reader = &p.readers[fi];
-                let batches = match reader.read_group(gi, opts.batch_rows) {
-                    Ok(b) => b,
-                    Err(e) => {
-                        summary.borrow_mut().fail(e.to_string());
-                        cap = None;
-                        return;
-                    }
-                };
-                let mut chunks = VecDeque::with_capacity(batches.len());
-                for b in batches {
-                    let first = p.next_row[fi];
-                    p.next_row[fi] += b.num_rows() as u64;
-                    match decode_batch(
-                        p.a.partition.dataset,
-                        &b,
-                        reader.path(),
-                        first,
-                        opts.clock,
-                        &mut p.carry,
-                    ) {
-                        Ok(data) => {
-                            summary.borrow_mut().rows_in[p.a.partition.dataset as usize] +=
-                                data.len() as u64;
-                            rows_read
-                                .fetch_add(data.len() as u64, std::sync::atomic::Ordering::Relaxed);
-                            if !data.is_empty() {
-                                chunks.push_back((
-                                    (u64::from(p.a.file_ords[fi]) << 32) | first,
-                                    data,
-                                ));
-                            }
-                        }
-                        Err(e) => {
-                            summary.borrow_mut().fail(e.to_string());
-                            cap = None;
-                            return;
-                        }
-                    }
+                if let Err(e) = read_unit(p, fi, gi, &opts, &state, &summary, &rows_read) {
+                    summary.borrow_mut().fail(e);
+                    cap = None;
+                    return;
                 }
-                let mut suffix_min: VecDeque<Nanos> = VecDeque::with_capacity(chunks.len());
-                let mut m = Nanos::MAX;
-                for (_, d) in chunks.iter().rev() {
-                    m = m.min(d.ts().iter().copied().min().unwrap_or(Nanos::MAX));
-                    suffix_min.push_front(m);
-                }
-                if !chunks.is_empty() {
-                    p.open_group = Some(OpenGroup { chunks, suffix_min });
+                // Late rows are reported once their file is fully read.
+                let file_done = !p.units.iter().any(|u| u.0 == fi);
+                if file_done && let Err(e) = report_late(p, fi, &state, &opts, &summary) {
+                    summary.borrow_mut().fail(e);
+                    cap = None;
+                    return;
                 }
             }
-            // Downgrade to the least bound still unread, or finish.
-            match parts.iter().filter_map(|p| p.lower_bound(opts.clock)).min() {
+            parts.retain(|p| !p.opened || p.open_group.is_some() || !p.units.is_empty());
+            match bound(&parts, &scanner, &opts) {
                 Some(lb) => {
                     let t = (lb.max(0) as u64).max(*c.time());
                     c.downgrade(&t);
-                    activator.activate();
+                    let readable = parts.iter().any(|p| {
+                        p.lower_bound(opts.clock).is_some_and(|b| {
+                            opts.watch
+                                .and_then(|w| scanner.marks.watermark(w.idle))
+                                .is_none_or(|w| b < w)
+                        })
+                    });
+                    if readable {
+                        activator.activate();
+                    } else if let Some(w) = opts.watch {
+                        activator.activate_after(w.poll);
+                    }
+                }
+                None if opts.watch.is_some() => {
+                    // Nothing known yet: wait for files.
+                    activator.activate_after(opts.watch.expect("watch").poll);
                 }
                 None => {
                     cap = None;
@@ -272,4 +395,279 @@ pub fn bronze_source<'s>(
             }
         }
     })
+}
+
+/// The least time this source may still send: its unread data, capped by the watermark.
+fn bound(parts: &[PartState], scanner: &Scanner, opts: &SourceOptions) -> Option<Nanos> {
+    let data = parts.iter().filter_map(|p| p.lower_bound(opts.clock)).min();
+    match opts.watch {
+        None => data,
+        Some(w) => {
+            let wm = scanner.marks.watermark(w.idle);
+            match (data, wm) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            }
+        }
+    }
+}
+
+fn mtime_age(p: &Path) -> Option<Duration> {
+    let m = std::fs::metadata(p).ok()?.modified().ok()?;
+    Some(
+        SystemTime::now()
+            .duration_since(m)
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
+/// Lists bronze, registers markets, updates watermarks and adds this worker's new files.
+fn scan(
+    state: &RunState,
+    opts: &SourceOptions,
+    index: usize,
+    peers: usize,
+    floor_now: Nanos,
+    sc: &mut Scanner,
+    parts: &mut Vec<PartState>,
+) -> Result<(), String> {
+    let keep = opts.keep.clone();
+    let found = discover(&state.root, &state.datasets, |e, s, d| keep(e, s, d))
+        .map_err(|e| format!("discovering bronze: {e}"))?;
+    let now = Instant::now();
+    for p in found {
+        let market = Market {
+            exchange: p.exchange.clone(),
+            symbol: p.symbol.clone(),
+        };
+        state.register(&market).map_err(|e| e.to_string())?;
+        let key = market.hash64();
+        let mut new_files = Vec::new();
+        for f in &p.files {
+            if sc.known.contains(f) {
+                continue;
+            }
+            if let Some(w) = opts.watch
+                && mtime_age(f).is_none_or(|a| a < w.settle)
+            {
+                continue; // not settled yet: next scan
+            }
+            sc.known.insert(f.clone());
+            new_files.push(f.clone());
+        }
+        if new_files.is_empty() {
+            continue;
+        }
+        let start = p.date.start_nanos();
+        let e = sc.marks.markets.entry(key).or_insert((start, now));
+        e.0 = e.0.max(start);
+        e.1 = now;
+        if partition_owner(&p, peers) != index {
+            continue;
+        }
+        let pkey = (p.dataset, key, p.date.days_since_epoch());
+        let already = sc.files_in_partition.entry(pkey).or_insert(0);
+        let resume = state.resume.get(&key);
+        let mut files = Vec::new();
+        for f in new_files {
+            let rel = relative(&state.root, &f);
+            let size = std::fs::metadata(&f).map(|m| m.len()).unwrap_or(0);
+            let (floor, late_below) = match resume.and_then(|r| r.inputs.get(&rel).map(|s| (r, *s)))
+            {
+                Some((r, s)) => {
+                    if s != size {
+                        return Err(format!(
+                            "{}: bronze file changed since the checkpoint that consumed it ({s} -> {size} bytes): restore it, or rerun with --rebuild for {market}",
+                            f.display()
+                        ));
+                    }
+                    (r.processed_until(), false)
+                }
+                None => (
+                    resume
+                        .map(|r| r.processed_until())
+                        .unwrap_or(Nanos::MIN)
+                        .max(floor_now),
+                    true,
+                ),
+            };
+            let ord = ((p.date.days_since_epoch() as u32 & 0xffff) << 16) | (*already & 0xffff);
+            *already += 1;
+            files.push(FileIn {
+                path: f,
+                rel,
+                size,
+                ord,
+                floor,
+                late_below_floor: late_below,
+                late_rows: 0,
+                late_min: Nanos::MAX,
+                next_row: 0,
+            });
+        }
+        let floor = files.iter().map(|f| f.floor).min().unwrap_or(Nanos::MIN);
+        parts.push(PartState {
+            market: key,
+            market_name: market,
+            dataset: p.dataset,
+            date: p.date,
+            files,
+            readers: Vec::new(),
+            units: VecDeque::new(),
+            opened: false,
+            carry: BookTimeCarry::default(),
+            open_group: None,
+            floor,
+        });
+    }
+    Ok(())
+}
+
+/// Reads the footers; a partition wholly replayed (every file consumed, every row below the
+/// floor) is not read at all.
+fn open_partition(p: &mut PartState, state: &RunState, opts: &SourceOptions) -> Result<(), String> {
+    let lb = date_lower_bound(p.date, opts.clock);
+    let mut max_all: Option<Nanos> = Some(Nanos::MIN);
+    for (fi, f) in p.files.iter().enumerate() {
+        let r = BronzeFileReader::open(&f.path, p.dataset, opts.clock, lb)
+            .map_err(|e| e.to_string())?;
+        for (gi, &(rows, min)) in r.groups().iter().enumerate() {
+            p.units.push_back((fi, gi, rows, min));
+        }
+        max_all = match (max_all, r.max_time()) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            _ => None,
+        };
+        p.readers.push(r);
+    }
+    p.opened = true;
+    let all_replay = p.files.iter().all(|f| !f.late_below_floor);
+    if all_replay && max_all.is_some_and(|m| m < p.floor) {
+        p.units.clear();
+    }
+    let _ = state;
+    let _ = NANOS_PER_DAY;
+    Ok(())
+}
+
+fn read_unit(
+    p: &mut PartState,
+    fi: usize,
+    gi: usize,
+    opts: &SourceOptions,
+    state: &RunState,
+    summary: &Rc<RefCell<WorkerSummary>>,
+    rows_read: &Arc<std::sync::atomic::AtomicU64>,
+) -> Result<(), String> {
+    let reader = &p.readers[fi];
+    let labels = crate::metrics::dm(p.dataset.name(), &p.market_name.to_string());
+    let batches = reader
+        .read_group(gi, opts.batch_rows)
+        .map_err(|e| e.to_string())?;
+    let mut chunks = VecDeque::with_capacity(batches.len());
+    for b in batches {
+        let f = &mut p.files[fi];
+        let first = f.next_row;
+        f.next_row += b.num_rows() as u64;
+        let data = decode_batch(
+            p.dataset,
+            &b,
+            reader.path(),
+            first,
+            opts.clock,
+            &mut p.carry,
+        )
+        .map_err(|e| e.to_string())?;
+        summary.borrow_mut().rows_in[p.dataset as usize] += data.len() as u64;
+        rows_read.fetch_add(data.len() as u64, Ordering::Relaxed);
+        state
+            .metrics
+            .rows_in
+            .get_or_create(&labels)
+            .inc_by(data.len() as u64);
+        let below = data.ts().iter().filter(|&&t| t < f.floor).count() as u64;
+        if below > 0 && f.late_below_floor {
+            f.late_rows += below;
+            let m = data
+                .ts()
+                .iter()
+                .copied()
+                .filter(|&t| t < f.floor)
+                .min()
+                .unwrap_or(Nanos::MAX);
+            f.late_min = f.late_min.min(m);
+        }
+        if !data.is_empty() && (below as usize) < data.len() {
+            chunks.push_back(((u64::from(f.ord) << 32) | first, fi, data));
+        }
+    }
+    let mut suffix_min: VecDeque<Nanos> = VecDeque::with_capacity(chunks.len());
+    let mut m = Nanos::MAX;
+    for (_, fi, d) in chunks.iter().rev() {
+        let floor = p.files[*fi].floor;
+        // Skipped rows do not bound the capability: they are never applied.
+        let cm = d
+            .ts()
+            .iter()
+            .copied()
+            .filter(|&t| t >= floor)
+            .min()
+            .unwrap_or(Nanos::MAX);
+        m = m.min(cm);
+        suffix_min.push_front(m);
+    }
+    if !chunks.is_empty() {
+        p.open_group = Some(OpenGroup { chunks, suffix_min });
+    }
+    Ok(())
+}
+
+fn report_late(
+    p: &mut PartState,
+    fi: usize,
+    state: &RunState,
+    opts: &SourceOptions,
+    summary: &Rc<RefCell<WorkerSummary>>,
+) -> Result<(), String> {
+    let f = &mut p.files[fi];
+    if f.late_rows == 0 {
+        return Ok(());
+    }
+    let msg = format!(
+        "{}: {} row(s) of {} are behind the watermark {} (already checkpointed or passed): late, not applied",
+        f.path.display(),
+        f.late_rows,
+        p.market_name,
+        fmt_ts(f.floor)
+    );
+    {
+        let mut s = summary.borrow_mut();
+        s.count("late_rows", f.late_rows);
+        s.count("late_files", 1);
+    }
+    state.metrics.late_rows.inc_by(f.late_rows);
+    state.metrics.late_files.inc();
+    append_late(
+        &state.state_dir,
+        &LateRecord {
+            file: f.rel.clone(),
+            market: p.market_name.to_string(),
+            late_rows: f.late_rows,
+            watermark: f.floor,
+            min_ts: f.late_min,
+            detected_unix_ms: now_unix_ms(),
+        },
+    )
+    .map_err(|e| e.to_string())?;
+    f.late_rows = 0;
+    match opts.on_late {
+        LatePolicy::Record => {
+            tracing::warn!(
+                "{msg}; listed in {}",
+                state.state_dir.join("late.jsonl").display()
+            );
+            Ok(())
+        }
+        LatePolicy::Fail => Err(format!("{msg} (--on-late fail)")),
+    }
 }

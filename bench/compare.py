@@ -1,0 +1,281 @@
+#!/usr/bin/env python3
+"""Side-by-side comparison of Daedalus with Polars, DuckDB and pandas on the same bronze.
+
+Requirements: python3 -m pip install polars duckdb pandas pyarrow numpy
+(tested with polars 2.1, duckdb 2.0, pandas 3.1, pyarrow 26, numpy 2.4).
+
+    cargo build --release
+    python3 bench/compare.py --bars-events 20000000 --full-events 2000000 --repeat 3
+
+What runs (each job in its own process, one after another, never two at once):
+
+* bars job (trades -> 1-minute OHLCV with buy/sell volume and VWAP, per market) on a
+  trades-only root (the `bronze/trades` of a generated root, symlinked), 1 thread each:
+  `daedalus run --outputs bars --bar time_1m -w 1`, Polars streaming (POLARS_MAX_THREADS=1),
+  DuckDB SQL (SET threads=1);
+* full job on a full generated root: `daedalus run -w 1` (every silver dataset and time_1m bars),
+  `daedalus run -w 2`, and a straightforward pandas/numpy implementation (bench/jobs.py);
+* a cross-check first, on a small root: the Polars and DuckDB bars equal Daedalus's gold
+  time_1m bars (open, high, low, close, volume, buy/sell volume, VWAP, trade count) on every
+  non-empty bar, so the comparison is of the same job.
+
+Rows/s = bronze rows in / wall seconds. Daedalus is timed as a whole process (`/usr/bin/time`);
+the Python jobs from inside the process, without interpreter start-up and imports. Best and
+median over --repeat runs. Writes bench/results/compare.{md,json}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+
+
+def sh(cmd, env=None, capture=True):
+    r = subprocess.run(cmd, env=env, capture_output=capture, text=True)
+    if r.returncode != 0:
+        sys.stderr.write(f"command failed: {' '.join(cmd)}\n{r.stdout}\n{r.stderr}\n")
+        raise SystemExit(1)
+    return r.stdout
+
+
+def gen_root(binary, data, events, markets, days=1, seed=42):
+    """Same cache key and marker as `daedalus bench`, so the roots are shared."""
+    root = os.path.join(data, f"gen-e{events}-m{markets}-d{days}-s{seed}")
+    if os.path.exists(os.path.join(root, ".complete")):
+        return root
+    shutil.rmtree(root, ignore_errors=True)
+    os.makedirs(root)
+    print(f"generating {events} events ({markets} markets) into {root}", flush=True)
+    sh([binary, "gen", "--out", root, "--events", str(events), "--markets", str(markets),
+        "--days", str(days), "--seed", str(seed)])
+    with open(os.path.join(root, ".complete"), "w") as f:
+        json.dump({"events": events, "markets": markets, "days": days, "seed": seed}, f)
+    return root
+
+
+def trades_only_root(root):
+    """A root whose bronze holds only the trades of `root` (symlinked)."""
+    t = root + ".trades"
+    os.makedirs(os.path.join(t, "bronze"), exist_ok=True)
+    link = os.path.join(t, "bronze", "trades")
+    if not os.path.islink(link):
+        os.symlink(os.path.abspath(os.path.join(root, "bronze", "trades")), link)
+    return t
+
+
+def count_rows(root, datasets=("book", "ticker", "trades")):
+    import pyarrow.parquet as pq
+
+    n = 0
+    for ds in datasets:
+        base = os.path.join(root, "bronze", ds)
+        for dirpath, _, files in os.walk(base, followlinks=True):
+            for f in files:
+                if f.endswith(".parquet") and not f.startswith("."):
+                    n += pq.ParquetFile(os.path.join(dirpath, f)).metadata.num_rows
+    return n
+
+
+def run_daedalus(binary, root, args, workers=1):
+    """Runs `daedalus run` on `root` (outputs cleared first); returns seconds and peak RSS."""
+    for d in ("silver", "gold", "_daedalus"):  # outputs and checkpoints: every run does it all
+        shutil.rmtree(os.path.join(root, d), ignore_errors=True)
+    tf = os.path.join(root, ".time")
+    cmd = ["/usr/bin/time", "-f", "%e %M", "-o", tf, binary, "--log", "warn", "run",
+           "--root", root, "-w", str(workers), *args]
+    t0 = time.perf_counter()
+    sh(cmd)
+    secs = time.perf_counter() - t0
+    with open(tf) as f:
+        _, rss_kb = f.read().split()[-2:]
+    return {"seconds": secs, "peak_rss_bytes": int(rss_kb) * 1024}
+
+
+def run_job(job, root, out, threads=1):
+    env = dict(os.environ, POLARS_MAX_THREADS=str(threads), DAEDALUS_BENCH_THREADS=str(threads),
+               OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads))
+    shutil.rmtree(out, ignore_errors=True)
+    line = sh([sys.executable, os.path.join(HERE, "jobs.py"), job, root, out], env=env)
+    return json.loads(line.strip().splitlines()[-1])
+
+
+def cross_check(binary, data, events):
+    """Polars and DuckDB bars == Daedalus gold time_1m bars on a small trades-only root."""
+    import duckdb
+
+    root = trades_only_root(gen_root(binary, data, events, 4))
+    run_daedalus(binary, root, ["--outputs", "bars", "--bar", "time_1m"])
+    outs = {}
+    for job in ("polars-bars", "duckdb-bars"):
+        out = os.path.join(root, "cmp-" + job)
+        run_job(job, root, out)
+        outs[job] = os.path.join(out, "bars.parquet")
+    con = duckdb.connect()
+    gold = os.path.join(root, "gold", "bars", "**", "*.parquet")
+    con.execute(f"""create table d as select exchange, symbol,
+        epoch_ns(ts_open) // 60000000000 as minute, open, high, low, close, volume, vwap,
+        buy_volume, sell_volume, trade_count
+        from read_parquet('{gold}', hive_partitioning = true) where trade_count > 0""")
+    n_d = con.execute("select count(*) from d").fetchone()[0]
+    result = {"root": root, "daedalus_nonempty_bars": n_d}
+    cols = ["open", "high", "low", "close", "volume", "vwap", "buy_volume", "sell_volume",
+            "trade_count"]
+    for job, path in outs.items():
+        n_o = con.execute(f"select count(*) from read_parquet('{path}')").fetchone()[0]
+        diffs = {}
+        joined = con.execute(f"""select count(*) from d join read_parquet('{path}') o
+            using (exchange, symbol, minute)""").fetchone()[0]
+        for c in cols:
+            diffs[c] = con.execute(f"""select count(*) from d join read_parquet('{path}') o
+                using (exchange, symbol, minute)
+                where abs(d.{c} - o.{c}) > 1e-9 * greatest(abs(d.{c}), 1)""").fetchone()[0]
+        ok = n_o == n_d and joined == n_d and all(v == 0 for v in diffs.values())
+        result[job] = {"bars": n_o, "joined": joined, "mismatches": diffs, "equal": ok}
+        print(f"cross-check {job}: {n_o} bars vs daedalus {n_d}, joined {joined}, "
+              f"mismatches {diffs} -> {'EQUAL' if ok else 'DIFFERENT'}", flush=True)
+    return result
+
+
+def summarize(runs):
+    secs = [r["seconds"] for r in runs]
+    return {"best_s": min(secs), "median_s": statistics.median(secs), "runs_s": secs,
+            "peak_rss_bytes": max(r.get("peak_rss_bytes", 0) for r in runs)}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[1])
+    ap.add_argument("--bin", default=os.path.join(REPO, "target", "release", "daedalus"))
+    ap.add_argument("--data", default=os.path.join(REPO, "target", "bench-data"))
+    ap.add_argument("--bars-events", type=int, default=20_000_000,
+                    help="events of the generated root whose trades feed the bars job; "
+                         "chosen so the trades number about --bars-trades")
+    ap.add_argument("--markets", type=int, default=4)
+    ap.add_argument("--full-events", type=int, default=2_000_000)
+    ap.add_argument("--check-events", type=int, default=300_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--pandas-repeat", type=int, default=1)
+    ap.add_argument("--skip-pandas", action="store_true")
+    ap.add_argument("--out", default=os.path.join(HERE, "results"))
+    a = ap.parse_args()
+    os.makedirs(a.data, exist_ok=True)
+    os.makedirs(a.out, exist_ok=True)
+
+    report = {"date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+              "nproc": os.cpu_count(), "cpu": cpu_model(), "versions": versions(a.bin)}
+    report["cross_check"] = cross_check(a.bin, a.data, a.check_events)
+
+    # ---- bars job
+    broot = trades_only_root(gen_root(a.bin, a.data, a.bars_events, a.markets))
+    trades = count_rows(broot, ("trades",))
+    print(f"bars job: {trades} trades in {broot}", flush=True)
+    bars = {}
+    for rep in range(a.repeat):
+        bars.setdefault("daedalus bars -w 1", []).append(
+            run_daedalus(a.bin, broot, ["--outputs", "bars", "--bar", "time_1m"]))
+        bars.setdefault("polars streaming, 1 thread", []).append(
+            run_job("polars-bars", broot, os.path.join(broot, "out-polars")))
+        bars.setdefault("duckdb, 1 thread", []).append(
+            run_job("duckdb-bars", broot, os.path.join(broot, "out-duckdb")))
+        print(f"  bars repetition {rep + 1}: " + ", ".join(
+            f"{k} {v[-1]['seconds']:.2f}s" for k, v in bars.items()), flush=True)
+
+    # ---- full job
+    froot = gen_root(a.bin, a.data, a.full_events, a.markets)
+    rows = count_rows(froot)
+    print(f"full job: {rows} bronze rows in {froot}", flush=True)
+    full = {}
+    for rep in range(a.repeat):
+        full.setdefault("daedalus full -w 1", []).append(run_daedalus(a.bin, froot, []))
+        full.setdefault("daedalus full -w 2", []).append(run_daedalus(a.bin, froot, [], 2))
+        print(f"  full repetition {rep + 1}: " + ", ".join(
+            f"{k} {v[-1]['seconds']:.2f}s" for k, v in full.items()), flush=True)
+    if not a.skip_pandas:
+        for _ in range(a.pandas_repeat):
+            full.setdefault("pandas full", []).append(
+                run_job("pandas-full", froot, os.path.join(froot, "out-pandas")))
+            print(f"  pandas {full['pandas full'][-1]['seconds']:.2f}s", flush=True)
+
+    def table(results, nrows, ref):
+        out = {}
+        for k, runs in results.items():
+            s = summarize(runs)
+            s["rows"] = nrows
+            s["rows_per_s"] = nrows / s["best_s"]
+            out[k] = s
+        for k, s in out.items():
+            s["ratio_vs_daedalus"] = out[ref]["rows_per_s"] / s["rows_per_s"]
+        return out
+
+    report["bars"] = {"root": broot, "trades": trades,
+                      "results": table(bars, trades, "daedalus bars -w 1")}
+    report["full"] = {"root": froot, "bronze_rows": rows,
+                      "results": table(full, rows, "daedalus full -w 1")}
+    with open(os.path.join(a.out, "compare.json"), "w") as f:
+        json.dump(report, f, indent=2)
+    md = render(report)
+    with open(os.path.join(a.out, "compare.md"), "w") as f:
+        f.write(md)
+    print(md)
+
+
+def render(r):
+    lines = [f"Comparison run {r['date']} on {r['cpu']} ({r['nproc']} CPUs); {r['versions']}", ""]
+    cc = r["cross_check"]
+    lines.append(f"Cross-check on {cc['daedalus_nonempty_bars']} non-empty bars: " + ", ".join(
+        f"{j} {'equal' if cc[j]['equal'] else 'DIFFERENT'}" for j in ("polars-bars", "duckdb-bars")))
+    lines.append("")
+    for name, key, what in (("Bars job (trades -> time_1m OHLCV, buy/sell volume, VWAP)", "bars",
+                             "trades"),
+                            ("Full job (book + ticker + trades -> silver features + time_1m bars)",
+                             "full", "bronze_rows")):
+        sec = r[key]
+        lines.append(f"**{name}**, {sec[what]:,} {what.replace('_', ' ')}:")
+        lines.append("")
+        lines.append("| engine | best s | median s | rows/s | peak RSS | Daedalus -w 1 is |")
+        lines.append("|---|---|---|---|---|---|")
+        for k, s in sec["results"].items():
+            lines.append(f"| {k} | {s['best_s']:.2f} | {s['median_s']:.2f} | "
+                         f"{s['rows_per_s'] / 1e6:.2f} M | {s['peak_rss_bytes'] / 1e6:.0f} MB | "
+                         f"{s['ratio_vs_daedalus']:.2f}x |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for l in f:
+                if l.startswith("model name"):
+                    return l.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown"
+
+
+def versions(binary):
+    v = {}
+    for m in ("polars", "duckdb", "pandas", "pyarrow", "numpy"):
+        try:
+            v[m] = __import__(m).__version__
+        except ImportError:
+            v[m] = None
+    try:
+        v["daedalus"] = subprocess.run([binary, "--version"], capture_output=True,
+                                       text=True).stdout.strip()
+    except OSError:
+        v["daedalus"] = None
+    return ", ".join(f"{k} {x}" for k, x in v.items())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,259 @@
+//! Prometheus metrics (`--metrics ADDR`): rows in and out per dataset and market, the event-time
+//! watermark and its lag behind the wall clock, checkpoint count/age/duration, late rows, quality
+//! counters, files read. Exposition by the `prometheus-client` crate (OpenMetrics text), served
+//! by a small HTTP thread on the address the user names (default: none; a bare port means
+//! `127.0.0.1:PORT`, so nothing listens beyond loopback unless asked).
+
+use anyhow::{Context, Result};
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+type Labels = Vec<(String, String)>;
+type FGauge = Gauge<f64, AtomicU64>;
+
+/// Every metric of a process.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    /// Bronze rows decoded, by dataset and market.
+    pub rows_in: Family<Labels, Counter>,
+    /// Rows committed, by dataset and market.
+    pub rows_out: Family<Labels, Counter>,
+    /// Bronze files opened.
+    pub files_read: Counter,
+    /// Event-time watermark (the market operators' input frontier), seconds since the epoch.
+    pub watermark: FGauge,
+    watermark_lag: FGauge,
+    /// Per-market checkpoints committed.
+    pub checkpoints: Counter,
+    /// Wall clock of the last checkpoint, seconds since the epoch.
+    pub last_checkpoint: FGauge,
+    checkpoint_age: FGauge,
+    /// Duration of the last checkpoint commit, seconds.
+    pub checkpoint_duration: FGauge,
+    /// Rows behind the watermark (never applied).
+    pub late_rows: Counter,
+    /// Bronze files with late rows.
+    pub late_files: Counter,
+    /// Cumulative quality counters per market (`gaps`, `resets`, `uncrossed`, ...).
+    pub quality: Family<Labels, Gauge>,
+    /// Input files quarantined or skipped as bad (ingest `--lenient`).
+    pub files_quarantined: Counter,
+}
+
+/// Labels `{dataset, market}`.
+pub fn dm(dataset: &str, market: &str) -> Labels {
+    vec![
+        ("dataset".to_string(), dataset.to_string()),
+        ("market".to_string(), market.to_string()),
+    ]
+}
+
+fn now_secs() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("daedalus");
+        let m = Metrics {
+            rows_in: Family::default(),
+            rows_out: Family::default(),
+            files_read: Counter::default(),
+            watermark: FGauge::default(),
+            watermark_lag: FGauge::default(),
+            checkpoints: Counter::default(),
+            last_checkpoint: FGauge::default(),
+            checkpoint_age: FGauge::default(),
+            checkpoint_duration: FGauge::default(),
+            late_rows: Counter::default(),
+            late_files: Counter::default(),
+            quality: Family::default(),
+            files_quarantined: Counter::default(),
+            registry: Registry::default(),
+        };
+        registry.register(
+            "rows_in",
+            "Bronze rows decoded, by dataset and market",
+            m.rows_in.clone(),
+        );
+        registry.register(
+            "rows_out",
+            "Rows committed to silver and gold, by dataset and market",
+            m.rows_out.clone(),
+        );
+        registry.register("files_read", "Bronze files opened", m.files_read.clone());
+        registry.register(
+            "watermark_seconds",
+            "Event-time watermark (input frontier of the market operators), seconds since the Unix epoch",
+            m.watermark.clone(),
+        );
+        registry.register(
+            "watermark_lag_seconds",
+            "Wall clock minus the event-time watermark, seconds",
+            m.watermark_lag.clone(),
+        );
+        registry.register(
+            "checkpoints",
+            "Per-market checkpoints committed",
+            m.checkpoints.clone(),
+        );
+        registry.register(
+            "last_checkpoint_seconds",
+            "Wall clock of the last checkpoint commit, seconds since the Unix epoch",
+            m.last_checkpoint.clone(),
+        );
+        registry.register(
+            "checkpoint_age_seconds",
+            "Seconds since the last checkpoint commit",
+            m.checkpoint_age.clone(),
+        );
+        registry.register(
+            "checkpoint_duration_seconds",
+            "Duration of the last checkpoint commit (finish parts, write checkpoint, rename)",
+            m.checkpoint_duration.clone(),
+        );
+        registry.register(
+            "late_rows",
+            "Bronze rows behind the watermark, never applied (listed in late.jsonl)",
+            m.late_rows.clone(),
+        );
+        registry.register(
+            "late_files",
+            "Bronze files with late rows",
+            m.late_files.clone(),
+        );
+        registry.register(
+            "quality",
+            "Cumulative data-quality counters per market (gaps, resets, uncrossed, crossed_tickers, ...)",
+            m.quality.clone(),
+        );
+        registry.register(
+            "files_quarantined",
+            "Input files or lines skipped as bad (ingest --lenient)",
+            m.files_quarantined.clone(),
+        );
+        Metrics { registry, ..m }
+    }
+}
+
+impl Metrics {
+    /// The exposition text (OpenMetrics), with the wall-clock-derived gauges refreshed.
+    pub fn render(&self) -> String {
+        let now = now_secs();
+        let wm = self.watermark.get();
+        if wm > 0.0 {
+            self.watermark_lag.set(now - wm);
+        }
+        let last = self.last_checkpoint.get();
+        if last > 0.0 {
+            self.checkpoint_age.set(now - last);
+        }
+        let mut out = String::new();
+        encode(&mut out, &self.registry).expect("encoding to a String cannot fail");
+        out
+    }
+
+    /// Raises the watermark gauge to `ns` (event time, ns) if later.
+    pub fn advance_watermark(&self, ns: i64) {
+        let s = ns as f64 / 1e9;
+        if s > self.watermark.get() {
+            self.watermark.set(s);
+        }
+    }
+}
+
+/// Parses `--metrics`: `HOST:PORT`, `[V6]:PORT`, or a bare `PORT` (127.0.0.1).
+pub fn parse_addr(spec: &str) -> Result<SocketAddr> {
+    if let Ok(port) = spec.parse::<u16>() {
+        return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    spec.parse::<SocketAddr>().with_context(|| {
+        format!("--metrics {spec:?}: expected HOST:PORT (e.g. 127.0.0.1:9184) or a port number")
+    })
+}
+
+/// Binds `addr` and serves `metrics` on every path (`/metrics` by convention) from a background
+/// thread for the life of the process. Returns the bound address (port 0 picks a free one).
+pub fn serve(addr: SocketAddr, metrics: Arc<Metrics>) -> Result<SocketAddr> {
+    let listener =
+        TcpListener::bind(addr).with_context(|| format!("--metrics: cannot listen on {addr}"))?;
+    let local = listener.local_addr()?;
+    if !local.ip().is_loopback() {
+        tracing::warn!("metrics served on {local}, beyond loopback (as asked)");
+    }
+    std::thread::Builder::new()
+        .name("daedalus-metrics".into())
+        .spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut s) = stream else { continue };
+                let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(2)));
+                let mut buf = [0u8; 4096];
+                let mut req = Vec::new();
+                while !req.windows(4).any(|w| w == b"\r\n\r\n") && req.len() < 64 * 1024 {
+                    match s.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => req.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let body = metrics.render();
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/openmetrics-text; version=1.0.0; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = s.write_all(head.as_bytes());
+                let _ = s.write_all(body.as_bytes());
+            }
+        })
+        .context("starting the metrics thread")?;
+    tracing::info!("metrics on http://{local}/metrics");
+    Ok(local)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_openmetrics_and_serves_it() {
+        let m = Arc::new(Metrics::default());
+        m.rows_in
+            .get_or_create(&dm("trades", "binance/BTC-USDT"))
+            .inc_by(7);
+        m.advance_watermark(1_723_161_600_000_000_000);
+        let text = m.render();
+        assert!(
+            text.contains(
+                "daedalus_rows_in_total{dataset=\"trades\",market=\"binance/BTC-USDT\"} 7"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("daedalus_watermark_seconds 1723161600"),
+            "{text}"
+        );
+        let addr = serve(parse_addr("127.0.0.1:0").unwrap(), m).unwrap();
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        let mut got = String::new();
+        s.read_to_string(&mut got).unwrap();
+        assert!(got.starts_with("HTTP/1.1 200 OK"));
+        assert!(got.contains("daedalus_rows_in_total"));
+        assert!(parse_addr("not an address").is_err());
+        assert_eq!(
+            parse_addr("9184").unwrap(),
+            "127.0.0.1:9184".parse().unwrap()
+        );
+    }
+}

@@ -1,0 +1,269 @@
+//! Run-wide state shared by the workers of one process: the market registry, the resume index
+//! loaded from the per-market checkpoints, crash recovery of output directories, the stop flag
+//! (SIGINT/SIGTERM) and the VPIN `adv` oracle.
+//!
+//! Nothing here is per-worker state: operator state lives in the operators and is checkpointed
+//! per market by the sink (see `daedalus_sinks::manifest`).
+
+use crate::config::RunConfig;
+use anyhow::{Context, Result};
+use daedalus_model::fixed::Qty;
+use daedalus_model::market::Market;
+use daedalus_model::rows::Dataset;
+use daedalus_model::time::{Date, Nanos};
+use daedalus_sinks::manifest::{self, Checkpoint, CheckpointHeader};
+use daedalus_sources::bronze::discover;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+
+/// Trading days whose volume the `adv` rule averages (CONTRACT §9.8).
+pub const ADV_DAYS: i64 = 30;
+/// Buckets per day of the `adv` rule (V = ADV / 50).
+pub const ADV_BUCKETS_PER_DAY: f64 = 50.0;
+
+/// What a market's checkpoint says, for the sources (what to skip) and the market operator
+/// (the state to restore).
+#[derive(Debug, Clone)]
+pub struct MarketResume {
+    /// The checkpoint.
+    pub checkpoint: Checkpoint,
+    /// Consumed inputs: relative path -> size.
+    pub inputs: HashMap<String, u64>,
+}
+
+impl MarketResume {
+    /// Rows before this ordering time were applied.
+    pub fn processed_until(&self) -> Nanos {
+        self.checkpoint.header.processed_until
+    }
+}
+
+/// The `adv` rule as an oracle: V for a day from the trailing 30 days of bronze trades present
+/// when it is asked (never the day itself: no look-ahead). Daily volumes are cached.
+#[derive(Debug, Default)]
+pub struct AdvOracle {
+    daily: Mutex<HashMap<(u64, i64), f64>>,
+}
+
+impl AdvOracle {
+    /// V for `day` of `market`, or `None` when no earlier day has trades.
+    pub fn v_for_day(&self, root: &Path, market: &Market, day: i64) -> Result<Option<Qty>> {
+        let key = market.hash64();
+        let history = discover(root, &[Dataset::Trades], |e, s, d| {
+            e == market.exchange
+                && s == market.symbol
+                && (day - ADV_DAYS..day).contains(&d.days_since_epoch())
+        })?;
+        let mut window = Vec::new();
+        for p in history {
+            let d = p.date.days_since_epoch();
+            let cached = self
+                .daily
+                .lock()
+                .expect("adv cache")
+                .get(&(key, d))
+                .copied();
+            let v = match cached {
+                Some(v) => v,
+                None => {
+                    let v = daedalus_sources::bronze::partition_traded_volume(&p)?;
+                    self.daily.lock().expect("adv cache").insert((key, d), v);
+                    v
+                }
+            };
+            window.push(v);
+        }
+        if window.is_empty() {
+            return Ok(None);
+        }
+        let adv = window.iter().sum::<f64>() / window.len() as f64;
+        let v = Qty::from_f64(adv / ADV_BUCKETS_PER_DAY).filter(|q| q.0 > 0);
+        if let Some(v) = v {
+            tracing::info!(
+                "{market}: VPIN V for {} = {:.6} (adv rule, {} earlier day(s))",
+                Date::from_days(day),
+                v.to_f64(),
+                window.len()
+            );
+        }
+        Ok(v)
+    }
+}
+
+/// Process-wide run state.
+pub struct RunState {
+    /// Root (bronze in, silver/gold out).
+    pub root: PathBuf,
+    /// Checkpoint directory.
+    pub state_dir: PathBuf,
+    /// Fingerprint of the output-changing parameters.
+    pub fingerprint: String,
+    /// Checkpoints loaded at start, by market key.
+    pub resume: BTreeMap<u64, MarketResume>,
+    /// Markets seen so far (key -> market).
+    registry: Mutex<BTreeMap<u64, Market>>,
+    /// Markets whose output directories were reconciled with their checkpoint.
+    recovered: Mutex<HashSet<u64>>,
+    /// Set by SIGINT/SIGTERM: stop reading, checkpoint, exit 0.
+    pub stop: Arc<AtomicBool>,
+    /// VPIN `adv` rule.
+    pub adv: AdvOracle,
+    /// Datasets the run reads.
+    pub datasets: Vec<Dataset>,
+    /// Prometheus metrics of this process.
+    pub metrics: Arc<crate::metrics::Metrics>,
+}
+
+/// FNV-1a 64 of a string, hex.
+pub fn fnv_hex(s: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in s.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+/// Fingerprint of every parameter that changes output values (not the filter: it only selects
+/// markets and dates, and each market's checkpoint says what it covers).
+pub fn config_fingerprint(c: &RunConfig) -> String {
+    let mut c = c.clone();
+    c.filter = Default::default();
+    let json = serde_json::to_string(&c).unwrap_or_default();
+    fnv_hex(&format!(
+        "{}|{}|{json}",
+        daedalus_model::CONTRACT_VERSION,
+        manifest::FORMAT_VERSION
+    ))
+}
+
+impl RunState {
+    /// Opens the state directory, loads and verifies every checkpoint; markets selected by
+    /// `rebuild` are treated as fresh (their checkpoints are removed by their owner).
+    pub fn open(
+        root: &Path,
+        state_dir: &Path,
+        config: &RunConfig,
+        rebuild: &dyn Fn(&Market) -> bool,
+        datasets: Vec<Dataset>,
+        metrics: Arc<crate::metrics::Metrics>,
+    ) -> Result<Self> {
+        manifest::init_state_dir(state_dir)?;
+        let fingerprint = config_fingerprint(config);
+        let mut resume = BTreeMap::new();
+        for (e, s) in manifest::list_markets(state_dir)? {
+            let m = Market {
+                exchange: e.clone(),
+                symbol: s.clone(),
+            };
+            if rebuild(&m) {
+                continue;
+            }
+            let Some(cp) = manifest::load(state_dir, &e, &s)? else {
+                continue;
+            };
+            if cp.header.config_fingerprint != fingerprint {
+                anyhow::bail!(
+                    "{}: checkpoint of {m} was made with different run parameters (fingerprint {} vs {}): rerun with the same parameters, or --rebuild to recompute it, or use another --state-dir",
+                    manifest::checkpoint_path(state_dir, &e, &s).display(),
+                    cp.header.config_fingerprint,
+                    fingerprint
+                );
+            }
+            let inputs = cp
+                .header
+                .inputs
+                .iter()
+                .map(|i| (i.path.clone(), i.size))
+                .collect();
+            resume.insert(
+                m.hash64(),
+                MarketResume {
+                    checkpoint: cp,
+                    inputs,
+                },
+            );
+        }
+        Ok(RunState {
+            root: root.to_path_buf(),
+            state_dir: state_dir.to_path_buf(),
+            fingerprint,
+            resume,
+            registry: Mutex::new(BTreeMap::new()),
+            recovered: Mutex::new(HashSet::new()),
+            stop: Arc::new(AtomicBool::new(false)),
+            adv: AdvOracle::default(),
+            datasets,
+            metrics,
+        })
+    }
+
+    /// Records a market seen by a source.
+    pub fn register(&self, m: &Market) -> Result<()> {
+        let mut r = self.registry.lock().expect("registry");
+        match r.get(&m.hash64()) {
+            Some(old) if old != m => anyhow::bail!(
+                "markets {old} and {m} have the same 64-bit key: rename one (this is astronomically unlikely)"
+            ),
+            Some(_) => Ok(()),
+            None => {
+                r.insert(m.hash64(), m.clone());
+                Ok(())
+            }
+        }
+    }
+
+    /// The market of a key: from the registry, else from the checkpoints, else by listing bronze
+    /// (a chunk may come from another process that saw the file first).
+    pub fn market(&self, key: u64) -> Result<Market> {
+        if let Some(m) = self.registry.lock().expect("registry").get(&key) {
+            return Ok(m.clone());
+        }
+        if let Some(r) = self.resume.get(&key) {
+            let m = Market {
+                exchange: r.checkpoint.header.exchange.clone(),
+                symbol: r.checkpoint.header.symbol.clone(),
+            };
+            self.register(&m)?;
+            return Ok(m);
+        }
+        for p in discover(&self.root, &self.datasets, |_, _, _| true)? {
+            let m = Market {
+                exchange: p.exchange,
+                symbol: p.symbol,
+            };
+            if m.hash64() == key {
+                self.register(&m)?;
+                return Ok(m);
+            }
+        }
+        anyhow::bail!("market key {key:016x} not found under the root")
+    }
+
+    /// Reconciles a market's output directories with its checkpoint once per process: staged
+    /// files of the checkpoint rolled forward, anything else staged or unlisted removed. With no
+    /// checkpoint, every output file of the market goes (a fresh run replaces them).
+    pub fn ensure_recovered(&self, m: &Market) -> Result<()> {
+        let key = m.hash64();
+        if !self.recovered.lock().expect("recovered").insert(key) {
+            return Ok(());
+        }
+        let header: Option<&CheckpointHeader> = self.resume.get(&key).map(|r| &r.checkpoint.header);
+        if header.is_none() {
+            manifest::remove(&self.state_dir, &m.exchange, &m.symbol)?;
+        }
+        let rec = manifest::recover_market(&self.root, &m.exchange, &m.symbol, header)
+            .with_context(|| format!("recovering outputs of {m}"))?;
+        if rec != Default::default() {
+            tracing::info!(
+                "{m}: recovered outputs: {} committed file(s) rolled forward, {} staged file(s) of an uncommitted epoch removed, {} unlisted file(s) removed",
+                rec.rolled_forward,
+                rec.staged_removed,
+                rec.unlisted_removed
+            );
+        }
+        Ok(())
+    }
+}
