@@ -261,6 +261,11 @@ pub struct ModeArgs {
     /// watermark back.
     #[arg(long, default_value = "10m")]
     pub idle_timeout: String,
+    /// Watch mode, for intraday files: a market's watermark also follows its newest file's last
+    /// event time minus this delay (files of a market may arrive at most this far behind its
+    /// newest one). Default: the date rule only (a date is final once the next date has a file).
+    #[arg(long)]
+    pub watermark_delay: Option<String>,
     /// Rows behind the watermark: `record` (count, list in `<state>/late.jsonl`, go on) or
     /// `fail` (stop the run).
     #[arg(long, default_value = "record", value_parser = ["record", "fail"])]

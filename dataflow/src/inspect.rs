@@ -732,6 +732,7 @@ impl Inventory {
                         format!("{}/{}", c.exchange, c.symbol),
                         c.seq.to_string(),
                         fmt_ts_short(c.processed_until),
+                        fmt_ts(c.written_unix_ms as i64 * 1_000_000)[..19].replace('T', " "),
                         if c.finished { "yes" } else { "no" }.into(),
                         c.committed_files.to_string(),
                         c.committed_rows.to_string(),
@@ -749,13 +750,14 @@ impl Inventory {
                     "market",
                     "ckpt",
                     "processed until",
+                    "written (UTC)",
                     "finished",
                     "files",
                     "rows",
                     "quality",
                 ],
                 &rows,
-                &[false, true, false, false, true, true, false],
+                &[false, true, false, false, false, true, true, false],
             ));
         }
         if let Some(n) = self.state.late_files {

@@ -183,6 +183,11 @@ fn exec_options(m: &ModeArgs) -> Result<ExecOptions> {
                     poll: parse_wall(&m.poll).context("--poll")?,
                     settle: parse_wall(&m.settle).context("--settle")?,
                     idle: parse_wall(&m.idle_timeout).context("--idle-timeout")?,
+                    delay: m
+                        .watermark_delay
+                        .as_deref()
+                        .map(|d| parse_wall(d).context("--watermark-delay"))
+                        .transpose()?,
                 })
             })
             .transpose()?,

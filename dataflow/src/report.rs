@@ -4,8 +4,8 @@
 //! outside the file), so it opens offline in any browser. Per market: candlesticks with volume
 //! from gold time bars, VPIN per completed bucket, OFI and TFI per interval, spread and depth
 //! imbalance from silver book, Kyle's lambda, and a data-quality timeline (book gaps, resets,
-//! uncrossed books, crossed tickers, interval resets); then the run parameters and the
-//! inventory of [`crate::inspect`].
+//! uncrossed books, crossed tickers, interval resets, late rows of watch runs); then the run
+//! parameters and the inventory of [`crate::inspect`].
 //!
 //! Long series are downsampled **for drawing only**: each line chart keeps the minimum and the
 //! maximum of each of at most `max_points / 2` time buckets (so spikes survive), and more than
@@ -294,10 +294,13 @@ impl EventCounts {
         }
     }
     fn push(&mut self, t: Nanos) {
+        self.push_n(t, 1);
+    }
+    fn push_n(&mut self, t: Nanos, c: u64) {
         let n = self.counts.len() as i128;
         let k = ((t as i128 - self.t0 as i128) * n) / ((self.t1 - self.t0) as i128 + 1);
-        self.counts[k.clamp(0, n - 1) as usize] += 1;
-        self.total += 1;
+        self.counts[k.clamp(0, n - 1) as usize] += c;
+        self.total += c;
     }
 }
 
@@ -420,8 +423,25 @@ fn load_market(inv: &Inventory, market: &str, max_points: usize) -> Result<Marke
         "book uncrossed",
         "ticker crossed",
         "interval reset",
+        "late rows",
     ] {
         quality.insert(k, EventCounts::new(t0, t1, qn));
+    }
+    // Late bronze rows recorded by watch runs (`_daedalus/late.jsonl`, one JSON object a line:
+    // market, late_rows, min_ts), at the least late time.
+    if let Ok(text) = std::fs::read_to_string(Path::new(&inv.root).join("_daedalus/late.jsonl"))
+        && let Some(q) = quality.get_mut("late rows")
+    {
+        for line in text.lines() {
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+                continue;
+            };
+            if v["market"].as_str() == Some(market)
+                && let (Some(n), Some(t)) = (v["late_rows"].as_u64(), v["min_ts"].as_i64())
+            {
+                q.push_n(t, n);
+            }
+        }
     }
 
     // Silver intervals: the finest spec.
@@ -802,9 +822,15 @@ impl Frame {
                 self.bottom()
             );
             if time_labels {
+                // The last label would be clipped at the right edge: right-align it.
+                let cls = if x > W - MR - 40.0 {
+                    "xtick end"
+                } else {
+                    "xtick"
+                };
                 let _ = write!(
                     out,
-                    r#"<text class="xtick" x="{x:.1}" y="{:.1}">{}</text>"#,
+                    r#"<text class="{cls}" x="{x:.1}" y="{:.1}">{}</text>"#,
                     self.bottom() + 14.0,
                     time_label(t, with_date)
                 );
@@ -1300,7 +1326,7 @@ svg .grid{stroke:#eee;stroke-width:1}
 svg .frame{fill:none;stroke:#999;stroke-width:1}
 svg .zero{stroke:#888;stroke-dasharray:3 3}
 svg .ytick{text-anchor:end;fill:#555}
-svg .xtick{text-anchor:middle;fill:#555}
+svg .xtick{text-anchor:middle;fill:#555}svg .xtick.end{text-anchor:end}
 svg path.series{fill:none;stroke-width:1.2}
 svg .candle line{stroke:#444;stroke-width:1}
 svg .candle.up rect{fill:#2ca02c;stroke:#1d6b1d}
@@ -1308,7 +1334,7 @@ svg .candle.down rect{fill:#d62728;stroke:#8b1a1a}
 svg .vol.buy{fill:#2ca02c;opacity:.6}svg .vol.sell{fill:#d62728;opacity:.6}svg .vol.unknown{fill:#999;opacity:.6}
 svg .bucket{fill:#1f77b4}
 svg .lane{stroke:#eee}
-svg .event{fill:#d62728;opacity:.8}svg .event.e1{fill:#ff7f0e}svg .event.e2{fill:#9467bd}svg .event.e3{fill:#8c564b}svg .event.e4{fill:#17becf}
+svg .event{fill:#d62728;opacity:.8}svg .event.e1{fill:#ff7f0e}svg .event.e2{fill:#9467bd}svg .event.e3{fill:#8c564b}svg .event.e4{fill:#17becf}svg .event.e5{fill:#e377c2}
 pre{font-size:11px;background:#f8f8f8;padding:6px;white-space:pre-wrap}
 .nodata{color:#888;font-style:italic}
 "#;

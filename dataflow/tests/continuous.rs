@@ -729,3 +729,54 @@ fn metrics_advance_as_files_arrive_in_a_watch_run() {
         "{err}"
     );
 }
+
+/// `--watermark-delay`: intraday progress. Only day 1 of the real data is delivered; with a 2 min
+/// delay the watch run commits day 1 up to 2 minutes before its last event (the date rule alone
+/// would commit nothing), and a following batch run completes exactly the batch output.
+#[test]
+fn watermark_delay_commits_intraday_and_batch_completes_on_real_binance() {
+    let Some(src) = ingest_real() else {
+        return eprintln!(
+            "SKIP watermark_delay_commits_intraday_and_batch_completes_on_real_binance: ../shared not found"
+        );
+    };
+    let reference = tempfile::tempdir().unwrap();
+    copy_bronze(src.path(), reference.path());
+    daedalus(&["run", "--root", &s(reference.path())]);
+    let root = tempfile::tempdir().unwrap();
+    for rel in bronze_files(src.path()) {
+        if rel.to_string_lossy().contains("date=2024-08-08") {
+            let to = root.path().join(&rel);
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::copy(src.path().join(&rel), &to).unwrap();
+        }
+    }
+    let mut watch = spawn(&[
+        "run",
+        "--root",
+        &s(root.path()),
+        "--watch",
+        "--poll",
+        "50ms",
+        "--watermark-delay",
+        "2m",
+        "--checkpoint-every",
+        "1m",
+    ]);
+    // Day 1 of the recording ends at 23:59:59.99; with a 2 min delay, 23:57 is reachable.
+    let t_2357 = DAY2_START - 3 * 60 * 1_000_000_000;
+    assert!(
+        wait_for_checkpoints(root.path(), 6, t_2357, Duration::from_secs(120)),
+        "no intraday checkpoint"
+    );
+    signal(&watch, "-TERM");
+    assert!(
+        watch.wait().unwrap().success(),
+        "SIGTERM must stop with exit 0"
+    );
+    assert_manifest_exact(root.path());
+    assert!(assert_subset(root.path(), reference.path()) > 0);
+    copy_bronze(src.path(), root.path());
+    daedalus(&["run", "--root", &s(root.path())]);
+    assert_identical(reference.path(), root.path());
+}

@@ -441,6 +441,34 @@ fn bad_roots_are_clear_errors() {
             "{cmd:?}: {err}"
         );
     }
+    // Our version, plus a staged leftover: counted as staged, not as rows.
+    write_with_contract(&part.join("part-00000.parquet"), "1");
+    std::fs::write(part.join(".part-00001.parquet.inprogress"), b"partial").unwrap();
+    let out = daedalus(&["inspect", r, "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let p = &v["partitions"][0];
+    assert_eq!(p["dataset"], "bars");
+    assert_eq!(p["spec"], "bar=time_1m");
+    assert_eq!(p["rows"], 1);
+    assert_eq!(p["files"], 1);
+    assert_eq!(p["staged_files"], 1);
+    assert_eq!(p["min_ts"], 1_723_161_600_000_000_000i64);
+    assert_eq!(v["state"]["present"], false);
+    // The stub lacks the bar columns: the report names the file and the column.
+    let html = d.path().join("r.html");
+    let out = daedalus(&["report", r, "--out", html.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("part-00000.parquet") && err.contains("column ts_close missing"),
+        "{err}"
+    );
+    assert!(!html.exists());
 }
 
 fn write_with_contract(path: &Path, version: &str) {

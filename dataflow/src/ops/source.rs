@@ -77,6 +77,9 @@ pub struct WatchOptions {
     pub settle: Duration,
     /// A market without a new file for this long stops holding the watermark back.
     pub idle: Duration,
+    /// With `Some(d)`, a market's watermark also follows its newest file's last event time
+    /// minus `d` (intraday files); `None`: the date rule only.
+    pub delay: Option<Duration>,
 }
 
 /// Source tuning.
@@ -137,6 +140,21 @@ struct PartState {
 }
 
 impl PartState {
+    /// True while unread rows may lie below the floor (rows to skip as replayed, or to count as
+    /// late): such a partition is read whatever the watermark, so late rows are always reported.
+    fn has_rows_below_floor(&self, clock: OrderClock) -> bool {
+        let raw = if !self.opened {
+            Some(date_lower_bound(self.date, clock))
+        } else {
+            let g = self
+                .open_group
+                .as_ref()
+                .and_then(|g| g.chunks.front().map(|_| Nanos::MIN));
+            g.or_else(|| self.units.iter().map(|u| u.3).min())
+        };
+        self.files.iter().any(|f| f.late_below_floor) && raw.is_some_and(|r| r < self.floor)
+    }
+
     fn lower_bound(&self, clock: OrderClock) -> Option<Nanos> {
         if !self.opened {
             return Some(date_lower_bound(self.date, clock).max(self.floor));
@@ -188,22 +206,61 @@ fn partition_owner(p: &BronzePartition, peers: usize) -> usize {
 }
 
 /// Per-market watermark bookkeeping (watch mode).
-#[derive(Default)]
 struct Watermarks {
-    /// Market key -> (latest date start seen, when a new file of the market was last seen).
-    markets: BTreeMap<u64, (Nanos, Instant)>,
+    /// Market key -> its progress.
+    markets: BTreeMap<u64, MarketMark>,
+    /// Datasets the run reads (for the delay rule).
+    expected: usize,
+}
+
+struct MarketMark {
+    /// Start of the latest date with a file of the market.
+    date_start: Nanos,
+    /// Per dataset: greatest ordering time its files hold (footer statistics), if known.
+    max_time: BTreeMap<u8, Nanos>,
+    /// When a new file of the market was last seen.
+    last_file: Instant,
+}
+
+impl MarketMark {
+    /// This market's watermark: the latest date's start, or with `delay` also `least over its
+    /// datasets of (newest time − delay)` (a dataset's files may lag at most `delay` behind its
+    /// newest file).
+    fn watermark(&self, delay: Option<Duration>, expected: usize) -> Nanos {
+        // A dataset the run reads but the market has no file of yet may still bring rows from
+        // the date's start: until every one has shown up, only the date rule applies.
+        let newest = if self.max_time.len() >= expected {
+            self.max_time.values().min().copied()
+        } else {
+            None
+        };
+        match (delay, newest) {
+            (Some(d), Some(m)) => self
+                .date_start
+                .max(m.saturating_sub(d.as_nanos().min(i64::MAX as u128) as i64)),
+            _ => self.date_start,
+        }
+    }
 }
 
 impl Watermarks {
-    fn watermark(&self, idle: Duration) -> Option<Nanos> {
+    /// The run's watermark: the least market watermark among markets with a file within `idle`
+    /// (an idle market stops holding the others back); the greatest if all are idle.
+    fn watermark(&self, w: WatchOptions) -> Option<Nanos> {
         let now = Instant::now();
+        let expected = self.expected;
         let active = self
             .markets
             .values()
-            .filter(|(_, t)| now.duration_since(*t) < idle)
-            .map(|(d, _)| *d)
+            .filter(|m| now.duration_since(m.last_file) < w.idle)
+            .map(|m| m.watermark(w.delay, expected))
             .min();
-        active.or_else(|| self.markets.values().map(|(d, _)| *d).max())
+        active.or_else(|| {
+            self.markets
+                .values()
+                .map(|m| m.watermark(w.delay, expected))
+                .max()
+        })
     }
 }
 
@@ -245,7 +302,10 @@ pub fn bronze_source<'s>(
         let mut scanner = Scanner {
             known: HashSet::new(),
             files_in_partition: BTreeMap::new(),
-            marks: Watermarks::default(),
+            marks: Watermarks {
+                markets: BTreeMap::new(),
+                expected: state.datasets.len(),
+            },
         };
         let mut last_scan: Option<Instant> = None;
         let mut first = true;
@@ -303,17 +363,29 @@ pub fn bronze_source<'s>(
             while budget > 0 {
                 // The partition with the least remaining lower bound (ties: assignment order),
                 // never beyond the watermark.
-                let wm = opts.watch.and_then(|w| scanner.marks.watermark(w.idle));
+                let wm = opts.watch.and_then(|w| scanner.marks.watermark(w));
                 let Some((pi, _)) = parts
                     .iter()
                     .enumerate()
-                    .filter_map(|(i, p)| p.lower_bound(opts.clock).map(|lb| (i, lb)))
-                    .filter(|&(_, lb)| wm.is_none_or(|w| lb < w))
+                    .filter_map(|(i, p)| p.lower_bound(opts.clock).map(|lb| (i, lb, p)))
+                    .filter(|&(_, lb, p)| {
+                        wm.is_none_or(|w| lb < w) || p.has_rows_below_floor(opts.clock)
+                    })
+                    .map(|(i, lb, _)| (i, lb))
                     .min_by_key(|&(i, lb)| (lb, i))
                 else {
                     break;
                 };
                 let p = &mut parts[pi];
+                tracing::debug!(
+                    partition = %p.market_name,
+                    dataset = p.dataset.name(),
+                    opened = p.opened,
+                    units = p.units.len(),
+                    cap = *c.time(),
+                    wm = ?wm,
+                    "source step"
+                );
                 if !p.opened {
                     if let Err(e) = open_partition(p, &state, &opts) {
                         summary.borrow_mut().fail(e);
@@ -373,11 +445,12 @@ pub fn bronze_source<'s>(
                     let t = (lb.max(0) as u64).max(*c.time());
                     c.downgrade(&t);
                     let readable = parts.iter().any(|p| {
-                        p.lower_bound(opts.clock).is_some_and(|b| {
-                            opts.watch
-                                .and_then(|w| scanner.marks.watermark(w.idle))
-                                .is_none_or(|w| b < w)
-                        })
+                        p.has_rows_below_floor(opts.clock)
+                            || p.lower_bound(opts.clock).is_some_and(|b| {
+                                opts.watch
+                                    .and_then(|w| scanner.marks.watermark(w))
+                                    .is_none_or(|w| b < w)
+                            })
                     });
                     if readable {
                         activator.activate();
@@ -403,7 +476,7 @@ fn bound(parts: &[PartState], scanner: &Scanner, opts: &SourceOptions) -> Option
     match opts.watch {
         None => data,
         Some(w) => {
-            let wm = scanner.marks.watermark(w.idle);
+            let wm = scanner.marks.watermark(w);
             match (data, wm) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
@@ -459,9 +532,31 @@ fn scan(
             continue;
         }
         let start = p.date.start_nanos();
-        let e = sc.marks.markets.entry(key).or_insert((start, now));
-        e.0 = e.0.max(start);
-        e.1 = now;
+        // With a delay, the newest event time of the market's files (footer statistics).
+        let mut newest: Option<Nanos> = None;
+        if opts.watch.is_some_and(|w| w.delay.is_some()) {
+            for f in &new_files {
+                let r = BronzeFileReader::open(
+                    f,
+                    p.dataset,
+                    opts.clock,
+                    date_lower_bound(p.date, opts.clock),
+                )
+                .map_err(|e| e.to_string())?;
+                newest = newest.max(r.max_time());
+            }
+        }
+        let e = sc.marks.markets.entry(key).or_insert(MarketMark {
+            date_start: start,
+            max_time: BTreeMap::new(),
+            last_file: now,
+        });
+        e.date_start = e.date_start.max(start);
+        if let Some(n) = newest {
+            let m = e.max_time.entry(p.dataset as u8).or_insert(n);
+            *m = (*m).max(n);
+        }
+        e.last_file = now;
         if partition_owner(&p, peers) != index {
             continue;
         }
@@ -669,5 +764,62 @@ fn report_late(
             Ok(())
         }
         LatePolicy::Fail => Err(format!("{msg} (--on-late fail)")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(delay: Option<Duration>) -> WatchOptions {
+        WatchOptions {
+            poll: Duration::from_millis(10),
+            settle: Duration::ZERO,
+            idle: Duration::from_secs(60),
+            delay,
+        }
+    }
+
+    #[test]
+    fn watermark_is_the_least_active_market_and_idle_markets_stop_holding_back() {
+        let day = daedalus_model::time::NANOS_PER_DAY;
+        let now = Instant::now();
+        let mut w = Watermarks {
+            markets: BTreeMap::new(),
+            expected: 1,
+        };
+        w.markets.insert(
+            1,
+            MarketMark {
+                date_start: 10 * day,
+                max_time: [(0u8, 10 * day + 5_000), (2u8, 10 * day + 7_000)].into(),
+                last_file: now,
+            },
+        );
+        w.markets.insert(
+            2,
+            MarketMark {
+                date_start: 11 * day,
+                max_time: [(0u8, 11 * day + 9_000)].into(),
+                last_file: now,
+            },
+        );
+        // Date rule: the least latest-date start.
+        assert_eq!(w.watermark(opts(None)), Some(10 * day));
+        // With a delay: newest event time minus the delay, never before the date start.
+        assert_eq!(
+            w.watermark(opts(Some(Duration::from_nanos(1_000)))),
+            Some(10 * day + 4_000)
+        );
+        assert_eq!(
+            w.watermark(opts(Some(Duration::from_secs(3600)))),
+            Some(10 * day)
+        );
+        // Market 1 idle: market 2 alone decides.
+        w.markets.get_mut(&1).unwrap().last_file = now - Duration::from_secs(120);
+        assert_eq!(w.watermark(opts(None)), Some(11 * day));
+        // All idle: the greatest.
+        w.markets.get_mut(&2).unwrap().last_file = now - Duration::from_secs(120);
+        assert_eq!(w.watermark(opts(None)), Some(11 * day));
     }
 }
