@@ -50,12 +50,17 @@ fn cmd_ingest(a: &IngestArgs) -> Result<()> {
             metrics.clone(),
         )?;
     }
+    let progress = daedalus_dataflow::progress::Progress::start_with("input lines read", || {
+        daedalus_sources::ingest::LINES_READ.load(std::sync::atomic::Ordering::Relaxed)
+    });
     let report = ingest(
         format,
         &a.inputs,
         &a.out,
         &IngestOptions { lenient: a.lenient },
-    )?;
+    );
+    progress.finish();
+    let report = report?;
     // Ingest is one call: its metrics are published when it returns (rows written per dataset
     // and market, files read, lenient skips), and served until the process exits.
     metrics.files_read.inc_by(a.inputs.len() as u64);
@@ -107,7 +112,13 @@ fn gen_config(a: &GenArgs) -> GenConfig {
 
 fn cmd_gen(a: &GenArgs) -> Result<()> {
     let t0 = Instant::now();
-    let report = generate(&gen_config(a), &a.out)?;
+    let progress =
+        daedalus_dataflow::progress::Progress::start_with("bronze rows generated", || {
+            daedalus_sources::synthetic::EVENTS_GENERATED.load(std::sync::atomic::Ordering::Relaxed)
+        });
+    let report = generate(&gen_config(a), &a.out);
+    progress.finish();
+    let report = report?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

@@ -30,6 +30,14 @@ pub struct Progress {
 impl Progress {
     /// Starts reporting `rows_read` (bronze rows decoded so far) on stderr.
     pub fn start(rows_read: Arc<AtomicU64>) -> Self {
+        Self::start_with("bronze rows read", move || {
+            rows_read.load(Ordering::Relaxed)
+        })
+    }
+
+    /// Starts reporting a counter (`what`: e.g. "lines read") read by `count` on stderr: a
+    /// spinner on a terminal, a log line every 5 s otherwise, nothing with `--quiet`.
+    pub fn start_with(what: &'static str, count: impl Fn() -> u64 + Send + 'static) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         if is_quiet() {
             return Progress { stop, handle: None };
@@ -49,9 +57,9 @@ impl Progress {
             let mut last_log = Instant::now();
             while !s.load(Ordering::Relaxed) {
                 std::thread::sleep(Duration::from_millis(200));
-                let rows = rows_read.load(Ordering::Relaxed);
+                let rows = count();
                 let rate = rows as f64 / t0.elapsed().as_secs_f64().max(1e-9);
-                let msg = format!("{rows} bronze rows read ({:.2} M rows/s)", rate / 1e6);
+                let msg = format!("{rows} {what} ({:.2} M/s)", rate / 1e6);
                 match &bar {
                     Some(b) => {
                         b.set_message(msg);

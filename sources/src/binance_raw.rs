@@ -447,6 +447,7 @@ fn ingest_file(
         }
         line_no += 1;
         ctx.report.lines += 1;
+        crate::ingest::LINES_READ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let line = buf.trim_end();
         if line.is_empty() {
             continue;

@@ -138,6 +138,9 @@ pub enum IngestError {
     Sink(#[from] daedalus_sinks::SinkError),
 }
 
+/// Input lines read so far in this process (for progress displays).
+pub static LINES_READ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// Ingests `inputs` in `format` into `out_root/bronze`.
 pub fn ingest(
     format: InputFormat,

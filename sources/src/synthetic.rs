@@ -445,6 +445,9 @@ impl<'a> Sim<'a> {
     }
 }
 
+/// Bronze rows generated so far in this process (for progress displays).
+pub static EVENTS_GENERATED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// Generates the synthetic root.
 pub fn generate(cfg: &GenConfig, out_root: &Path) -> Result<GenReport, GenError> {
     if cfg.markets == 0 || cfg.markets > TEMPLATES.len() {
@@ -506,7 +509,15 @@ pub fn generate(cfg: &GenConfig, out_root: &Path) -> Result<GenReport, GenError>
         let gap_prob = (3.0 / steps).min(0.01);
         sim.snapshot(&mut w)?;
         let mut day = 0i64;
+        let mut reported = 0u64;
         while sim.rows.0 + sim.rows.1 + sim.rows.2 < budget {
+            // Progress for the command line, every 4 Ki rows (one uncontended atomic add).
+            let done_now = sim.rows.0 + sim.rows.1 + sim.rows.2;
+            if done_now >= reported + 4096 {
+                EVENTS_GENERATED
+                    .fetch_add(done_now - reported, std::sync::atomic::Ordering::Relaxed);
+                reported = done_now;
+            }
             // Intraday-varying rate: busier mid-day (UTC), never zero.
             let phase = ((sim.ts - start).rem_euclid(NANOS_PER_DAY)) as f64 / NANOS_PER_DAY as f64;
             let rate = 1.0 + 0.6 * (std::f64::consts::TAU * (phase - 0.25)).sin();

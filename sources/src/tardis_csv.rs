@@ -148,6 +148,7 @@ fn ingest_file(
     let mut buf = String::new();
     let mut line_no = 1u64;
     report.lines += 1;
+    crate::ingest::LINES_READ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     loop {
         buf.clear();
         match reader.read_line(&mut buf) {
@@ -167,6 +168,8 @@ fn ingest_file(
         }
         line_no += 1;
         report.lines += 1;
+        crate::ingest::LINES_READ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        crate::ingest::LINES_READ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let line = buf.trim_end();
         if line.is_empty() {
             continue;
