@@ -376,17 +376,47 @@ fn release(
     summary: &Rc<RefCell<WorkerSummary>>,
 ) {
     let ready = |k: &Key| f.is_none_or(|f| k.0 < f);
+    // The run being drained and the least head among the other ready runs: while the drained
+    // run's head stays below it, it is the global minimum (the other heads do not move), so the
+    // k-way merge scans the runs once per switch instead of once per row.
+    let mut pick: Option<(usize, Option<Key>)> = None;
     loop {
-        let mut best: Option<(usize, Key)> = None;
-        for (i, r) in st.runs.iter().enumerate() {
-            if let Some(k) = r.head()
-                && ready(&k)
-                && best.is_none_or(|(_, b)| k < b)
-            {
-                best = Some((i, k));
+        let kept = pick.and_then(|(ri, bound)| {
+            st.runs[ri]
+                .head()
+                .filter(|k| ready(k) && bound.is_none_or(|b| *k < b))
+                .map(|k| (ri, k))
+        });
+        let (ri, key) = match kept {
+            Some(c) => c,
+            None => {
+                let mut best: Option<(usize, Key)> = None;
+                let mut second: Option<Key> = None;
+                for (i, r) in st.runs.iter().enumerate() {
+                    if let Some(k) = r.head()
+                        && ready(&k)
+                    {
+                        match best {
+                            Some((_, b)) if k >= b => {
+                                if second.is_none_or(|s2| k < s2) {
+                                    second = Some(k);
+                                }
+                            }
+                            _ => {
+                                // The previous best (if any) is now the least of the others.
+                                if let Some((_, b)) = best {
+                                    second = Some(b);
+                                }
+                                best = Some((i, k));
+                            }
+                        }
+                    }
+                }
+                let Some((ri, key)) = best else { break };
+                pick = Some((ri, second));
+                (ri, key)
             }
-        }
-        let Some((ri, key)) = best else { break };
+        };
         if key.0 < st.runs[ri].chunk.floor {
             // Replayed before a resume, or late (counted by the source): never applied twice.
             st.runs[ri].cursor += 1;
