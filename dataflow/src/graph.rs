@@ -82,16 +82,15 @@ impl ClusterConfig {
     }
 }
 
-/// One bronze partition of the plan, with its market id (index into the plan's market table) and
-/// file ordinals.
+/// One bronze partition of the plan, with its market id (index into the plan's market table).
+/// The source lists bronze itself (batch and watch alike); the plan's list is for the up-front
+/// "nothing to read" check and for reporting.
 #[derive(Debug, Clone)]
 pub struct AssignedPartition {
     /// Index into [`RunPlan::markets`].
     pub market: u32,
     /// The partition.
     pub partition: BronzePartition,
-    /// Ordinal of each file among the market's files of the same dataset.
-    pub file_ords: Vec<u32>,
 }
 
 /// Everything a run needs, decided before the dataflow starts (the same in every process).
@@ -103,12 +102,8 @@ pub struct RunPlan {
     pub config: RunConfig,
     /// Sorted market table; the index is the interned market id.
     pub markets: Vec<Market>,
-    /// Pipeline parameters per market.
-    pub params: Vec<MarketParams>,
-    /// Bronze partitions to read, with market ids and file ordinals.
+    /// Bronze partitions present at planning time, with market ids.
     pub partitions: Vec<AssignedPartition>,
-    /// Markets without a VPIN bucket volume (null VPIN; one warning each).
-    pub vpin_missing: Vec<String>,
     /// Run mode: state directory, checkpoints, watch, lateness, rebuild.
     pub exec: ExecOptions,
     /// Builds any market's parameters.
@@ -198,8 +193,6 @@ pub fn plan_with(root: PathBuf, config: RunConfig, exec: ExecOptions) -> Result<
         .enumerate()
         .map(|(i, m)| (m, i as u32))
         .collect();
-    // File ordinals per (market, dataset), in (date, name) order.
-    let mut next_ord: BTreeMap<(u32, Dataset), u32> = BTreeMap::new();
     let mut partitions = Vec::with_capacity(parts.len());
     let mut sorted = parts;
     sorted.sort_by(|a, b| {
@@ -215,16 +208,9 @@ pub fn plan_with(root: PathBuf, config: RunConfig, exec: ExecOptions) -> Result<
             exchange: p.exchange.clone(),
             symbol: p.symbol.clone(),
         }];
-        let ord = next_ord.entry((m, p.dataset)).or_default();
-        let file_ords = (0..p.files.len()).map(|_| {
-            *ord += 1;
-            *ord - 1
-        });
-        let file_ords: Vec<u32> = file_ords.collect();
         partitions.push(AssignedPartition {
             market: m,
             partition: p,
-            file_ords,
         });
     }
     let sec = NANOS_PER_SEC;
@@ -267,14 +253,11 @@ pub fn plan_with(root: PathBuf, config: RunConfig, exec: ExecOptions) -> Result<
         bars,
         flags,
     };
-    let params = markets.iter().map(|m| template.params_for(m)).collect();
     Ok(RunPlan {
         root,
         config,
         markets,
-        params,
         partitions,
-        vpin_missing: Vec::new(),
         exec,
         template,
     })

@@ -178,9 +178,18 @@ fn new_market(
     ))
 }
 
+/// [`SavedMarket`] by reference: checkpoints serialize the live state without cloning it
+/// (bincode writes the same bytes for a reference as for the owned value).
+#[derive(Serialize)]
+struct SavedMarketRef<'a> {
+    pipeline: &'a MarketPipeline,
+    last_key: Option<Key>,
+    max_ts: Option<Nanos>,
+}
+
 fn checkpoint_msg(st: &mut MarketState, processed_until: Nanos, finished: bool) -> SinkMsg {
-    let saved = SavedMarket {
-        pipeline: st.pipeline.clone(),
+    let saved = SavedMarketRef {
+        pipeline: &st.pipeline,
         last_key: st.last_key,
         max_ts: st.max_ts,
     };

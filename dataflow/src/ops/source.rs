@@ -40,7 +40,7 @@
 use crate::state::RunState;
 use daedalus_model::market::Market;
 use daedalus_model::rows::Dataset;
-use daedalus_model::time::{NANOS_PER_DAY, Nanos};
+use daedalus_model::time::Nanos;
 use daedalus_sinks::manifest::{LateRecord, append_late, now_unix_ms};
 use daedalus_sources::bronze::{
     BookTimeCarry, BronzeFileReader, BronzePartition, Chunk, ChunkData, OrderClock,
@@ -387,7 +387,7 @@ pub fn bronze_source<'s>(
                     "source step"
                 );
                 if !p.opened {
-                    if let Err(e) = open_partition(p, &state, &opts) {
+                    if let Err(e) = open_partition(p, &opts) {
                         summary.borrow_mut().fail(e);
                         cap = None;
                         return;
@@ -620,7 +620,7 @@ fn scan(
 
 /// Reads the footers; a partition wholly replayed (every file consumed, every row below the
 /// floor) is not read at all.
-fn open_partition(p: &mut PartState, state: &RunState, opts: &SourceOptions) -> Result<(), String> {
+fn open_partition(p: &mut PartState, opts: &SourceOptions) -> Result<(), String> {
     let lb = date_lower_bound(p.date, opts.clock);
     let mut max_all: Option<Nanos> = Some(Nanos::MIN);
     for (fi, f) in p.files.iter().enumerate() {
@@ -640,8 +640,6 @@ fn open_partition(p: &mut PartState, state: &RunState, opts: &SourceOptions) -> 
     if all_replay && max_all.is_some_and(|m| m < p.floor) {
         p.units.clear();
     }
-    let _ = state;
-    let _ = NANOS_PER_DAY;
     Ok(())
 }
 
