@@ -12,6 +12,7 @@ use crate::ops::market::{CheckpointPolicy, market_features};
 use crate::ops::sink::{SinkOptions, partition_sink};
 pub use crate::ops::source::{LatePolicy, WatchOptions};
 use crate::ops::source::{SourceOptions, bronze_source};
+use crate::routing::{self, Routing};
 use crate::state::RunState;
 use crate::summary::WorkerSummary;
 use anyhow::{Context, Result, bail};
@@ -361,10 +362,9 @@ pub fn execute(plan: RunPlan, cluster: &ClusterConfig) -> Result<WorkerSummary> 
         plan.exec.metrics.clone(),
     )?;
     let state = Arc::new(state);
-    // Reconcile the outputs of the markets this process owns (known from bronze or checkpoints).
+    // Markets known now (from bronze or checkpoints): their outputs are reconciled by the
+    // worker that owns them, before any data flows.
     let peers = cluster.workers.max(1) * cluster.processes.max(1);
-    let first = cluster.process * cluster.workers.max(1);
-    let mine = first..first + cluster.workers.max(1);
     let mut known: Vec<Market> = plan.markets.clone();
     for r in state.resume.values() {
         known.push(Market {
@@ -382,15 +382,25 @@ pub fn execute(plan: RunPlan, cluster: &ClusterConfig) -> Result<WorkerSummary> 
     }
     known.sort();
     known.dedup();
-    for m in &known {
-        if !market_selected(&filter, m, nq) {
-            continue;
+    known.retain(|m| market_selected(&filter, m, nq));
+    let known = Arc::new(known);
+    // Balance markets over workers by bronze bytes (worker 0's table is adopted by all).
+    let proposed = {
+        let mut bytes: BTreeMap<u64, u64> = BTreeMap::new();
+        for ap in &plan.partitions {
+            let key = plan.markets[ap.market as usize].hash64();
+            let size: u64 = ap
+                .partition
+                .files
+                .iter()
+                .filter_map(|f| std::fs::metadata(f).ok())
+                .map(|m| m.len())
+                .sum();
+            *bytes.entry(key).or_default() += size;
         }
-        if mine.contains(&((m.hash64() % peers as u64) as usize)) {
-            state.register(m)?;
-            state.ensure_recovered(m)?;
-        }
-    }
+        let weights: Vec<(u64, u64)> = bytes.into_iter().collect();
+        Routing::balanced(&weights, peers)
+    };
     // First SIGINT/SIGTERM: graceful stop (checkpoint, exit 0). A second one while stopping:
     // exit at once with status 130 (state stays at the last committed checkpoint).
     for flag in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
@@ -409,6 +419,15 @@ pub fn execute(plan: RunPlan, cluster: &ClusterConfig) -> Result<WorkerSummary> 
         let summary = Rc::new(RefCell::new(WorkerSummary::default()));
         let plan = plan.clone();
         let state = state.clone();
+        let routing = Arc::new(routing::agree(worker, &proposed));
+        for m in known.iter() {
+            if routing.worker_of(m.hash64()) != worker.index() {
+                continue;
+            }
+            if let Err(e) = state.register(m).and_then(|()| state.ensure_recovered(m)) {
+                summary.borrow_mut().fail(format!("{e:#}"));
+            }
+        }
         let probe = ProbeHandle::new();
         let s2 = summary.clone();
         let s3 = summary.clone();
@@ -429,10 +448,13 @@ pub fn execute(plan: RunPlan, cluster: &ClusterConfig) -> Result<WorkerSummary> 
         let src_opts = SourceOptions {
             clock,
             batch_rows: 16 * 1024,
+            trade_ids: plan.config.outputs.contains(&Output::Trades),
             lead: 120 * NANOS_PER_SEC,
+            max_in_flight_rows: 1 << 20,
             groups_per_activation: 8,
             watch: plan.exec.watch,
             on_late: plan.exec.on_late,
+            routing: routing.clone(),
             keep: Arc::new(move |e: &str, s: &str, d: Date| filter.matches(e, s, d, nq)),
         };
         let template = plan.template.clone();
@@ -450,7 +472,12 @@ pub fn execute(plan: RunPlan, cluster: &ClusterConfig) -> Result<WorkerSummary> 
                 s2,
                 rows_counter,
             );
-            let exchanged = chunks.exchange(move |c| c.market).probe_with(&probe);
+            // Chunks are read on their market's worker: this exchange moves nothing across
+            // workers unless a watch run meets a market unknown at planning time.
+            let route = routing.clone();
+            let exchanged = chunks
+                .exchange(move |c| route.worker_of(c.market) as u64)
+                .probe_with(&probe);
             let out = market_features(exchanged, state.clone(), params_for, policy, s3);
             partition_sink(out, sink_opts, s4);
         });

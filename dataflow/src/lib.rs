@@ -16,5 +16,6 @@ pub mod metrics;
 pub mod ops;
 pub mod progress;
 pub mod report;
+pub mod routing;
 pub mod state;
 pub mod summary;

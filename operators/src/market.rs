@@ -373,15 +373,11 @@ impl MarketPipeline {
                 )
             })?;
         self.counters.trades += 1;
+        // Validated and converted once, by the trade engine.
+        let qty = f.qty;
         if self.params.outputs.trades {
             sink.trade(ts, ts_event, ts_recv, id, price, size, f);
         }
-        let qty = Qty::from_f64(size).ok_or_else(|| {
-            format!(
-                "{}/{}: trade {id}: size {size} out of range",
-                self.params.exchange, self.params.symbol
-            )
-        })?;
         let vpin_after = self.trades.last_vpin();
         if self.params.outputs.intervals {
             for (i, agg) in self.intervals.iter_mut().enumerate() {

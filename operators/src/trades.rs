@@ -41,6 +41,8 @@ pub struct TradeFeatureRow {
     pub vpin: Option<f64>,
     /// Index of the bucket this trade last contributed to.
     pub vpin_bucket: Option<i64>,
+    /// The trade's size in fixed point (validated: positive).
+    pub qty: Qty,
 }
 
 /// Trade feature parameters.
@@ -193,6 +195,7 @@ impl TradeFeatureEngine {
         r.mid = mid_asof;
         r.vpin = vpin;
         r.vpin_bucket = vpin_bucket;
+        r.qty = q;
         Ok(&self.row)
     }
 }

@@ -22,6 +22,7 @@ use daedalus_model::partition::hive_value;
 use daedalus_model::rows::Dataset;
 use daedalus_model::schema;
 use daedalus_model::time::{Date, NANOS_PER_DAY, Nanos};
+use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReaderBuilder};
 use parquet::file::statistics::Statistics;
 use serde::{Deserialize, Serialize};
@@ -218,6 +219,8 @@ pub struct BronzeFileReader {
     /// Upper bound of the ordering clock over the file (footer statistics), if every row group
     /// has statistics.
     max_time: Option<Nanos>,
+    /// Columns read (`None`: all). Set by [`BronzeFileReader::skip_trade_ids`].
+    projection: Option<ProjectionMask>,
 }
 
 fn schema_detail(expected: &arrow_schema::Schema, got: &arrow_schema::Schema) -> Option<String> {
@@ -314,7 +317,26 @@ impl BronzeFileReader {
             meta,
             groups,
             max_time,
+            projection: None,
         })
+    }
+
+    /// Reads trade files without their `trade_id` column (its presence and type are still
+    /// checked at open): ids feed only `silver/trades` and error messages, and the strings are
+    /// the costliest column to decode. A no-op for other datasets.
+    pub fn skip_trade_ids(&mut self) {
+        if self.dataset != Dataset::Trades {
+            return;
+        }
+        let descr = self.meta.metadata().file_metadata().schema_descr_ptr();
+        let leaves: Vec<usize> = descr
+            .columns()
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.name() != "trade_id")
+            .map(|(i, _)| i)
+            .collect();
+        self.projection = Some(ProjectionMask::leaves(&descr, leaves));
     }
 
     /// Upper bound of the ordering clock over the whole file (`None`: no statistics). For the
@@ -340,14 +362,16 @@ impl BronzeFileReader {
             path: self.path.clone(),
             source,
         })?;
-        let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(f, self.meta.clone())
+        let mut builder = ParquetRecordBatchReaderBuilder::new_with_metadata(f, self.meta.clone())
             .with_row_groups(vec![i])
-            .with_batch_size(batch_rows.max(1))
-            .build()
-            .map_err(|source| BronzeError::Parquet {
-                path: self.path.clone(),
-                source,
-            })?;
+            .with_batch_size(batch_rows.max(1));
+        if let Some(p) = &self.projection {
+            builder = builder.with_projection(p.clone());
+        }
+        let reader = builder.build().map_err(|source| BronzeError::Parquet {
+            path: self.path.clone(),
+            source,
+        })?;
         reader
             .map(|b| {
                 b.map_err(|source| BronzeError::Arrow {
@@ -414,8 +438,11 @@ pub struct TradeCols {
 }
 
 impl TradeCols {
-    /// The id of row `i`.
+    /// The id of row `i` (empty when the file was read without ids).
     pub fn id(&self, i: usize) -> &str {
+        if self.id_ends.is_empty() {
+            return "";
+        }
         let start = if i == 0 {
             0
         } else {
@@ -562,12 +589,16 @@ fn u64_col<'a>(
         })
 }
 
-/// Reads a `side` column (dictionary or plain utf8) as strings via a callback per row.
-fn for_each_side(
+/// Reads a `side` column (dictionary or plain utf8) into codes: `code(value)` maps each
+/// string (`None`: null) to a code or `None` (invalid; the error names the first such row with
+/// `what`). For a dictionary column the mapping runs once per dictionary value, not per row.
+fn side_codes<T: Copy>(
     b: &RecordBatch,
     path: &Path,
-    mut f: impl FnMut(usize, Option<&str>) -> Result<()>,
-) -> Result<()> {
+    first_row: u64,
+    what: &str,
+    code: impl Fn(Option<&str>) -> Option<T>,
+) -> Result<Vec<T>> {
     let col = b
         .column_by_name("side")
         .ok_or_else(|| BronzeError::Schema {
@@ -575,23 +606,53 @@ fn for_each_side(
             dataset: "?",
             detail: "missing column `side`".into(),
         })?;
+    let invalid = |i: usize, v: Option<&str>| {
+        bad(
+            path,
+            first_row + i as u64,
+            format!("unknown {what} side {v:?}"),
+        )
+    };
     if let Some(d) = col.as_dictionary_opt::<Int8Type>() {
         let values = d.values().as_string::<i32>();
-        for (i, k) in d.keys().iter().enumerate() {
-            f(i, k.map(|k| values.value(k as usize)))?;
+        let table: Vec<Option<T>> = (0..values.len())
+            .map(|j| code((!values.is_null(j)).then(|| values.value(j))))
+            .collect();
+        let null_code = code(None);
+        let keys = d.keys();
+        let mut out = Vec::with_capacity(keys.len());
+        for (i, &k) in keys.values().iter().enumerate() {
+            let c = if keys.is_null(i) {
+                null_code
+            } else {
+                table.get(k as usize).copied().flatten()
+            };
+            match c {
+                Some(c) => out.push(c),
+                None => {
+                    let v = (!keys.is_null(i))
+                        .then_some(k as usize)
+                        .filter(|&k| k < values.len() && !values.is_null(k))
+                        .map(|k| values.value(k));
+                    return Err(invalid(i, v));
+                }
+            }
         }
+        Ok(out)
     } else if let Some(s) = col.as_string_opt::<i32>() {
+        let mut out = Vec::with_capacity(s.len());
         for i in 0..s.len() {
-            f(i, (!s.is_null(i)).then(|| s.value(i)))?;
+            let v = (!s.is_null(i)).then(|| s.value(i));
+            out.push(code(v).ok_or_else(|| invalid(i, v))?);
         }
+        Ok(out)
     } else {
-        return Err(BronzeError::Schema {
+        Err(BronzeError::Schema {
             path: path.into(),
             dataset: "?",
             detail: "`side` is not a string column".into(),
-        });
+        })
     }
-    Ok(())
 }
 
 fn bad(path: &Path, row: u64, rule: impl Into<String>) -> BronzeError {
@@ -645,20 +706,10 @@ pub fn decode_batch(
             let size = f64_col(batch, "size", path)?.values().to_vec();
             check(&price, "price", false)?;
             check(&size, "size", true)?;
-            let mut side = Vec::with_capacity(n);
-            for_each_side(batch, path, |i, s| {
-                side.push(match s {
-                    Some("bid") => SIDE_BID,
-                    Some("ask") => SIDE_ASK,
-                    other => {
-                        return Err(bad(
-                            path,
-                            first_row + i as u64,
-                            format!("unknown book side {other:?}"),
-                        ));
-                    }
-                });
-                Ok(())
+            let side = side_codes(batch, path, first_row, "book", |s| match s {
+                Some("bid") => Some(SIDE_BID),
+                Some("ask") => Some(SIDE_ASK),
+                _ => None,
             })?;
             let seq: Vec<Option<u64>> = u64_col(batch, "seq", path)?.iter().collect();
             let prev_seq: Vec<Option<u64>> = u64_col(batch, "prev_seq", path)?.iter().collect();
@@ -705,38 +756,34 @@ pub fn decode_batch(
             let size = f64_col(batch, "size", path)?.values().to_vec();
             check(&price, "price", false)?;
             check(&size, "size", false)?;
-            let mut sign = Vec::with_capacity(n);
-            for_each_side(batch, path, |i, s| {
-                sign.push(match s {
-                    Some("buy") => 1,
-                    Some("sell") => -1,
-                    Some("unknown") => 0,
-                    other => {
-                        return Err(bad(
-                            path,
-                            first_row + i as u64,
-                            format!("unknown trade side {other:?}"),
-                        ));
-                    }
-                });
-                Ok(())
+            let sign: Vec<i8> = side_codes(batch, path, first_row, "trade", |s| match s {
+                Some("buy") => Some(1),
+                Some("sell") => Some(-1),
+                Some("unknown") => Some(0),
+                _ => None,
             })?;
-            let idc = batch
-                .column_by_name("trade_id")
-                .and_then(|c| c.as_string_opt::<i32>())
-                .ok_or_else(|| BronzeError::Schema {
-                    path: path.into(),
-                    dataset: "trades",
-                    detail: "trade_id".into(),
-                })?;
-            let mut ids = String::with_capacity(idc.value_data().len());
-            let mut id_ends = Vec::with_capacity(n);
-            for i in 0..n {
-                if !idc.is_null(i) {
-                    ids.push_str(idc.value(i));
+            // Absent when the reader skips ids (`skip_trade_ids`): ids stay empty.
+            let (ids, id_ends) = match batch.column_by_name("trade_id") {
+                None => (String::new(), Vec::new()),
+                Some(c) => {
+                    let idc = c
+                        .as_string_opt::<i32>()
+                        .ok_or_else(|| BronzeError::Schema {
+                            path: path.into(),
+                            dataset: "trades",
+                            detail: "trade_id".into(),
+                        })?;
+                    let mut ids = String::with_capacity(idc.value_data().len());
+                    let mut id_ends = Vec::with_capacity(n);
+                    for i in 0..n {
+                        if !idc.is_null(i) {
+                            ids.push_str(idc.value(i));
+                        }
+                        id_ends.push(ids.len() as u32);
+                    }
+                    (ids, id_ends)
                 }
-                id_ends.push(ids.len() as u32);
-            }
+            };
             let ts = match clock {
                 OrderClock::Event => ts_event.clone(),
                 OrderClock::Receive => ts_recv.clone(),
@@ -800,7 +847,6 @@ pub fn date_lower_bound(date: Date, clock: OrderClock) -> Nanos {
 /// Total traded volume (Σ `size`) of one bronze `trades` partition, reading only the `size`
 /// column. Used by the VPIN `adv` rule and the demo's bucket volumes.
 pub fn partition_traded_volume(p: &BronzePartition) -> Result<f64> {
-    use parquet::arrow::ProjectionMask;
     let mut total = 0.0;
     for path in &p.files {
         FILES_OPENED.fetch_add(1, Ordering::Relaxed);

@@ -64,7 +64,14 @@ impl Run {
             order: None,
             cursor: 0,
         };
-        let sorted = (1..n).all(|i| run.raw_key(i - 1) <= run.raw_key(i));
+        // Positions ascend within a chunk, so only the leading key fields decide.
+        let sorted = match &run.chunk.data {
+            ChunkData::Book(c) => c.ts.windows(2).all(|w| w[0] <= w[1]),
+            ChunkData::Trades(c) => {
+                (1..n).all(|i| (c.ts[i - 1], c.ts_recv[i - 1]) <= (c.ts[i], c.ts_recv[i]))
+            }
+            ChunkData::Ticker(_) => (1..n).all(|i| run.raw_key(i - 1) <= run.raw_key(i)),
+        };
         if !sorted {
             let mut idx: Vec<u32> = (0..n as u32).collect();
             idx.sort_by_key(|&i| run.raw_key(i as usize));
@@ -93,7 +100,42 @@ impl Run {
 
     #[inline]
     fn head(&self) -> Option<Key> {
-        (self.cursor < self.chunk.data.len()).then(|| self.raw_key(self.row(self.cursor)))
+        (self.cursor < self.chunk.data.len()).then(|| self.key_at(self.cursor))
+    }
+
+    /// Key of the row at merge position `k` (keys ascend with `k`).
+    #[inline]
+    fn key_at(&self, k: usize) -> Key {
+        self.raw_key(self.row(k))
+    }
+
+    /// The first merge position at or after `start` whose key fails `within` (keys ascend, so
+    /// `within` holds on a prefix). `within` must hold at `start`. Galloping: O(log segment).
+    fn segment_end(&self, start: usize, within: &impl Fn(&Key) -> bool) -> usize {
+        let n = self.chunk.data.len();
+        // Invariant: within(lo - 1) holds; hi is past the segment or n.
+        let mut lo = start + 1;
+        let mut step = 1;
+        let mut hi = loop {
+            let probe = start + step;
+            if probe >= n {
+                break n;
+            }
+            if !within(&self.key_at(probe)) {
+                break probe;
+            }
+            lo = probe + 1;
+            step *= 2;
+        };
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if within(&self.key_at(mid)) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
     }
 }
 
@@ -378,6 +420,11 @@ pub fn market_features<'s>(
 }
 
 /// Feeds every stashed row with time `< f` (all rows when `f` is `None`) in total order.
+///
+/// A k-way merge by segments: the run with the least ready head is drained while its rows stay
+/// below the least head of the other runs (and below `f`). Each run is sorted, so that segment
+/// is found by a galloping search on the run's keys, and its rows are applied in one tight loop
+/// without comparing keys per row; the runs are scanned once per segment, not once per row.
 fn release(
     st: &mut MarketState,
     f: Option<Nanos>,
@@ -385,122 +432,188 @@ fn release(
     summary: &Rc<RefCell<WorkerSummary>>,
 ) {
     let ready = |k: &Key| f.is_none_or(|f| k.0 < f);
-    // The run being drained and the least head among the other ready runs: while the drained
-    // run's head stays below it, it is the global minimum (the other heads do not move), so the
-    // k-way merge scans the runs once per switch instead of once per row.
-    let mut pick: Option<(usize, Option<Key>)> = None;
     loop {
-        let kept = pick.and_then(|(ri, bound)| {
-            st.runs[ri]
-                .head()
-                .filter(|k| ready(k) && bound.is_none_or(|b| *k < b))
-                .map(|k| (ri, k))
-        });
-        let (ri, key) = match kept {
-            Some(c) => c,
-            None => {
-                let mut best: Option<(usize, Key)> = None;
-                let mut second: Option<Key> = None;
-                for (i, r) in st.runs.iter().enumerate() {
-                    if let Some(k) = r.head()
-                        && ready(&k)
-                    {
-                        match best {
-                            Some((_, b)) if k >= b => {
-                                if second.is_none_or(|s2| k < s2) {
-                                    second = Some(k);
-                                }
-                            }
-                            _ => {
-                                // The previous best (if any) is now the least of the others.
-                                if let Some((_, b)) = best {
-                                    second = Some(b);
-                                }
-                                best = Some((i, k));
-                            }
+        let mut best: Option<(usize, Key)> = None;
+        let mut second: Option<Key> = None;
+        for (i, r) in st.runs.iter().enumerate() {
+            if let Some(k) = r.head()
+                && ready(&k)
+            {
+                match best {
+                    Some((_, b)) if k >= b => {
+                        if second.is_none_or(|s2| k < s2) {
+                            second = Some(k);
                         }
                     }
-                }
-                let Some((ri, key)) = best else { break };
-                pick = Some((ri, second));
-                (ri, key)
-            }
-        };
-        if key.0 < st.runs[ri].chunk.floor {
-            // Replayed before a resume, or late (counted by the source): never applied twice.
-            st.runs[ri].cursor += 1;
-            continue;
-        }
-        if st.last_key.is_some_and(|l| key < l) {
-            // Arrived behind rows already processed: never merged silently (CONTRACT §8).
-            summary.borrow_mut().count("late_rows", 1);
-            st.runs[ri].cursor += 1;
-            continue;
-        }
-        st.last_key = Some(key);
-        st.max_ts = Some(st.max_ts.map_or(key.0, |m| m.max(key.0)));
-        st.dirty = true;
-        st.touched = true;
-        let run = &mut st.runs[ri];
-        let i = run.row(run.cursor);
-        run.cursor += 1;
-        let res = match &run.chunk.data {
-            ChunkData::Book(c) => st.pipeline.book_row(
-                c.ts[i],
-                c.ts_event[i],
-                c.ts_recv[i],
-                c.seq[i],
-                c.prev_seq[i],
-                c.is_snapshot[i],
-                c.side[i],
-                c.price[i],
-                c.size[i],
-                &mut st.batcher,
-            ),
-            ChunkData::Ticker(c) => st.pipeline.ticker_row(
-                c.ts[i],
-                c.ts_event[i],
-                c.ts_recv[i],
-                c.seq[i],
-                [c.bid_price[i], c.bid_size[i], c.ask_price[i], c.ask_size[i]],
-                &mut st.batcher,
-            ),
-            ChunkData::Trades(c) => {
-                let day = c.ts_event[i].div_euclid(NANOS_PER_DAY);
-                if st.trade_day != Some(day) {
-                    st.trade_day = Some(day);
-                    if !st.pipeline.vpin_fixed() {
-                        match state.adv.v_for_day(&state.root, &st.market, day) {
-                            Ok(Some(v)) => st.pipeline.schedule_vpin(day, v),
-                            Ok(None) => tracing::warn!(
-                                "{}: no VPIN bucket volume for {}: no --vpin-v and no earlier bronze trades day for the adv rule: VPIN is null that day",
-                                st.market,
-                                daedalus_model::time::Date::from_days(day)
-                            ),
-                            Err(e) => summary
-                                .borrow_mut()
-                                .fail(format!("{}: adv rule: {e:#}", st.market)),
+                    _ => {
+                        // The previous best (if any) is now the least of the others.
+                        if let Some((_, b)) = best {
+                            second = Some(b);
                         }
+                        best = Some((i, k));
                     }
                 }
-                st.pipeline.trade_row(
-                    c.ts[i],
-                    c.ts_event[i],
-                    c.ts_recv[i],
-                    c.id(i),
-                    c.price[i],
-                    c.size[i],
-                    c.sign[i],
-                    &mut st.batcher,
-                )
             }
-        };
-        if let Err(e) = res {
-            summary.borrow_mut().fail(e);
         }
+        let Some((ri, _)) = best else { break };
+        let run = &st.runs[ri];
+        let in_segment = |k: &Key| ready(k) && second.is_none_or(|b| *k < b);
+        let start = run.cursor;
+        let end = run.segment_end(start, &in_segment);
+        // Rows below the chunk's floor were applied before a resume (or are late and counted
+        // by the source): never applied twice. Keys ascend, so they lead the segment.
+        let floor = run.chunk.floor;
+        let mut first = start;
+        while first < end && run.key_at(first).0 < floor {
+            first += 1;
+        }
+        // Rows behind rows already processed: never merged silently (CONTRACT §8).
+        let mut applied = first;
+        if let Some(l) = st.last_key {
+            while applied < end && run.key_at(applied) < l {
+                applied += 1;
+            }
+            summary
+                .borrow_mut()
+                .count("late_rows", (applied - first) as u64);
+        }
+        if applied < end {
+            let last = run.key_at(end - 1);
+            st.last_key = Some(last);
+            // Keys ascend: the segment's greatest time is its last row's.
+            st.max_ts = Some(st.max_ts.map_or(last.0, |m| m.max(last.0)));
+            st.dirty = true;
+            st.touched = true;
+            let MarketState {
+                runs,
+                pipeline,
+                batcher,
+                trade_day,
+                market,
+                ..
+            } = st;
+            let run = &runs[ri];
+            apply_rows(
+                run,
+                applied..end,
+                pipeline,
+                batcher,
+                trade_day,
+                market,
+                state,
+                summary,
+            );
+        }
+        st.runs[ri].cursor = end;
     }
     if let Err(e) = st.pipeline.flush_book(&mut st.batcher) {
         summary.borrow_mut().fail(e);
     }
     st.runs.retain(|r| r.head().is_some());
+}
+
+/// Applies rows `ks` (merge positions, in key order) of one run to the market's pipeline.
+#[allow(clippy::too_many_arguments)]
+fn apply_rows(
+    run: &Run,
+    ks: std::ops::Range<usize>,
+    pipeline: &mut MarketPipeline,
+    batcher: &mut SilverBatcher,
+    trade_day: &mut Option<i64>,
+    market: &Market,
+    state: &RunState,
+    summary: &Rc<RefCell<WorkerSummary>>,
+) {
+    let fail = |e: String| summary.borrow_mut().fail(e);
+    match &run.chunk.data {
+        ChunkData::Book(c) => {
+            for k in ks {
+                let i = run.row(k);
+                if let Err(e) = pipeline.book_row(
+                    c.ts[i],
+                    c.ts_event[i],
+                    c.ts_recv[i],
+                    c.seq[i],
+                    c.prev_seq[i],
+                    c.is_snapshot[i],
+                    c.side[i],
+                    c.price[i],
+                    c.size[i],
+                    batcher,
+                ) {
+                    fail(e);
+                }
+            }
+        }
+        ChunkData::Ticker(c) => {
+            for k in ks {
+                let i = run.row(k);
+                if let Err(e) = pipeline.ticker_row(
+                    c.ts[i],
+                    c.ts_event[i],
+                    c.ts_recv[i],
+                    c.seq[i],
+                    [c.bid_price[i], c.bid_size[i], c.ask_price[i], c.ask_size[i]],
+                    batcher,
+                ) {
+                    fail(e);
+                }
+            }
+        }
+        ChunkData::Trades(c) => {
+            // The UTC day of the last trade, as an event-time range: the day changes rarely,
+            // so the per-row test is two comparisons, not a division.
+            let mut day_range =
+                trade_day.map_or((0, 0), |d| (d * NANOS_PER_DAY, (d + 1) * NANOS_PER_DAY));
+            for k in ks {
+                let i = run.row(k);
+                let te = c.ts_event[i];
+                if trade_day.is_none() || te < day_range.0 || te >= day_range.1 {
+                    let day = te.div_euclid(NANOS_PER_DAY);
+                    day_range = (day * NANOS_PER_DAY, (day + 1) * NANOS_PER_DAY);
+                    if *trade_day != Some(day) {
+                        *trade_day = Some(day);
+                        new_trade_day(pipeline, market, day, state, summary);
+                    }
+                }
+                if let Err(e) = pipeline.trade_row(
+                    c.ts[i],
+                    te,
+                    c.ts_recv[i],
+                    c.id(i),
+                    c.price[i],
+                    c.size[i],
+                    c.sign[i],
+                    batcher,
+                ) {
+                    fail(e);
+                }
+            }
+        }
+    }
+}
+
+/// Before a market's first trade of UTC day `day`: VPIN's bucket volume V for the day (the
+/// `adv` rule), unless the run fixes it with `--vpin-v`.
+fn new_trade_day(
+    pipeline: &mut MarketPipeline,
+    market: &Market,
+    day: i64,
+    state: &RunState,
+    summary: &Rc<RefCell<WorkerSummary>>,
+) {
+    if pipeline.vpin_fixed() {
+        return;
+    }
+    match state.adv.v_for_day(&state.root, market, day) {
+        Ok(Some(v)) => pipeline.schedule_vpin(day, v),
+        Ok(None) => tracing::warn!(
+            "{}: no VPIN bucket volume for {}: no --vpin-v and no earlier bronze trades day for the adv rule: VPIN is null that day",
+            market,
+            daedalus_model::time::Date::from_days(day)
+        ),
+        Err(e) => summary
+            .borrow_mut()
+            .fail(format!("{market}: adv rule: {e:#}")),
+    }
 }

@@ -1,9 +1,10 @@
 //! `bronze_source`: reads this worker's bronze partitions as columnar [`Chunk`]s, in batch mode
 //! (the files present at start) or watch mode (new files as they appear), one code path.
 //!
-//! **Assignment.** A partition (dataset, market, date) belongs to worker
-//! `hash(dataset, market, date) % peers`, so every file of a partition is read by one worker,
-//! in name order, whatever the run mode.
+//! **Assignment.** A partition (dataset, market, date) is read by its market's worker
+//! ([`crate::routing::Routing`], agreed by every worker before the run), so every file of a
+//! partition is read by one worker, in name order, whatever the run mode, and its chunks reach
+//! the market operator without crossing workers or processes.
 //!
 //! **Discovery.** Batch: one scan at start. Watch: a rescan every `poll` (and at once when the
 //! `notify` watcher reports a change under `bronze/`). A file counts once it has its final name
@@ -32,7 +33,12 @@
 //! stay dense; the receiver skips them.
 //!
 //! **Flow control.** The source pauses while the probe on the exchanged stream (the slowest
-//! worker's watermark) is more than `lead` behind its own capability.
+//! worker's watermark) is more than `lead` behind its own capability *and* more than
+//! `max_in_flight_rows` of the rows it sent are at or above that probe's frontier (sent, not yet
+//! releasable downstream). The row allowance bounds memory in rows, whatever the event rate, and
+//! lets a worker keep working while another is busy (encoding a row group, say): with sparse
+//! data, `lead` alone is only milliseconds of work and the workers ran in lockstep. `lead` is
+//! always granted, so a source never waits on a capability its own market operator holds.
 //!
 //! **Stopping.** When the run's stop flag is set (SIGINT/SIGTERM) the capability is dropped at
 //! once; the market operator then checkpoints without flushing open windows.
@@ -43,8 +49,8 @@ use daedalus_model::rows::Dataset;
 use daedalus_model::time::Nanos;
 use daedalus_sinks::manifest::{LateRecord, append_late, now_unix_ms};
 use daedalus_sources::bronze::{
-    BookTimeCarry, BronzeFileReader, BronzePartition, Chunk, ChunkData, OrderClock,
-    date_lower_bound, decode_batch, discover,
+    BookTimeCarry, BronzeFileReader, Chunk, ChunkData, OrderClock, date_lower_bound, decode_batch,
+    discover,
 };
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashSet, VecDeque};
@@ -89,14 +95,20 @@ pub struct SourceOptions {
     pub clock: OrderClock,
     /// Rows per decoded batch.
     pub batch_rows: usize,
-    /// Maximum event-time lead over the slowest worker before pausing, in ns.
+    /// Decode `trade_id` (only `silver/trades` writes it; without it the column is skipped).
+    pub trade_ids: bool,
+    /// Event-time lead over the slowest worker always allowed, in ns.
     pub lead: Nanos,
+    /// Beyond `lead`, rows sent but not yet releasable downstream allowed before pausing.
+    pub max_in_flight_rows: usize,
     /// Row groups read per activation before yielding.
     pub groups_per_activation: usize,
     /// Watch mode (None: batch).
     pub watch: Option<WatchOptions>,
     /// Late rows.
     pub on_late: LatePolicy,
+    /// Market -> worker (partitions are read on their market's worker).
+    pub routing: Arc<crate::routing::Routing>,
     /// Partition filter (exchange, symbol, date).
     pub keep: Arc<dyn Fn(&str, &str, daedalus_model::time::Date) -> bool + Send + Sync>,
 }
@@ -193,18 +205,6 @@ fn relative(root: &Path, p: &Path) -> String {
         .replace('\\', "/")
 }
 
-fn partition_owner(p: &BronzePartition, peers: usize) -> usize {
-    let key = format!(
-        "{}|{}|{}|{}",
-        p.dataset.name(),
-        p.exchange,
-        p.symbol,
-        p.date
-    );
-    let h = u64::from_str_radix(&crate::state::fnv_hex(&key), 16).unwrap_or(0);
-    (h % peers as u64) as usize
-}
-
 /// Per-market watermark bookkeeping (watch mode).
 struct Watermarks {
     /// Market key -> its progress.
@@ -281,7 +281,6 @@ pub fn bronze_source<'s>(
     rows_read: Arc<std::sync::atomic::AtomicU64>,
 ) -> Stream<'s, u64, Vec<Chunk>> {
     let index = scope.index();
-    let peers = scope.peers();
     source(scope, "BronzeSource", move |cap, info| {
         let activator = scope.activator_for(info.address.clone());
         // Watch mode: wake on filesystem events under bronze/ (polling stays the fallback).
@@ -309,6 +308,9 @@ pub fn bronze_source<'s>(
         };
         let mut last_scan: Option<Instant> = None;
         let mut first = true;
+        // Chunks sent at or above the probe's frontier: (time sent, rows), in send order.
+        let mut in_flight: VecDeque<(u64, usize)> = VecDeque::new();
+        let mut in_flight_rows: usize = 0;
         move |output| {
             let _keep_watcher_alive = &_watcher;
             let Some(c) = cap.as_mut() else { return };
@@ -329,15 +331,7 @@ pub fn bronze_source<'s>(
                 } else {
                     *c.time() as Nanos
                 };
-                if let Err(e) = scan(
-                    &state,
-                    &opts,
-                    index,
-                    peers,
-                    floor_now,
-                    &mut scanner,
-                    &mut parts,
-                ) {
+                if let Err(e) = scan(&state, &opts, index, floor_now, &mut scanner, &mut parts) {
                     summary.borrow_mut().fail(e);
                     cap = None;
                     return;
@@ -351,11 +345,29 @@ pub fn bronze_source<'s>(
                     }
                 }
             }
-            // Flow control: wait while the slowest worker is more than `lead` behind us.
+            // Flow control: wait while the slowest worker is more than `lead` behind us and
+            // too many of our rows wait downstream (see the module docs).
             let me = *c.time();
-            let behind =
-                probe.with_frontier(|f| f.iter().all(|t| t.saturating_add(opts.lead as u64) < me));
-            if behind {
+            let (behind, least) = probe.with_frontier(|f| {
+                (
+                    f.iter().all(|t| t.saturating_add(opts.lead as u64) < me),
+                    f.iter().copied().min(),
+                )
+            });
+            // Sent times are not monotone across partitions: drop every released entry.
+            if in_flight
+                .iter()
+                .any(|&(t, _)| least.is_none_or(|l| t < l))
+            {
+                in_flight.retain(|&(t, rows)| {
+                    let keep = least.is_some_and(|l| t >= l);
+                    if !keep {
+                        in_flight_rows -= rows;
+                    }
+                    keep
+                });
+            }
+            if behind && in_flight_rows > opts.max_in_flight_rows {
                 activator.activate_after(Duration::from_millis(1));
                 return;
             }
@@ -404,6 +416,8 @@ pub fn bronze_source<'s>(
                         let min = data.ts().iter().copied().min().unwrap_or(0);
                         let send_at = (min.max(0) as u64).max(*c.time());
                         let at = c.delayed(&send_at);
+                        in_flight.push_back((send_at, data.len()));
+                        in_flight_rows += data.len();
                         output.session(&at).give(Chunk {
                             market: p.market,
                             pos0,
@@ -499,7 +513,6 @@ fn scan(
     state: &RunState,
     opts: &SourceOptions,
     index: usize,
-    peers: usize,
     floor_now: Nanos,
     sc: &mut Scanner,
     parts: &mut Vec<PartState>,
@@ -557,7 +570,7 @@ fn scan(
             *m = (*m).max(n);
         }
         e.last_file = now;
-        if partition_owner(&p, peers) != index {
+        if opts.routing.worker_of(key) != index {
             continue;
         }
         let pkey = (p.dataset, key, p.date.days_since_epoch());
@@ -624,8 +637,11 @@ fn open_partition(p: &mut PartState, opts: &SourceOptions) -> Result<(), String>
     let lb = date_lower_bound(p.date, opts.clock);
     let mut max_all: Option<Nanos> = Some(Nanos::MIN);
     for (fi, f) in p.files.iter().enumerate() {
-        let r = BronzeFileReader::open(&f.path, p.dataset, opts.clock, lb)
+        let mut r = BronzeFileReader::open(&f.path, p.dataset, opts.clock, lb)
             .map_err(|e| e.to_string())?;
+        if !opts.trade_ids {
+            r.skip_trade_ids();
+        }
         for (gi, &(rows, min)) in r.groups().iter().enumerate() {
             p.units.push_back((fi, gi, rows, min));
         }
