@@ -447,7 +447,7 @@ pub fn execute(plan: RunPlan, cluster: &ClusterConfig) -> Result<WorkerSummary> 
         let nq = plan.config.normalize_quotes;
         let src_opts = SourceOptions {
             clock,
-            batch_rows: 16 * 1024,
+            batch_rows: 64 * 1024,
             trade_ids: plan.config.outputs.contains(&Output::Trades),
             lead: 120 * NANOS_PER_SEC,
             max_in_flight_rows: 1 << 20,

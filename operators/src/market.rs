@@ -245,7 +245,16 @@ impl MarketPipeline {
     }
 
     /// Applies the pending book message, if any.
+    #[inline]
     pub fn flush_book(&mut self, sink: &mut impl FeatureSink) -> Result<(), String> {
+        // Called before every trade and ticker row: the common "nothing pending" case inline.
+        if self.head.is_none() {
+            return Ok(());
+        }
+        self.flush_pending_book(sink)
+    }
+
+    fn flush_pending_book(&mut self, sink: &mut impl FeatureSink) -> Result<(), String> {
         let Some(h) = self.head.take() else {
             return Ok(());
         };
@@ -361,23 +370,30 @@ impl MarketPipeline {
             size,
             side,
         };
-        let mid = self.book.mid();
-        self.buckets.clear();
-        let f = self
-            .trades
-            .on_trade(&t, mid, &mut self.buckets)
-            .map_err(|e| {
-                format!(
-                    "{}/{}: trade {id} at {ts_event}: {e}",
-                    self.params.exchange, self.params.symbol
-                )
-            })?;
+        let err = |e: crate::trades::TradeError| {
+            format!(
+                "{}/{}: trade {id} at {ts_event}: {e}",
+                self.params.exchange, self.params.symbol
+            )
+        };
+        // Validated and converted to fixed point once.
+        let qty = if !self.params.outputs.trades && self.trades.is_passive() {
+            // No TFI, no VPIN and no silver/trades row: the trade engine would change nothing
+            // and its row would be dropped (bars-only without VPIN), so only its checks run.
+            TradeFeatureEngine::validate(&t).map_err(err)?
+        } else {
+            let mid = self.book.mid();
+            self.buckets.clear();
+            let f = self
+                .trades
+                .on_trade(&t, mid, &mut self.buckets)
+                .map_err(err)?;
+            if self.params.outputs.trades {
+                sink.trade(ts, ts_event, ts_recv, id, price, size, f);
+            }
+            f.qty
+        };
         self.counters.trades += 1;
-        // Validated and converted once, by the trade engine.
-        let qty = f.qty;
-        if self.params.outputs.trades {
-            sink.trade(ts, ts_event, ts_recv, id, price, size, f);
-        }
         let vpin_after = self.trades.last_vpin();
         if self.params.outputs.intervals {
             for (i, agg) in self.intervals.iter_mut().enumerate() {

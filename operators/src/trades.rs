@@ -138,6 +138,25 @@ impl TradeFeatureEngine {
         self.vpin.as_ref().and_then(Vpin::last_vpin)
     }
 
+    /// The checks of [`Self::on_trade`]: a positive finite price and a positive size
+    /// representable in fixed point, which it returns.
+    #[inline]
+    pub fn validate(t: &TradeInput) -> Result<Qty, TradeError> {
+        if !(t.price.is_finite() && t.price > 0.0) {
+            return Err(TradeError::Price(t.price));
+        }
+        Qty::from_f64(t.size)
+            .filter(|q| q.0 > 0 && t.size.is_finite())
+            .ok_or(TradeError::Size(t.size))
+    }
+
+    /// True when [`Self::on_trade`] would change no state: no TFI windows, no VPIN and no V
+    /// scheduled. A caller that needs no feature row may then call [`Self::validate`] only.
+    #[inline]
+    pub fn is_passive(&self) -> bool {
+        self.windows.is_empty() && self.vpin.is_none() && self.schedule.is_empty()
+    }
+
     /// Features of one trade; completed VPIN buckets are appended to `buckets`.
     pub fn on_trade(
         &mut self,
@@ -145,12 +164,7 @@ impl TradeFeatureEngine {
         mid_asof: Option<f64>,
         buckets: &mut Vec<VpinBucket>,
     ) -> Result<&TradeFeatureRow, TradeError> {
-        if !(t.price.is_finite() && t.price > 0.0) {
-            return Err(TradeError::Price(t.price));
-        }
-        let q = Qty::from_f64(t.size)
-            .filter(|q| q.0 > 0 && t.size.is_finite())
-            .ok_or(TradeError::Size(t.size))?;
+        let q = Self::validate(t)?;
         let (b, s) = match t.side {
             TradeSide::Buy => (i128::from(q.0), 0),
             TradeSide::Sell => (0, i128::from(q.0)),

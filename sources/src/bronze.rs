@@ -200,9 +200,10 @@ pub fn discover(
 
 /// Which timestamp orders events (CONTRACT §3: `ts_event` by default, `ts_recv` with
 /// `--clock receive`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum OrderClock {
     /// `ts_event`.
+    #[default]
     Event,
     /// `ts_recv`.
     Receive,
@@ -419,8 +420,9 @@ pub struct BookCols {
 /// Columnar trade rows.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct TradeCols {
-    /// Ordering time.
-    pub ts: Vec<Nanos>,
+    /// Which column is the ordering time ([`TradeCols::ts`]): trades order by `ts_event` or
+    /// `ts_recv` as stored, so the ordering time is not a third copy.
+    pub clock: OrderClock,
     /// `ts_event`.
     pub ts_event: Vec<Nanos>,
     /// `ts_recv`.
@@ -438,7 +440,17 @@ pub struct TradeCols {
 }
 
 impl TradeCols {
+    /// Ordering times.
+    #[inline]
+    pub fn ts(&self) -> &[Nanos] {
+        match self.clock {
+            OrderClock::Event => &self.ts_event,
+            OrderClock::Receive => &self.ts_recv,
+        }
+    }
+
     /// The id of row `i` (empty when the file was read without ids).
+    #[inline]
     pub fn id(&self, i: usize) -> &str {
         if self.id_ends.is_empty() {
             return "";
@@ -489,7 +501,7 @@ impl ChunkData {
     pub fn len(&self) -> usize {
         match self {
             ChunkData::Book(c) => c.ts.len(),
-            ChunkData::Trades(c) => c.ts.len(),
+            ChunkData::Trades(c) => c.ts_event.len(),
             ChunkData::Ticker(c) => c.ts.len(),
         }
     }
@@ -503,7 +515,7 @@ impl ChunkData {
     pub fn ts(&self) -> &[Nanos] {
         match self {
             ChunkData::Book(c) => &c.ts,
-            ChunkData::Trades(c) => &c.ts,
+            ChunkData::Trades(c) => c.ts(),
             ChunkData::Ticker(c) => &c.ts,
         }
     }
@@ -784,12 +796,8 @@ pub fn decode_batch(
                     (ids, id_ends)
                 }
             };
-            let ts = match clock {
-                OrderClock::Event => ts_event.clone(),
-                OrderClock::Receive => ts_recv.clone(),
-            };
             ChunkData::Trades(TradeCols {
-                ts,
+                clock,
                 ts_event,
                 ts_recv,
                 ids,

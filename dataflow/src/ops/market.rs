@@ -68,7 +68,8 @@ impl Run {
         let sorted = match &run.chunk.data {
             ChunkData::Book(c) => c.ts.windows(2).all(|w| w[0] <= w[1]),
             ChunkData::Trades(c) => {
-                (1..n).all(|i| (c.ts[i - 1], c.ts_recv[i - 1]) <= (c.ts[i], c.ts_recv[i]))
+                let ts = c.ts();
+                (1..n).all(|i| (ts[i - 1], c.ts_recv[i - 1]) <= (ts[i], c.ts_recv[i]))
             }
             ChunkData::Ticker(_) => (1..n).all(|i| run.raw_key(i - 1) <= run.raw_key(i)),
         };
@@ -89,7 +90,7 @@ impl Run {
             // has an earlier ts_recv, and must not be sorted ahead of the snapshot.
             ChunkData::Book(c) => (c.ts[i], 0, 0, None, pos),
             ChunkData::Ticker(c) => (c.ts[i], 1, c.ts_recv[i], c.seq[i], pos),
-            ChunkData::Trades(c) => (c.ts[i], 2, c.ts_recv[i], None, pos),
+            ChunkData::Trades(c) => (c.ts()[i], 2, c.ts_recv[i], None, pos),
         }
     }
 
@@ -565,6 +566,7 @@ fn apply_rows(
             // so the per-row test is two comparisons, not a division.
             let mut day_range =
                 trade_day.map_or((0, 0), |d| (d * NANOS_PER_DAY, (d + 1) * NANOS_PER_DAY));
+            let ts = c.ts();
             for k in ks {
                 let i = run.row(k);
                 let te = c.ts_event[i];
@@ -577,7 +579,7 @@ fn apply_rows(
                     }
                 }
                 if let Err(e) = pipeline.trade_row(
-                    c.ts[i],
+                    ts[i],
                     te,
                     c.ts_recv[i],
                     c.id(i),

@@ -355,10 +355,7 @@ pub fn bronze_source<'s>(
                 )
             });
             // Sent times are not monotone across partitions: drop every released entry.
-            if in_flight
-                .iter()
-                .any(|&(t, _)| least.is_none_or(|l| t < l))
-            {
+            if in_flight.iter().any(|&(t, _)| least.is_none_or(|l| t < l)) {
                 in_flight.retain(|&(t, rows)| {
                     let keep = least.is_some_and(|l| t >= l);
                     if !keep {
