@@ -101,6 +101,49 @@ def run_daedalus(binary, root, args, workers=1):
     return {"seconds": secs, "peak_rss_bytes": int(rss_kb) * 1024}
 
 
+def free_ports(n):
+    import socket
+    socks, ports = [], []
+    for _ in range(n):
+        sk = socket.socket()
+        sk.bind(("127.0.0.1", 0))
+        socks.append(sk)
+        ports.append(sk.getsockname()[1])
+    for sk in socks:
+        sk.close()
+    return ports
+
+
+def run_daedalus_cluster(binary, root, args, processes=2):
+    """`daedalus run -n P -p i -h hostfile -w 1` as P processes on loopback; wall time of the
+    whole cluster (first start to last exit) and the largest per-process peak RSS."""
+    for d in ("silver", "gold", "_daedalus"):
+        shutil.rmtree(os.path.join(root, d), ignore_errors=True)
+    hosts = os.path.join(root, ".hosts")
+    with open(hosts, "w") as f:
+        f.write("".join(f"127.0.0.1:{p}\n" for p in free_ports(processes)))
+    procs, tfs = [], []
+    t0 = time.perf_counter()
+    for i in range(processes):
+        tf = os.path.join(root, f".time{i}")
+        tfs.append(tf)
+        cmd = ["/usr/bin/time", "-f", "%e %M", "-o", tf, binary, "--log", "warn", "run",
+               "--root", root, "-w", "1", "-n", str(processes), "-p", str(i), "-h", hosts, *args]
+        procs.append(subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                      text=True))
+    for p in procs:
+        _, err = p.communicate()
+        if p.returncode != 0:
+            sys.stderr.write(f"cluster process failed:\n{err}\n")
+            raise SystemExit(1)
+    secs = time.perf_counter() - t0
+    rss = 0
+    for tf in tfs:
+        with open(tf) as f:
+            rss = max(rss, int(f.read().split()[-1]) * 1024)
+    return {"seconds": secs, "peak_rss_bytes": rss}
+
+
 def run_job(job, root, out, threads=1):
     env = dict(os.environ, POLARS_MAX_THREADS=str(threads), DAEDALUS_BENCH_THREADS=str(threads),
                OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads))
@@ -162,6 +205,8 @@ def main():
     ap.add_argument("--markets", type=int, default=4)
     ap.add_argument("--full-events", type=int, default=2_000_000)
     ap.add_argument("--check-events", type=int, default=300_000)
+    ap.add_argument("--scale-events", type=int, default=10_000_000,
+                    help="events of the root for -w 1 / -w 2 / 2-process cluster scaling")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--pandas-repeat", type=int, default=1)
     ap.add_argument("--skip-pandas", action="store_true")
@@ -205,6 +250,19 @@ def main():
                 run_job("pandas-full", froot, os.path.join(froot, "out-pandas")))
             print(f"  pandas {full['pandas full'][-1]['seconds']:.2f}s", flush=True)
 
+    # ---- scaling: -w 1, -w 2 and a 2-process cluster on loopback (full job)
+    sroot = gen_root(a.bin, a.data, a.scale_events, a.markets)
+    srows = count_rows(sroot)
+    print(f"scaling: {srows} bronze rows in {sroot}", flush=True)
+    scale = {}
+    for rep in range(a.repeat):
+        scale.setdefault("daedalus full -w 1", []).append(run_daedalus(a.bin, sroot, []))
+        scale.setdefault("daedalus full -w 2", []).append(run_daedalus(a.bin, sroot, [], 2))
+        scale.setdefault("daedalus full, 2 processes x 1 worker (loopback)", []).append(
+            run_daedalus_cluster(a.bin, sroot, []))
+        print(f"  scaling repetition {rep + 1}: " + ", ".join(
+            f"{k} {v[-1]['seconds']:.2f}s" for k, v in scale.items()), flush=True)
+
     def table(results, nrows, ref):
         out = {}
         for k, runs in results.items():
@@ -220,6 +278,8 @@ def main():
                       "results": table(bars, trades, "daedalus bars -w 1")}
     report["full"] = {"root": froot, "bronze_rows": rows,
                       "results": table(full, rows, "daedalus full -w 1")}
+    report["scaling"] = {"root": sroot, "bronze_rows": srows,
+                         "results": table(scale, srows, "daedalus full -w 1")}
     with open(os.path.join(a.out, "compare.json"), "w") as f:
         json.dump(report, f, indent=2)
     md = render(report)
@@ -237,7 +297,8 @@ def render(r):
     for name, key, what in (("Bars job (trades -> time_1m OHLCV, buy/sell volume, VWAP)", "bars",
                              "trades"),
                             ("Full job (book + ticker + trades -> silver features + time_1m bars)",
-                             "full", "bronze_rows")):
+                             "full", "bronze_rows"),
+                            ("Scaling, full job", "scaling", "bronze_rows")):
         sec = r[key]
         lines.append(f"**{name}**, {sec[what]:,} {what.replace('_', ' ')}:")
         lines.append("")
@@ -248,6 +309,11 @@ def render(r):
                          f"{s['rows_per_s'] / 1e6:.2f} M | {s['peak_rss_bytes'] / 1e6:.0f} MB | "
                          f"{s['ratio_vs_daedalus']:.2f}x |")
         lines.append("")
+        if key == "scaling":
+            for k, s in sec["results"].items():
+                lines.append(f"- {k}: speed-up over -w 1 (best times) "
+                             f"**{1 / s['ratio_vs_daedalus']:.2f}x**")
+            lines.append("")
     return "\n".join(lines)
 
 

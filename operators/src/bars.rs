@@ -892,7 +892,24 @@ impl BarBuilder {
         width: Nanos,
         out: &mut Vec<BarRow>,
     ) {
-        let k = self.slot_of(ts, width);
+        // Most trades fall in the open slot: test its bounds instead of dividing.
+        let k = match self
+            .slot
+            .and_then(|open| Some((open, open.checked_mul(width)?)))
+        {
+            Some((open, lo)) => {
+                let in_open = match self.cfg.time_closure {
+                    TimeBarClosure::RightOpen => ts >= lo && ts - lo < width,
+                    TimeBarClosure::LeftOpen => ts > lo && ts - lo <= width,
+                };
+                if in_open {
+                    open
+                } else {
+                    self.slot_of(ts, width)
+                }
+            }
+            None => self.slot_of(ts, width),
+        };
         match self.slot {
             Some(open) if k > open => {
                 // Close the open bar and every empty bar up to this trade's slot; VPIN as of

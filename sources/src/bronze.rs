@@ -17,6 +17,7 @@
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int8Type, TimestampNanosecondType, UInt64Type};
 use arrow_array::{Array, RecordBatch};
+use arrow_buffer::{ArrowNativeType, ScalarBuffer};
 use daedalus_model::market::validate_partition_value;
 use daedalus_model::partition::hive_value;
 use daedalus_model::rows::Dataset;
@@ -394,15 +395,53 @@ pub const SIDE_BID: u8 = 0;
 /// Book side as a byte: 0 bid, 1 ask.
 pub const SIDE_ASK: u8 = 1;
 
+/// A column that shares the decoded Arrow buffer instead of copying it (the decode path's
+/// largest copy); reads as a slice. Serializes as a sequence (chunks cross processes only when a
+/// watch run meets a market the routing table does not know).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Col<T: ArrowNativeType>(pub ScalarBuffer<T>);
+
+impl<T: ArrowNativeType> std::ops::Deref for Col<T> {
+    type Target = [T];
+    #[inline]
+    fn deref(&self) -> &[T] {
+        &self.0
+    }
+}
+
+impl<T: ArrowNativeType> Default for Col<T> {
+    fn default() -> Self {
+        Col(ScalarBuffer::from(Vec::new()))
+    }
+}
+
+impl<T: ArrowNativeType> From<Vec<T>> for Col<T> {
+    fn from(v: Vec<T>) -> Self {
+        Col(ScalarBuffer::from(v))
+    }
+}
+
+impl<T: ArrowNativeType + Serialize> Serialize for Col<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter())
+    }
+}
+
+impl<'de, T: ArrowNativeType + Deserialize<'de>> Deserialize<'de> for Col<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        Vec::<T>::deserialize(d).map(Col::from)
+    }
+}
+
 /// Columnar book rows.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct BookCols {
     /// Ordering time: effective (running-max) event time, or receive time.
     pub ts: Vec<Nanos>,
     /// `ts_event`.
-    pub ts_event: Vec<Nanos>,
+    pub ts_event: Col<Nanos>,
     /// `ts_recv`.
-    pub ts_recv: Vec<Nanos>,
+    pub ts_recv: Col<Nanos>,
     /// `seq`.
     pub seq: Vec<Option<u64>>,
     /// `prev_seq`.
@@ -412,9 +451,9 @@ pub struct BookCols {
     /// [`SIDE_BID`] or [`SIDE_ASK`].
     pub side: Vec<u8>,
     /// `price`.
-    pub price: Vec<f64>,
+    pub price: Col<f64>,
     /// `size`.
-    pub size: Vec<f64>,
+    pub size: Col<f64>,
 }
 
 /// Columnar trade rows.
@@ -424,17 +463,17 @@ pub struct TradeCols {
     /// `ts_recv` as stored, so the ordering time is not a third copy.
     pub clock: OrderClock,
     /// `ts_event`.
-    pub ts_event: Vec<Nanos>,
+    pub ts_event: Col<Nanos>,
     /// `ts_recv`.
-    pub ts_recv: Vec<Nanos>,
+    pub ts_recv: Col<Nanos>,
     /// All trade ids concatenated.
     pub ids: String,
     /// End offset of each id in `ids`.
     pub id_ends: Vec<u32>,
     /// `price`.
-    pub price: Vec<f64>,
+    pub price: Col<f64>,
     /// `size`.
-    pub size: Vec<f64>,
+    pub size: Col<f64>,
     /// Aggressor sign: +1 buy, -1 sell, 0 unknown.
     pub sign: Vec<i8>,
 }
@@ -468,11 +507,11 @@ impl TradeCols {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct TickerCols {
     /// Ordering time.
-    pub ts: Vec<Nanos>,
+    pub ts: Col<Nanos>,
     /// `ts_event`.
-    pub ts_event: Vec<Nanos>,
+    pub ts_event: Col<Nanos>,
     /// `ts_recv`.
-    pub ts_recv: Vec<Nanos>,
+    pub ts_recv: Col<Nanos>,
     /// `seq`.
     pub seq: Vec<Option<u64>>,
     /// `bid_price`.
@@ -516,7 +555,7 @@ impl ChunkData {
         match self {
             ChunkData::Book(c) => &c.ts,
             ChunkData::Trades(c) => c.ts(),
-            ChunkData::Ticker(c) => &c.ts,
+            ChunkData::Ticker(c) => &c.ts[..],
         }
     }
 
@@ -694,9 +733,16 @@ pub fn decode_batch(
             .unwrap_or(0);
         return Err(bad(path, first_row + i as u64, "null timestamp"));
     }
-    let ts_event: Vec<Nanos> = te.values().to_vec();
-    let ts_recv: Vec<Nanos> = tr.values().to_vec();
+    let ts_event: Col<Nanos> = Col(te.values().clone());
+    let ts_recv: Col<Nanos> = Col(tr.values().clone());
     let check = |v: &[f64], what: &str, allow_zero: bool| -> Result<()> {
+        // Fast path without short-circuit (vectorizes); the slow loop only names the bad row.
+        let all_ok = v.iter().fold(true, |ok, &x| {
+            ok & x.is_finite() & ((x > 0.0) | (allow_zero & (x == 0.0)))
+        });
+        if all_ok {
+            return Ok(());
+        }
         for (i, &x) in v.iter().enumerate() {
             let ok = x.is_finite() && (x > 0.0 || (allow_zero && x == 0.0));
             if !ok {
@@ -714,8 +760,8 @@ pub fn decode_batch(
     };
     Ok(match dataset {
         Dataset::Book => {
-            let price = f64_col(batch, "price", path)?.values().to_vec();
-            let size = f64_col(batch, "size", path)?.values().to_vec();
+            let price = Col(f64_col(batch, "price", path)?.values().clone());
+            let size = Col(f64_col(batch, "size", path)?.values().clone());
             check(&price, "price", false)?;
             check(&size, "size", true)?;
             let side = side_codes(batch, path, first_row, "book", |s| match s {
@@ -737,7 +783,7 @@ pub fn decode_batch(
                 .map(|v| v.unwrap_or(false))
                 .collect();
             let ts = match clock {
-                OrderClock::Receive => ts_recv.clone(),
+                OrderClock::Receive => ts_recv.to_vec(),
                 OrderClock::Event => {
                     let mut m = carry.0.unwrap_or(i64::MIN);
                     let v: Vec<Nanos> = ts_event
@@ -764,8 +810,8 @@ pub fn decode_batch(
             })
         }
         Dataset::Trades => {
-            let price = f64_col(batch, "price", path)?.values().to_vec();
-            let size = f64_col(batch, "size", path)?.values().to_vec();
+            let price = Col(f64_col(batch, "price", path)?.values().clone());
+            let size = Col(f64_col(batch, "size", path)?.values().clone());
             check(&price, "price", false)?;
             check(&size, "size", false)?;
             let sign: Vec<i8> = side_codes(batch, path, first_row, "trade", |s| match s {

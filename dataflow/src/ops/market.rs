@@ -65,11 +65,14 @@ impl Run {
             cursor: 0,
         };
         // Positions ascend within a chunk, so only the leading key fields decide.
+        // Folds without short-circuit so the checks vectorize (a chunk is almost always sorted).
         let sorted = match &run.chunk.data {
-            ChunkData::Book(c) => c.ts.windows(2).all(|w| w[0] <= w[1]),
+            ChunkData::Book(c) => c.ts.windows(2).fold(true, |ok, w| ok & (w[0] <= w[1])),
             ChunkData::Trades(c) => {
-                let ts = c.ts();
-                (1..n).all(|i| (ts[i - 1], c.ts_recv[i - 1]) <= (ts[i], c.ts_recv[i]))
+                let (ts, tr) = (c.ts(), &c.ts_recv[..]);
+                (1..n).fold(true, |ok, i| {
+                    ok & ((ts[i - 1] < ts[i]) | ((ts[i - 1] == ts[i]) & (tr[i - 1] <= tr[i])))
+                })
             }
             ChunkData::Ticker(_) => (1..n).all(|i| run.raw_key(i - 1) <= run.raw_key(i)),
         };
