@@ -83,6 +83,93 @@ impl ClusterConfig {
     }
 }
 
+/// This process's timely allocators. A cluster connects its sockets itself
+/// ([`cluster_sockets`]): timely's own setup sleeps a whole second whenever a peer is not
+/// listening or has not connected yet, which cost almost every cluster run a second at start.
+fn allocators(
+    cluster: &ClusterConfig,
+) -> Result<(
+    Vec<timely::communication::AllocatorBuilder>,
+    Box<dyn std::any::Any + Send>,
+)> {
+    use timely::communication::allocator::ProcessBuilder;
+    use timely::communication::allocator::zero_copy::initialize::initialize_networking_from_sockets;
+    use timely::communication::{AllocatorBuilder, Hooks};
+    let timely::CommunicationConfig::Cluster {
+        threads,
+        process,
+        addresses,
+        ..
+    } = cluster.timely().communication
+    else {
+        return cluster
+            .timely()
+            .communication
+            .try_build()
+            .map_err(|e| anyhow::anyhow!("starting timely: {e}"));
+    };
+    let sockets = cluster_sockets(&addresses, process)?;
+    let hooks = Hooks::default();
+    let procs =
+        ProcessBuilder::new_typed_vector(threads, hooks.refill.clone(), hooks.spill.clone());
+    let (builders, guard) =
+        initialize_networking_from_sockets(procs, sockets, process, threads, hooks)
+            .context("starting the cluster's network threads")?;
+    Ok((
+        builders.into_iter().map(AllocatorBuilder::Tcp).collect(),
+        Box::new(guard),
+    ))
+}
+
+/// Connects process `me` to every other process of `addresses` (one `host:port` each): listens
+/// on its own address, connects to every lower index (retrying every 10 ms while that process
+/// is not up yet) and accepts every higher one; each connection starts with the connecting
+/// process's index. Returns one socket per process (`None` for itself), as timely expects.
+fn cluster_sockets(addresses: &[String], me: usize) -> Result<Vec<Option<std::net::TcpStream>>> {
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    let pause = std::time::Duration::from_millis(10);
+    let listener = TcpListener::bind(addresses[me].trim())
+        .with_context(|| format!("process {me}: listening on {}", addresses[me]))?;
+    let mut sockets: Vec<Option<TcpStream>> = (0..addresses.len()).map(|_| None).collect();
+    for (j, addr) in addresses.iter().enumerate().take(me) {
+        let mut waited = std::time::Instant::now();
+        let mut s = loop {
+            match TcpStream::connect(addr.trim()) {
+                Ok(s) => break s,
+                Err(e) => {
+                    if waited.elapsed() >= std::time::Duration::from_secs(5) {
+                        tracing::info!("process {me}: waiting for process {j} at {addr}: {e}");
+                        waited = std::time::Instant::now();
+                    }
+                    std::thread::sleep(pause);
+                }
+            }
+        };
+        s.set_nodelay(true)?;
+        s.write_all(&(me as u64).to_le_bytes())
+            .with_context(|| format!("process {me}: greeting process {j}"))?;
+        sockets[j] = Some(s);
+    }
+    let mut missing = addresses.len() - me - 1;
+    while missing > 0 {
+        let (mut s, _) = listener
+            .accept()
+            .with_context(|| format!("process {me}: accepting a peer"))?;
+        s.set_nodelay(true)?;
+        let mut idx = [0u8; 8];
+        s.read_exact(&mut idx)
+            .with_context(|| format!("process {me}: reading a peer's index"))?;
+        let j = u64::from_le_bytes(idx) as usize;
+        if j <= me || j >= addresses.len() || sockets[j].is_some() {
+            bail!("process {me}: unexpected connection claiming process index {j}");
+        }
+        sockets[j] = Some(s);
+        missing -= 1;
+    }
+    Ok(sockets)
+}
+
 /// One bronze partition of the plan, with its market id (index into the plan's market table).
 /// The source lists bronze itself (batch and watch alike); the plan's list is for the up-front
 /// "nothing to read" check and for reporting.
@@ -414,76 +501,82 @@ pub fn execute(plan: RunPlan, cluster: &ClusterConfig) -> Result<WorkerSummary> 
     let progress = crate::progress::Progress::start(rows_read.clone());
     let rows_counter = rows_read;
     let fingerprint = state.fingerprint.clone();
-    let guards = timely::execute(cluster.timely(), move |worker| {
-        let rows_counter = rows_counter.clone();
-        let summary = Rc::new(RefCell::new(WorkerSummary::default()));
-        let plan = plan.clone();
-        let state = state.clone();
-        let routing = Arc::new(routing::agree(worker, &proposed));
-        for m in known.iter() {
-            if routing.worker_of(m.hash64()) != worker.index() {
-                continue;
+    let (builders, comms) = allocators(cluster)?;
+    let guards = timely::execute::execute_from(
+        builders,
+        comms,
+        timely::WorkerConfig::default(),
+        move |worker| {
+            let rows_counter = rows_counter.clone();
+            let summary = Rc::new(RefCell::new(WorkerSummary::default()));
+            let plan = plan.clone();
+            let state = state.clone();
+            let routing = Arc::new(routing::agree(worker, &proposed));
+            for m in known.iter() {
+                if routing.worker_of(m.hash64()) != worker.index() {
+                    continue;
+                }
+                if let Err(e) = state.register(m).and_then(|()| state.ensure_recovered(m)) {
+                    summary.borrow_mut().fail(format!("{e:#}"));
+                }
             }
-            if let Err(e) = state.register(m).and_then(|()| state.ensure_recovered(m)) {
-                summary.borrow_mut().fail(format!("{e:#}"));
-            }
-        }
-        let probe = ProbeHandle::new();
-        let s2 = summary.clone();
-        let s3 = summary.clone();
-        let s4 = summary.clone();
-        let sink_opts = SinkOptions {
-            root: plan.root.clone(),
-            state_dir: state.state_dir.clone(),
-            fingerprint: fingerprint.clone(),
-            metrics: state.metrics.clone(),
-            write: WriteOptions {
-                metadata: plan.config.metadata(),
-                ..WriteOptions::default()
-            },
-            max_rows_per_file: 2 * 1024 * 1024,
-        };
-        let filter = plan.config.filter.clone();
-        let nq = plan.config.normalize_quotes;
-        let src_opts = SourceOptions {
-            clock,
-            batch_rows: 64 * 1024,
-            trade_ids: plan.config.outputs.contains(&Output::Trades),
-            lead: 120 * NANOS_PER_SEC,
-            max_in_flight_rows: 1 << 18,
-            groups_per_activation: 2,
-            watch: plan.exec.watch,
-            on_late: plan.exec.on_late,
-            routing: routing.clone(),
-            keep: Arc::new(move |e: &str, s: &str, d: Date| filter.matches(e, s, d, nq)),
-        };
-        let template = plan.template.clone();
-        let params_for: Arc<dyn Fn(&Market) -> MarketParams + Send + Sync> =
-            Arc::new(move |m: &Market| template.params_for(m));
-        let policy = CheckpointPolicy {
-            every: plan.exec.checkpoint_every,
-        };
-        worker.dataflow::<u64, _, _>(|scope| {
-            let chunks = bronze_source(
-                scope,
-                state.clone(),
-                src_opts,
-                probe.clone(),
-                s2,
-                rows_counter,
-            );
-            // Chunks are read on their market's worker: this exchange moves nothing across
-            // workers unless a watch run meets a market unknown at planning time.
-            let route = routing.clone();
-            let exchanged = chunks
-                .exchange(move |c| route.worker_of(c.market) as u64)
-                .probe_with(&probe);
-            let out = market_features(exchanged, state.clone(), params_for, policy, s3);
-            partition_sink(out, sink_opts, s4);
-        });
-        while worker.step_or_park(None) {}
-        summary.borrow().clone()
-    })
+            let probe = ProbeHandle::new();
+            let s2 = summary.clone();
+            let s3 = summary.clone();
+            let s4 = summary.clone();
+            let sink_opts = SinkOptions {
+                root: plan.root.clone(),
+                state_dir: state.state_dir.clone(),
+                fingerprint: fingerprint.clone(),
+                metrics: state.metrics.clone(),
+                write: WriteOptions {
+                    metadata: plan.config.metadata(),
+                    ..WriteOptions::default()
+                },
+                max_rows_per_file: 2 * 1024 * 1024,
+            };
+            let filter = plan.config.filter.clone();
+            let nq = plan.config.normalize_quotes;
+            let src_opts = SourceOptions {
+                clock,
+                batch_rows: 64 * 1024,
+                trade_ids: plan.config.outputs.contains(&Output::Trades),
+                lead: 120 * NANOS_PER_SEC,
+                max_in_flight_rows: 1 << 18,
+                groups_per_activation: 2,
+                watch: plan.exec.watch,
+                on_late: plan.exec.on_late,
+                routing: routing.clone(),
+                keep: Arc::new(move |e: &str, s: &str, d: Date| filter.matches(e, s, d, nq)),
+            };
+            let template = plan.template.clone();
+            let params_for: Arc<dyn Fn(&Market) -> MarketParams + Send + Sync> =
+                Arc::new(move |m: &Market| template.params_for(m));
+            let policy = CheckpointPolicy {
+                every: plan.exec.checkpoint_every,
+            };
+            worker.dataflow::<u64, _, _>(|scope| {
+                let chunks = bronze_source(
+                    scope,
+                    state.clone(),
+                    src_opts,
+                    probe.clone(),
+                    s2,
+                    rows_counter,
+                );
+                // Chunks are read on their market's worker: this exchange moves nothing across
+                // workers unless a watch run meets a market unknown at planning time.
+                let route = routing.clone();
+                let exchanged = chunks
+                    .exchange(move |c| route.worker_of(c.market) as u64)
+                    .probe_with(&probe);
+                let out = market_features(exchanged, state.clone(), params_for, policy, s3);
+                partition_sink(out, sink_opts, s4);
+            });
+            while worker.step_or_park(None) {}
+            summary.borrow().clone()
+        },
+    )
     .map_err(|e| anyhow::anyhow!("starting timely: {e}"))?;
     let mut total = WorkerSummary::default();
     let joined = guards.join();

@@ -941,3 +941,66 @@ pub fn partition_traded_volume(p: &BronzePartition) -> Result<f64> {
     }
     Ok(total)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Zero-copy columns survive a serialization round trip (chunks that cross processes).
+    #[test]
+    fn columns_shared_with_arrow_round_trip_through_serde() {
+        let arr = arrow_array::Int64Array::from(vec![5, 6, 7, 8]);
+        // A slice of a larger buffer, as a decoded batch can be.
+        let col: Col<Nanos> = Col(arr.values().slice(1, 2));
+        assert_eq!(&col[..], &[6, 7]);
+        let cols = TradeCols {
+            clock: OrderClock::Receive,
+            ts_event: col.clone(),
+            ts_recv: Col::from(vec![9, 10]),
+            ids: "ab".into(),
+            id_ends: vec![1, 2],
+            price: Col::from(vec![1.5, 2.5]),
+            size: Col::from(vec![0.1, 0.2]),
+            sign: vec![1, -1],
+        };
+        let json = serde_json::to_string(&cols).unwrap();
+        let back: TradeCols = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, cols);
+        assert_eq!(back.ts(), &[9, 10]);
+        assert_eq!(back.id(1), "b");
+    }
+
+    /// Sides map once per dictionary value; an unknown value names its first row.
+    #[test]
+    fn side_codes_map_dictionary_values_and_name_the_bad_row() {
+        use arrow_array::{DictionaryArray, types::Int8Type};
+        let sides: DictionaryArray<Int8Type> = vec!["buy", "sell", "buy", "oops", "buy"]
+            .into_iter()
+            .collect();
+        let batch = RecordBatch::try_from_iter([(
+            "side",
+            std::sync::Arc::new(sides) as arrow_array::ArrayRef,
+        )])
+        .unwrap();
+        let code = |s: Option<&str>| match s {
+            Some("buy") => Some(1i8),
+            Some("sell") => Some(-1),
+            _ => None,
+        };
+        let path = Path::new("t.parquet");
+        let err = side_codes(&batch, path, 100, "trade", code).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("row 103") || msg.contains("103"), "{msg}");
+        assert!(msg.contains("oops"), "{msg}");
+        let ok: DictionaryArray<Int8Type> = vec!["sell", "buy"].into_iter().collect();
+        let batch = RecordBatch::try_from_iter([(
+            "side",
+            std::sync::Arc::new(ok) as arrow_array::ArrayRef,
+        )])
+        .unwrap();
+        assert_eq!(
+            side_codes(&batch, path, 0, "trade", code).unwrap(),
+            vec![-1, 1]
+        );
+    }
+}

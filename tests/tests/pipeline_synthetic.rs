@@ -218,3 +218,42 @@ fn vpin_adv_rule_uses_only_earlier_days() {
         }
     }
 }
+
+/// Issue 7: a bars-only run reads no `trade_id` column and skips the trade engine while it is
+/// passive (no TFI windows, no silver/trades, and no VPIN until the `adv` rule has a V on the
+/// second day), yet writes exactly the bars of a run with every output, on 1 and 2 workers.
+#[test]
+fn issue_7_bars_only_run_writes_the_bars_of_a_full_run() {
+    use daedalus_dataflow::config::Output;
+    let bars = vec!["time_1m".into(), "volume_20".into(), "tick_50".into()];
+    let full = RunConfig {
+        bar: bars.clone(),
+        ..RunConfig::default()
+    };
+    let only_bars = RunConfig {
+        bar: bars,
+        outputs: vec![Output::Bars],
+        ..RunConfig::default()
+    };
+    let roots: Vec<_> = (0..3).map(|_| gen_root(120_000, 2)).collect();
+    run(roots[0].path(), full, 1);
+    run(roots[1].path(), only_bars.clone(), 1);
+    run(roots[2].path(), only_bars, 2);
+    for r in &roots[1..] {
+        assert_same_outputs(roots[0].path(), r.path(), &["gold/bars"]);
+        assert!(read_partitions(r.path(), "silver/trades").is_empty());
+    }
+    // VPIN is null on the first day (no earlier day for the adv rule) and set on the second.
+    let b = read_partitions(roots[1].path(), "gold/bars/bar=time_1m");
+    let vpin_set = |day: &str| {
+        b.iter()
+            .filter(|(k, _)| k.ends_with(&format!("date={day}")))
+            .map(|(_, rb)| {
+                let c = rb.column_by_name("vpin").expect("vpin column");
+                c.len() - c.null_count()
+            })
+            .sum::<usize>()
+    };
+    assert_eq!(vpin_set("2024-01-01"), 0);
+    assert!(vpin_set("2024-01-02") > 0);
+}
