@@ -326,16 +326,25 @@ fn stage_parquet_decode(files: &[BronzeFile], threads: usize) -> Result<u64> {
     Ok(per.into_iter().sum())
 }
 
-/// The sources crate's reader: open, read every row group, decode and check into chunks.
-fn stage_decode(files: &[BronzeFile], threads: usize, clock: OrderClock) -> Result<u64> {
+/// The sources crate's reader: open, read every row group, decode and check into chunks, with
+/// the run's projection (`trade_id` only when `silver/trades` is an output) and batch size.
+fn stage_decode(
+    files: &[BronzeFile],
+    threads: usize,
+    clock: OrderClock,
+    trade_ids: bool,
+) -> Result<u64> {
     let per = par_round_robin(files, threads, |mine| {
         let mut rows = 0u64;
         for f in mine {
-            let r = BronzeFileReader::open(&f.path, f.dataset, clock, f.lower_bound)?;
+            let mut r = BronzeFileReader::open(&f.path, f.dataset, clock, f.lower_bound)?;
+            if !trade_ids {
+                r.skip_trade_ids();
+            }
             let mut carry = BookTimeCarry::default();
             let mut first = 0u64;
             for gi in 0..r.groups().len() {
-                for b in r.read_group(gi, 16 * 1024)? {
+                for b in r.read_group(gi, 64 * 1024)? {
                     let d = decode_batch(f.dataset, &b, r.path(), first, clock, &mut carry)?;
                     first += b.num_rows() as u64;
                     rows += d.len() as u64;
@@ -526,7 +535,8 @@ pub fn run_bench(a: &BenchArgs) -> Result<BenchReport> {
             bronze_rows_decoded = n;
             reset_peak_rss();
             let t = Instant::now();
-            let n2 = stage_decode(&files, cluster.workers, clock)?;
+            let trade_ids = config.outputs.contains(&crate::config::Output::Trades);
+            let n2 = stage_decode(&files, cluster.workers, clock, trade_ids)?;
             t_dec.record(t.elapsed().as_secs_f64(), reset_ok);
             if n2 != n {
                 bail!("bench: sources reader decoded {n2} rows, bare Parquet {n}");
