@@ -564,8 +564,9 @@ pub fn execute(plan: RunPlan, cluster: &ClusterConfig) -> Result<WorkerSummary> 
                     s2,
                     rows_counter,
                 );
-                // Chunks are read on their market's worker: this exchange moves nothing across
-                // workers unless a watch run meets a market unknown at planning time.
+                // The source reads each market on the worker this routes it to (known markets by
+                // the agreed table, new ones by hash), so nothing crosses workers here; the
+                // exchange keeps the market operator correct whatever the source assignment.
                 let route = routing.clone();
                 let exchanged = chunks
                     .exchange(move |c| route.worker_of(c.market) as u64)
