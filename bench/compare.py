@@ -86,10 +86,27 @@ def count_rows(root, datasets=("book", "ticker", "trades")):
     return n
 
 
+def clear_outputs(root):
+    """Deletes outputs and checkpoints, so every run does all the work."""
+    for d in ("silver", "gold", "_daedalus"):
+        shutil.rmtree(os.path.join(root, d), ignore_errors=True)
+
+
+def interleaved(label, engines, repeat):
+    """Runs every engine once per repetition, back to back (so repetition i of each shares the
+    machine's state); returns name -> [result per repetition]."""
+    out = {}
+    for rep in range(repeat):
+        for name, run in engines.items():
+            out.setdefault(name, []).append(run())
+        print(f"  {label} repetition {rep + 1}: " + ", ".join(
+            f"{k} {v[-1]['seconds']:.2f}s" for k, v in out.items()), flush=True)
+    return out
+
+
 def run_daedalus(binary, root, args, workers=1):
     """Runs `daedalus run` on `root` (outputs cleared first); returns seconds and peak RSS."""
-    for d in ("silver", "gold", "_daedalus"):  # outputs and checkpoints: every run does it all
-        shutil.rmtree(os.path.join(root, d), ignore_errors=True)
+    clear_outputs(root)
     tf = os.path.join(root, ".time")
     cmd = ["/usr/bin/time", "-f", "%e %M", "-o", tf, binary, "--log", "warn", "run",
            "--root", root, "-w", str(workers), *args]
@@ -117,8 +134,7 @@ def free_ports(n):
 def run_daedalus_cluster(binary, root, args, processes=2):
     """`daedalus run -n P -p i -h hostfile -w 1` as P processes on loopback; wall time of the
     whole cluster (first start to last exit) and the largest per-process peak RSS."""
-    for d in ("silver", "gold", "_daedalus"):
-        shutil.rmtree(os.path.join(root, d), ignore_errors=True)
+    clear_outputs(root)
     hosts = os.path.join(root, ".hosts")
     with open(hosts, "w") as f:
         f.write("".join(f"127.0.0.1:{p}\n" for p in free_ports(processes)))
@@ -223,27 +239,23 @@ def main():
     broot = trades_only_root(gen_root(a.bin, a.data, a.bars_events, a.markets))
     trades = count_rows(broot, ("trades",))
     print(f"bars job: {trades} trades in {broot}", flush=True)
-    bars = {}
-    for rep in range(a.repeat):
-        bars.setdefault("daedalus bars -w 1", []).append(
-            run_daedalus(a.bin, broot, ["--outputs", "bars", "--bar", "time_1m"]))
-        bars.setdefault("polars streaming, 1 thread", []).append(
-            run_job("polars-bars", broot, os.path.join(broot, "out-polars")))
-        bars.setdefault("duckdb, 1 thread", []).append(
-            run_job("duckdb-bars", broot, os.path.join(broot, "out-duckdb")))
-        print(f"  bars repetition {rep + 1}: " + ", ".join(
-            f"{k} {v[-1]['seconds']:.2f}s" for k, v in bars.items()), flush=True)
+    bars = interleaved("bars", {
+        "daedalus bars -w 1":
+            lambda: run_daedalus(a.bin, broot, ["--outputs", "bars", "--bar", "time_1m"]),
+        "polars streaming, 1 thread":
+            lambda: run_job("polars-bars", broot, os.path.join(broot, "out-polars")),
+        "duckdb, 1 thread":
+            lambda: run_job("duckdb-bars", broot, os.path.join(broot, "out-duckdb")),
+    }, a.repeat)
 
     # ---- full job
     froot = gen_root(a.bin, a.data, a.full_events, a.markets)
     rows = count_rows(froot)
     print(f"full job: {rows} bronze rows in {froot}", flush=True)
-    full = {}
-    for rep in range(a.repeat):
-        full.setdefault("daedalus full -w 1", []).append(run_daedalus(a.bin, froot, []))
-        full.setdefault("daedalus full -w 2", []).append(run_daedalus(a.bin, froot, [], 2))
-        print(f"  full repetition {rep + 1}: " + ", ".join(
-            f"{k} {v[-1]['seconds']:.2f}s" for k, v in full.items()), flush=True)
+    full = interleaved("full", {
+        "daedalus full -w 1": lambda: run_daedalus(a.bin, froot, []),
+        "daedalus full -w 2": lambda: run_daedalus(a.bin, froot, [], 2),
+    }, a.repeat)
     if not a.skip_pandas:
         for _ in range(a.pandas_repeat):
             full.setdefault("pandas full", []).append(
@@ -254,14 +266,12 @@ def main():
     sroot = gen_root(a.bin, a.data, a.scale_events, a.markets)
     srows = count_rows(sroot)
     print(f"scaling: {srows} bronze rows in {sroot}", flush=True)
-    scale = {}
-    for rep in range(a.repeat):
-        scale.setdefault("daedalus full -w 1", []).append(run_daedalus(a.bin, sroot, []))
-        scale.setdefault("daedalus full -w 2", []).append(run_daedalus(a.bin, sroot, [], 2))
-        scale.setdefault("daedalus full, 2 processes x 1 worker (loopback)", []).append(
-            run_daedalus_cluster(a.bin, sroot, []))
-        print(f"  scaling repetition {rep + 1}: " + ", ".join(
-            f"{k} {v[-1]['seconds']:.2f}s" for k, v in scale.items()), flush=True)
+    scale = interleaved("scaling", {
+        "daedalus full -w 1": lambda: run_daedalus(a.bin, sroot, []),
+        "daedalus full -w 2": lambda: run_daedalus(a.bin, sroot, [], 2),
+        "daedalus full, 2 processes x 1 worker (loopback)":
+            lambda: run_daedalus_cluster(a.bin, sroot, []),
+    }, a.repeat)
 
     def table(results, nrows, ref):
         out = {}

@@ -344,7 +344,7 @@ fn stage_decode(
             let mut carry = BookTimeCarry::default();
             let mut first = 0u64;
             for gi in 0..r.groups().len() {
-                for b in r.read_group(gi, 64 * 1024)? {
+                for b in r.read_group(gi, crate::graph::DECODE_BATCH_ROWS)? {
                     let d = decode_batch(f.dataset, &b, r.path(), first, clock, &mut carry)?;
                     first += b.num_rows() as u64;
                     rows += d.len() as u64;
@@ -535,8 +535,7 @@ pub fn run_bench(a: &BenchArgs) -> Result<BenchReport> {
             bronze_rows_decoded = n;
             reset_peak_rss();
             let t = Instant::now();
-            let trade_ids = config.outputs.contains(&crate::config::Output::Trades);
-            let n2 = stage_decode(&files, cluster.workers, clock, trade_ids)?;
+            let n2 = stage_decode(&files, cluster.workers, clock, config.reads_trade_ids())?;
             t_dec.record(t.elapsed().as_secs_f64(), reset_ok);
             if n2 != n {
                 bail!("bench: sources reader decoded {n2} rows, bare Parquet {n}");

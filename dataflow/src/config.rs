@@ -229,6 +229,11 @@ impl RunConfig {
         Ok(())
     }
 
+    /// Whether bronze `trade_id` values are decoded: only `silver/trades` writes them.
+    pub fn reads_trade_ids(&self) -> bool {
+        self.outputs.contains(&Output::Trades)
+    }
+
     /// The parameters as Parquet key-value metadata (CONTRACT §6: every output records them).
     pub fn metadata(&self) -> Vec<(String, String)> {
         vec![(

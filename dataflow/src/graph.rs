@@ -83,6 +83,10 @@ impl ClusterConfig {
     }
 }
 
+/// Rows per decoded bronze batch: one row group of the writers' default (`WriteOptions`), so
+/// fewer, larger chunks travel through the graph; `daedalus bench` decodes with the same size.
+pub const DECODE_BATCH_ROWS: usize = 64 * 1024;
+
 /// This process's timely allocators. A cluster connects its sockets itself
 /// ([`cluster_sockets`]): timely's own setup sleeps a whole second whenever a peer is not
 /// listening or has not connected yet, which cost almost every cluster run a second at start.
@@ -95,18 +99,18 @@ fn allocators(
     use timely::communication::allocator::ProcessBuilder;
     use timely::communication::allocator::zero_copy::initialize::initialize_networking_from_sockets;
     use timely::communication::{AllocatorBuilder, Hooks};
-    let timely::CommunicationConfig::Cluster {
-        threads,
-        process,
-        addresses,
-        ..
-    } = cluster.timely().communication
-    else {
-        return cluster
-            .timely()
-            .communication
-            .try_build()
-            .map_err(|e| anyhow::anyhow!("starting timely: {e}"));
+    let (threads, process, addresses) = match cluster.timely().communication {
+        timely::CommunicationConfig::Cluster {
+            threads,
+            process,
+            addresses,
+            ..
+        } => (threads, process, addresses),
+        local => {
+            return local
+                .try_build()
+                .map_err(|e| anyhow::anyhow!("starting timely: {e}"));
+        }
     };
     let sockets = cluster_sockets(&addresses, process)?;
     let hooks = Hooks::default();
@@ -539,8 +543,8 @@ pub fn execute(plan: RunPlan, cluster: &ClusterConfig) -> Result<WorkerSummary> 
             let nq = plan.config.normalize_quotes;
             let src_opts = SourceOptions {
                 clock,
-                batch_rows: 64 * 1024,
-                trade_ids: plan.config.outputs.contains(&Output::Trades),
+                batch_rows: DECODE_BATCH_ROWS,
+                trade_ids: plan.config.reads_trade_ids(),
                 lead: 120 * NANOS_PER_SEC,
                 max_in_flight_rows: 1 << 18,
                 groups_per_activation: 2,

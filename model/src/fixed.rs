@@ -67,7 +67,6 @@ impl Qty {
         }
         let t = y as i64;
         let frac = y - t as f64;
-        // Branch-free: the fraction of venue sizes is unpredictable, a branch mispredicts.
         Some(Qty(t + i64::from(frac >= 0.5) - i64::from(frac <= -0.5)))
     }
 

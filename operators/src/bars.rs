@@ -408,15 +408,20 @@ impl Acc {
         self.quote += price * units_to_f64(u);
         self.count += 1;
         self.started += i64::from(started);
-        // Branch-free: aggressor sides alternate unpredictably, a branch mispredicts.
-        let (is_buy, is_sell) = (side == TradeSide::Buy, side == TradeSide::Sell);
-        let is_unknown = !(is_buy || is_sell);
-        self.buy += u * i128::from(is_buy);
-        self.sell += u * i128::from(is_sell);
-        self.unknown += u * i128::from(is_unknown);
-        self.buy_n += i64::from(is_buy);
-        self.sell_n += i64::from(is_sell);
-        self.unknown_n += i64::from(is_unknown);
+        match side {
+            TradeSide::Buy => {
+                self.buy += u;
+                self.buy_n += 1;
+            }
+            TradeSide::Sell => {
+                self.sell += u;
+                self.sell_n += 1;
+            }
+            TradeSide::Unknown => {
+                self.unknown += u;
+                self.unknown_n += 1;
+            }
+        }
     }
 }
 

@@ -396,8 +396,8 @@ pub const SIDE_BID: u8 = 0;
 pub const SIDE_ASK: u8 = 1;
 
 /// A column that shares the decoded Arrow buffer instead of copying it (the decode path's
-/// largest copy); reads as a slice. Serializes as a sequence (chunks cross processes only when a
-/// watch run meets a market the routing table does not know).
+/// largest copy); reads as a slice. Serializes as a sequence, as timely requires of data an
+/// exchange could send to another process.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Col<T: ArrowNativeType>(pub ScalarBuffer<T>);
 

@@ -355,15 +355,13 @@ pub fn bronze_source<'s>(
                 )
             });
             // Sent times are not monotone across partitions: drop every released entry.
-            if in_flight.iter().any(|&(t, _)| least.is_none_or(|l| t < l)) {
-                in_flight.retain(|&(t, rows)| {
-                    let keep = least.is_some_and(|l| t >= l);
-                    if !keep {
-                        in_flight_rows -= rows;
-                    }
-                    keep
-                });
-            }
+            in_flight.retain(|&(t, rows)| {
+                let keep = least.is_some_and(|l| t >= l);
+                if !keep {
+                    in_flight_rows -= rows;
+                }
+                keep
+            });
             if behind && in_flight_rows > opts.max_in_flight_rows {
                 activator.activate_after(Duration::from_millis(1));
                 return;
