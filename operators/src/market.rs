@@ -303,11 +303,9 @@ impl MarketPipeline {
                 }
             }
             if self.params.outputs.bars {
-                for (i, b) in self.bars.iter_mut().enumerate() {
-                    b.on_book(h.ts, row.ofi_units, mid, spread, &mut self.bar_out);
-                    for r in self.bar_out.drain(..) {
-                        sink.bar(i, &r);
-                    }
+                // Book messages only update bar state: bars close on trades.
+                for b in &mut self.bars {
+                    b.on_book(h.ts, row.ofi_units, mid, spread);
                 }
             }
         }

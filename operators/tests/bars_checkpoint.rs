@@ -125,7 +125,7 @@ fn feed(b: &mut BarBuilder, evs: &[Ev], out: &mut Vec<BarRow>) {
                 ofi,
                 mid,
                 spread,
-            } => b.on_book(ts, ofi, mid, spread, out),
+            } => b.on_book(ts, ofi, mid, spread),
             Ev::Trade {
                 ts,
                 price,
