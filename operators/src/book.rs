@@ -71,7 +71,7 @@ impl ApplyOutcome {
     /// True when the message yields a `silver/book` row: it was applied, or it revealed a gap
     /// (reported once, with null features). False when it was ignored.
     #[inline]
-    pub fn emits_row(&self) -> bool {
+    pub(crate) fn emits_row(&self) -> bool {
         self.ready || self.gap
     }
 }
@@ -293,7 +293,7 @@ impl L2Book {
 
     /// The best `n` levels of a side as `(price, size units)` into `out` (cleared first).
     #[inline]
-    pub fn top_n_units(&self, side: BookSide, n: usize, out: &mut Vec<(f64, i64)>) {
+    pub(crate) fn top_n_units(&self, side: BookSide, n: usize, out: &mut Vec<(f64, i64)>) {
         out.clear();
         match side {
             BookSide::Bid => out.extend(

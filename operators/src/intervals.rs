@@ -278,10 +278,6 @@ impl IntervalAggregator {
         self.vpin = vpin_after;
     }
 
-    /// Streaming hook: intervals are only proven complete by a later event (CONTRACT §9.6), so a
-    /// watermark alone emits nothing; kept for the continuous mode's API.
-    pub fn advance_to(&mut self, _watermark: Nanos, _out: &mut Vec<IntervalRow>) {}
-
     /// End of data: emits the open interval.
     pub fn finish(&mut self, out: &mut Vec<IntervalRow>) {
         self.close_open(out);

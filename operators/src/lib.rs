@@ -15,22 +15,27 @@
 //! - [`rolling`]: generic windows and estimators reused by every feature (time/count windows,
 //!   Welford with removal, EWMA in both pandas forms, time-decayed EWMA).
 //! - [`book`]: the L2 book state machine (snapshots, gaps, uncrossing, top-N access).
-//! - [`structural`], [`ofi`], [`book_features`]: per-message `silver/book` features.
+//! - `structural`, `ofi` (crate-internal), [`book_features`]: per-message `silver/book` features.
 //! - [`ticker`]: `silver/ticker` features from venue best bid/offer.
 //! - [`trades`], [`vpin`]: `silver/trades` features.
 //! - [`kyle`], [`intervals`]: `silver/intervals` on the epoch grid.
 //! - [`bars`]: `gold/bars` of every bar type.
-//! - [`market`]: every machine of one market wired together ([`market::MarketPipeline`]).
+//! - [`market`]: every machine of one market wired together ([`MarketPipeline`]).
+//! - [`error`]: [`PipelineError`], the error the pipeline returns across the crate boundary.
 
 pub mod bars;
 pub mod book;
 pub mod book_features;
+pub mod error;
 pub mod intervals;
 pub mod kyle;
 pub mod market;
-pub mod ofi;
+pub(crate) mod ofi;
 pub mod rolling;
-pub mod structural;
+pub(crate) mod structural;
 pub mod ticker;
 pub mod trades;
 pub mod vpin;
+
+pub use error::PipelineError;
+pub use market::{MarketParams, MarketPipeline};

@@ -20,6 +20,7 @@
 use crate::bars::{BarBuilder, BarConfig, BarRow, BarSpec};
 use crate::book::{BookMessage, LevelUpdate};
 use crate::book_features::{BookFeatureConfig, BookFeatureEngine, BookFeatureRow};
+use crate::error::PipelineError;
 use crate::intervals::{IntervalAggregator, IntervalConfig, IntervalRow};
 use crate::ticker::{TickerFeatureEngine, TickerFeatureRow};
 use crate::trades::{TradeFeatureConfig, TradeFeatureEngine, TradeFeatureRow, TradeInput};
@@ -159,19 +160,26 @@ pub struct MarketPipeline {
 }
 
 impl MarketPipeline {
-    /// A pipeline for one market. Interval configs were validated by the caller.
-    pub fn new(params: MarketParams) -> Self {
+    /// A pipeline for one market; fails on an interval grid that does not divide a day.
+    pub fn new(params: MarketParams) -> Result<Self, PipelineError> {
         let intervals = params
             .intervals
             .iter()
-            .map(|(_, c)| IntervalAggregator::new(c.clone()).expect("interval config validated"))
-            .collect();
+            .map(|(grid, c)| {
+                IntervalAggregator::new(c.clone()).map_err(|error| PipelineError::Interval {
+                    exchange: params.exchange.clone(),
+                    symbol: params.symbol.clone(),
+                    grid: grid.clone(),
+                    error,
+                })
+            })
+            .collect::<Result<_, _>>()?;
         let bars = params
             .bars
             .iter()
             .map(|(_, s)| BarBuilder::new(s.clone(), params.bar_config.clone()))
             .collect();
-        MarketPipeline {
+        Ok(MarketPipeline {
             book: BookFeatureEngine::new(params.book.clone()),
             ticker: TickerFeatureEngine::new(params.ticker_windows.clone()),
             // TFI windows only feed `silver/trades`: without that output, none are kept (bars and
@@ -193,7 +201,7 @@ impl MarketPipeline {
             bar_out: Vec::new(),
             buckets: Vec::new(),
             params,
-        }
+        })
     }
 
     /// The parameters.
@@ -219,7 +227,7 @@ impl MarketPipeline {
         price: f64,
         size: f64,
         sink: &mut impl FeatureSink,
-    ) -> Result<(), String> {
+    ) -> Result<(), PipelineError> {
         let head = MsgHead {
             ts,
             ts_event,
@@ -246,7 +254,7 @@ impl MarketPipeline {
 
     /// Applies the pending book message, if any.
     #[inline]
-    pub fn flush_book(&mut self, sink: &mut impl FeatureSink) -> Result<(), String> {
+    pub fn flush_book(&mut self, sink: &mut impl FeatureSink) -> Result<(), PipelineError> {
         // Called before every trade and ticker row: the common "nothing pending" case inline.
         if self.head.is_none() {
             return Ok(());
@@ -254,7 +262,7 @@ impl MarketPipeline {
         self.flush_pending_book(sink)
     }
 
-    fn flush_pending_book(&mut self, sink: &mut impl FeatureSink) -> Result<(), String> {
+    fn flush_pending_book(&mut self, sink: &mut impl FeatureSink) -> Result<(), PipelineError> {
         let Some(h) = self.head.take() else {
             return Ok(());
         };
@@ -266,15 +274,17 @@ impl MarketPipeline {
             is_snapshot: h.is_snapshot,
             levels: &self.levels,
         };
-        let res = self.book.on_message(&msg);
-        let row = match res {
+        let row = match self.book.on_message(&msg) {
             Ok(r) => r,
-            Err(e) => {
+            Err(error) => {
                 self.levels.clear();
-                return Err(format!(
-                    "{}/{}: book message seq {:?} at {}: {e}",
-                    self.params.exchange, self.params.symbol, h.seq, h.ts_event
-                ));
+                return Err(PipelineError::Book {
+                    exchange: self.params.exchange.clone(),
+                    symbol: self.params.symbol.clone(),
+                    seq: h.seq,
+                    ts_event: h.ts_event,
+                    error,
+                });
             }
         };
         if let Some(row) = row {
@@ -285,27 +295,24 @@ impl MarketPipeline {
             if self.params.outputs.book {
                 sink.book(h.ts, h.ts_event, row);
             }
-            let (mid, spread) = (row.mid, row.spread);
             if self.params.outputs.intervals {
                 for (i, agg) in self.intervals.iter_mut().enumerate() {
                     agg.on_book(
                         h.ts,
                         row.ofi_units,
                         &row.mlofi_units,
-                        mid,
-                        spread,
+                        row.mid,
+                        row.spread,
                         row.reset || row.gap,
                         &mut self.interval_out,
                     );
-                    for r in self.interval_out.drain(..) {
-                        sink.interval(i, &r);
-                    }
+                    drain_intervals(i, &mut self.interval_out, sink);
                 }
             }
             if self.params.outputs.bars {
                 // Book messages only update bar state: bars close on trades.
                 for b in &mut self.bars {
-                    b.on_book(h.ts, row.ofi_units, mid, spread);
+                    b.on_book(h.ts, row.ofi_units, row.mid, row.spread);
                 }
             }
         }
@@ -322,7 +329,7 @@ impl MarketPipeline {
         seq: Option<u64>,
         quote: [Option<f64>; 4],
         sink: &mut impl FeatureSink,
-    ) -> Result<(), String> {
+    ) -> Result<(), PipelineError> {
         self.flush_book(sink)?;
         let q = TickerRow {
             ts_event,
@@ -355,7 +362,7 @@ impl MarketPipeline {
         size: f64,
         sign: i8,
         sink: &mut impl FeatureSink,
-    ) -> Result<(), String> {
+    ) -> Result<(), PipelineError> {
         self.flush_book(sink)?;
         let side = match sign {
             1 => TradeSide::Buy,
@@ -368,11 +375,12 @@ impl MarketPipeline {
             size,
             side,
         };
-        let err = |e: crate::trades::TradeError| {
-            format!(
-                "{}/{}: trade {id} at {ts_event}: {e}",
-                self.params.exchange, self.params.symbol
-            )
+        let err = |error| PipelineError::Trade {
+            exchange: self.params.exchange.clone(),
+            symbol: self.params.symbol.clone(),
+            id: id.to_string(),
+            ts_event,
+            error,
         };
         // Validated and converted to fixed point once.
         let qty = if !self.params.outputs.trades && self.trades.is_passive() {
@@ -392,24 +400,32 @@ impl MarketPipeline {
             f.qty
         };
         self.counters.trades += 1;
+        self.trade_into_aggregates(ts, price, qty, side, sink);
+        Ok(())
+    }
+
+    /// Feeds a valid trade to every interval aggregator and bar builder.
+    fn trade_into_aggregates(
+        &mut self,
+        ts: Nanos,
+        price: f64,
+        qty: Qty,
+        side: TradeSide,
+        sink: &mut impl FeatureSink,
+    ) {
         let vpin_after = self.trades.last_vpin();
         if self.params.outputs.intervals {
             for (i, agg) in self.intervals.iter_mut().enumerate() {
                 agg.on_trade(ts, side, qty, vpin_after, &mut self.interval_out);
-                for r in self.interval_out.drain(..) {
-                    sink.interval(i, &r);
-                }
+                drain_intervals(i, &mut self.interval_out, sink);
             }
         }
         if self.params.outputs.bars {
             for (i, b) in self.bars.iter_mut().enumerate() {
                 b.on_trade(ts, price, qty, side, vpin_after, &mut self.bar_out);
-                for r in self.bar_out.drain(..) {
-                    sink.bar(i, &r);
-                }
+                drain_bars(i, &mut self.bar_out, sink);
             }
         }
-        Ok(())
     }
 
     /// Least `ts_open` of any interval or bar that is still open (output still owed), for the
@@ -431,24 +447,131 @@ impl MarketPipeline {
         self.params.trades.vpin.is_some()
     }
 
-    /// End of data: applies the pending message and emits every open interval and bar.
-    pub fn finish(&mut self, sink: &mut impl FeatureSink) {
-        let _ = self.flush_book(sink);
+    /// End of data: applies the pending message and emits every open interval and bar. Open
+    /// intervals and bars are emitted even when the pending message is rejected (its error is
+    /// returned after).
+    pub fn finish(&mut self, sink: &mut impl FeatureSink) -> Result<(), PipelineError> {
+        let flushed = self.flush_book(sink);
         if self.params.outputs.intervals {
             for (i, agg) in self.intervals.iter_mut().enumerate() {
                 agg.finish(&mut self.interval_out);
-                for r in self.interval_out.drain(..) {
-                    sink.interval(i, &r);
-                }
+                drain_intervals(i, &mut self.interval_out, sink);
             }
         }
         if self.params.outputs.bars {
             for (i, b) in self.bars.iter_mut().enumerate() {
                 b.finish(&mut self.bar_out);
-                for r in self.bar_out.drain(..) {
-                    sink.bar(i, &r);
-                }
+                drain_bars(i, &mut self.bar_out, sink);
             }
         }
+        flushed
+    }
+}
+
+/// Hands the rows of interval grid `i` to the sink.
+#[inline]
+fn drain_intervals(i: usize, rows: &mut Vec<IntervalRow>, sink: &mut impl FeatureSink) {
+    for r in rows.drain(..) {
+        sink.interval(i, &r);
+    }
+}
+
+/// Hands the rows of bar spec `i` to the sink.
+#[inline]
+fn drain_bars(i: usize, rows: &mut Vec<BarRow>, sink: &mut impl FeatureSink) {
+    for r in rows.drain(..) {
+        sink.bar(i, &r);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::intervals::IntervalConfig;
+    use daedalus_model::time::NANOS_PER_SEC;
+
+    /// Counts bar rows; drops the rest.
+    #[derive(Default)]
+    struct Bars(usize);
+
+    impl FeatureSink for Bars {
+        fn book(&mut self, _: Nanos, _: Nanos, _: &BookFeatureRow) {}
+        fn ticker(&mut self, _: Nanos, _: &TickerRow, _: &TickerFeatureRow) {}
+        fn trade(
+            &mut self,
+            _: Nanos,
+            _: Nanos,
+            _: Nanos,
+            _: &str,
+            _: f64,
+            _: f64,
+            _: &TradeFeatureRow,
+        ) {
+        }
+        fn interval(&mut self, _: usize, _: &IntervalRow) {}
+        fn bar(&mut self, _: usize, _: &BarRow) {
+            self.0 += 1;
+        }
+    }
+
+    fn params(interval_width: Nanos) -> MarketParams {
+        MarketParams {
+            exchange: "x".into(),
+            symbol: "AB".into(),
+            symbol_norm: "A-B".into(),
+            book: BookFeatureConfig::default(),
+            ticker_windows: vec![],
+            trades: TradeFeatureConfig::default(),
+            intervals: vec![(
+                "g".into(),
+                IntervalConfig {
+                    width: interval_width,
+                    mlofi_levels: 1,
+                    kyle_window: 2,
+                },
+            )],
+            bars: vec![("tick_1".into(), BarSpec::Tick { n: 1 })],
+            bar_config: BarConfig::default(),
+            outputs: OutputFlags {
+                book: true,
+                ticker: true,
+                trades: true,
+                intervals: true,
+                bars: true,
+            },
+        }
+    }
+
+    #[test]
+    fn errors_name_the_market_and_the_row() {
+        let e = MarketPipeline::new(params(7 * NANOS_PER_SEC))
+            .err()
+            .unwrap();
+        assert_eq!(
+            e.to_string(),
+            "x/AB: interval grid \"g\": interval width 7000000000 ns must be positive and divide a day"
+        );
+        let mut p = MarketPipeline::new(params(NANOS_PER_SEC)).unwrap();
+        let mut sink = Bars::default();
+        let e = p
+            .trade_row(5, 6, 7, "t1", 100.0, -1.0, 1, &mut sink)
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "x/AB: trade t1 at 6: trade size -1 must be finite and > 0"
+        );
+        p.trade_row(5, 6, 7, "t2", 100.0, 1.0, 1, &mut sink)
+            .unwrap();
+        p.book_row(8, 9, 10, Some(3), None, true, 0, -1.0, 1.0, &mut sink)
+            .unwrap();
+        // The pending message is rejected at the end; the open bars are emitted all the same.
+        let e = p.finish(&mut sink).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("x/AB: book message seq Some(3) at 9: invalid book level"),
+            "{e}"
+        );
+        assert!(matches!(e, PipelineError::Book { seq: Some(3), .. }));
+        assert_eq!(sink.0, 1);
     }
 }

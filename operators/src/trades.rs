@@ -119,7 +119,7 @@ impl TradeFeatureEngine {
     }
 
     /// Adds (or replaces) the scheduled V of `day`; ignored with a fixed V.
-    pub fn schedule_v(&mut self, day: i64, v: Qty) {
+    pub(crate) fn schedule_v(&mut self, day: i64, v: Qty) {
         if self.fixed_v() {
             return;
         }
@@ -134,7 +134,7 @@ impl TradeFeatureEngine {
     }
 
     /// VPIN of the last completed bucket.
-    pub fn last_vpin(&self) -> Option<f64> {
+    pub(crate) fn last_vpin(&self) -> Option<f64> {
         self.vpin.as_ref().and_then(Vpin::last_vpin)
     }
 
@@ -153,7 +153,7 @@ impl TradeFeatureEngine {
     /// True when [`Self::on_trade`] would change no state: no TFI windows, no VPIN and no V
     /// scheduled. A caller that needs no feature row may then call [`Self::validate`] only.
     #[inline]
-    pub fn is_passive(&self) -> bool {
+    pub(crate) fn is_passive(&self) -> bool {
         self.windows.is_empty() && self.vpin.is_none() && self.schedule.is_empty()
     }
 

@@ -78,19 +78,14 @@ impl Vpin {
         }
     }
 
-    /// Index of the bucket currently filling.
-    pub fn current_bucket_index(&self) -> u64 {
-        self.index
-    }
-
     /// VPIN of the last completed bucket.
-    pub fn last_vpin(&self) -> Option<f64> {
+    pub(crate) fn last_vpin(&self) -> Option<f64> {
         self.last
     }
 
     /// Changes the bucket volume from the bucket being filled on (the `adv` rule sets a new V at
     /// each UTC day; the partial bucket carries across midnight and completes against the new V).
-    pub fn set_bucket_volume(&mut self, v: Qty) {
+    pub(crate) fn set_bucket_volume(&mut self, v: Qty) {
         assert!(v.0 > 0, "VPIN needs V > 0");
         self.cfg.bucket_volume = v;
     }

@@ -228,7 +228,7 @@ proptest! {
     fn pipeline_restore_equivalence(events in prop::collection::vec((0u8..3, 0i64..800_000_000, any::<bool>(), 990i64..1010, 0i64..30), 2..120), cut in 0usize..120) {
         let params = market_params();
         let run = |split: Option<usize>| -> Collect {
-            let mut p = MarketPipeline::new(params.clone());
+            let mut p = MarketPipeline::new(params.clone()).unwrap();
             let mut sink = Collect::default();
             feed_snapshot(&mut p, &mut sink);
             let mut ts = 1_000_000i64;
@@ -245,7 +245,7 @@ proptest! {
                     _ => p.ticker_row(ts, ts, ts, None, [Some(px as f64), Some(1.0), Some(px as f64 + 1.0), Some(q as f64 + 1.0)], &mut sink).unwrap(),
                 }
             }
-            p.finish(&mut sink);
+            p.finish(&mut sink).unwrap();
             sink
         };
         let whole = run(None);

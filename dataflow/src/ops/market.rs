@@ -200,7 +200,12 @@ fn new_market(
             let prov = r.checkpoint.header.outputs.iter().any(|o| o.provisional);
             (saved.pipeline, saved.last_key, saved.max_ts, prov)
         }
-        None => (MarketPipeline::new(params), None, None, false),
+        None => (
+            MarketPipeline::new(params).map_err(|e| e.to_string())?,
+            None,
+            None,
+            false,
+        ),
     };
     let open = SinkMsg::Open {
         market: market.clone(),
@@ -363,7 +368,9 @@ pub fn market_features<'s>(
                 if finishing {
                     if st.touched {
                         let until = st.max_ts.map_or(Nanos::MIN, |t| t.saturating_add(1));
-                        let _ = st.pipeline.flush_book(&mut st.batcher);
+                        if let Err(e) = st.pipeline.flush_book(&mut st.batcher) {
+                            summary.borrow_mut().fail(e.to_string());
+                        }
                         st.batcher.drain_into(&mut batches);
                         out.extend(batches.drain(..).map(SinkMsg::Batch));
                         // The state before the end flush: a later run with new input resumes
@@ -372,7 +379,9 @@ pub fn market_features<'s>(
                         out.push(SinkMsg::Seal {
                             market: st.market.hash64(),
                         });
-                        st.pipeline.finish(&mut st.batcher);
+                        if let Err(e) = st.pipeline.finish(&mut st.batcher) {
+                            summary.borrow_mut().fail(e.to_string());
+                        }
                         st.batcher.drain_into(&mut batches);
                         out.extend(batches.drain(..).map(SinkMsg::Batch));
                         if let SinkMsg::Checkpoint(c) = &mut ck {
@@ -511,7 +520,7 @@ fn release(
         st.runs[ri].cursor = end;
     }
     if let Err(e) = st.pipeline.flush_book(&mut st.batcher) {
-        summary.borrow_mut().fail(e);
+        summary.borrow_mut().fail(e.to_string());
     }
     st.runs.retain(|r| r.head().is_some());
 }
@@ -545,7 +554,7 @@ fn apply_rows(
                     c.size[i],
                     batcher,
                 ) {
-                    fail(e);
+                    fail(e.to_string());
                 }
             }
         }
@@ -560,7 +569,7 @@ fn apply_rows(
                     [c.bid_price[i], c.bid_size[i], c.ask_price[i], c.ask_size[i]],
                     batcher,
                 ) {
-                    fail(e);
+                    fail(e.to_string());
                 }
             }
         }
@@ -591,7 +600,7 @@ fn apply_rows(
                     c.sign[i],
                     batcher,
                 ) {
-                    fail(e);
+                    fail(e.to_string());
                 }
             }
         }
