@@ -4,7 +4,6 @@
 
 use super::clock::OrderClock;
 use arrow_buffer::{ArrowNativeType, ScalarBuffer};
-use daedalus_model::rows::Dataset;
 use daedalus_model::time::Nanos;
 use serde::{Deserialize, Serialize};
 
@@ -174,15 +173,6 @@ impl ChunkData {
             ChunkData::Book(c) => &c.ts,
             ChunkData::Trades(c) => c.ts(),
             ChunkData::Ticker(c) => &c.ts[..],
-        }
-    }
-
-    /// The dataset.
-    pub fn dataset(&self) -> Dataset {
-        match self {
-            ChunkData::Book(_) => Dataset::Book,
-            ChunkData::Trades(_) => Dataset::Trades,
-            ChunkData::Ticker(_) => Dataset::Ticker,
         }
     }
 }

@@ -28,6 +28,3 @@ pub use decode::decode_batch;
 pub use discover::{BronzePartition, discover};
 pub use reader::BronzeFileReader;
 pub use volume::partition_traded_volume;
-
-/// Result alias (errors are the crate's [`SourceError`](crate::SourceError)).
-pub use crate::error::Result;

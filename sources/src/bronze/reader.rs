@@ -197,9 +197,4 @@ impl BronzeFileReader {
             })
             .collect()
     }
-
-    /// The dataset of this file.
-    pub fn dataset(&self) -> Dataset {
-        self.dataset
-    }
 }
