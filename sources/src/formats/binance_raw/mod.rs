@@ -22,7 +22,6 @@
 //! null; a diff one row per level with `seq = u`, `prev_seq = U − 1` (spot) or `pu` (futures);
 //! book rows are written in application order. Trades: `trade_id = t`, side from `m` (`m = true`:
 //! the seller aggressed → `sell`). bookTicker: `seq = u`, `b/B/a/A`.
-
 //!
 //! Files: [`markets`] maps streams to markets, [`messages`] holds the JSON shapes, [`rows`]
 //! turns stream messages into rows and diffs, [`sync`] applies the book sync rule; this module

@@ -2,11 +2,11 @@
 //!
 //! The dataset is recognised by its header. Timestamps are µs (→ ns). The exchange comes from
 //! the file's `exchange` column (Tardis ids are the contract's); the symbol is mapped to the
-//! canonical id by [`symbols::canonical_symbol`]. Book: consecutive rows with the same `local_timestamp`
-//! and `is_snapshot` form one message; Tardis carries no sequence ids, so `seq`/`prev_seq` are
-//! null (gaps show as mid-file snapshots, which the book treats as resets). `quotes` become
-//! ticker rows. `book_snapshot_N` files are not incremental and are rejected with a clear error.
-
+//! canonical id by [`symbols::canonical_symbol`]. Book: consecutive rows with the same
+//! `local_timestamp` and `is_snapshot` form one message; Tardis carries no sequence ids, so
+//! `seq`/`prev_seq` are null (gaps show as mid-file snapshots, which the book treats as resets).
+//! `quotes` become ticker rows. `book_snapshot_N` files are not incremental and are rejected
+//! with a clear error.
 //!
 //! Files: [`header`] recognises the dataset, [`rows`] parses a row, [`symbols`] maps symbols;
 //! this module reads the files and writes the rows.
