@@ -1,0 +1,7 @@
+//! Venue recording parsers, one module per input format; each writes bronze rows through the
+//! [`Ctx`](context::Ctx) it is given and imports only leaf modules (options, report, lines).
+
+pub(crate) mod binance_raw;
+mod context;
+mod fields;
+pub(crate) mod tardis_csv;

@@ -1,0 +1,120 @@
+//! One Tardis CSV row to a bronze row. Rules broken are returned as text for the caller to
+//! report with the file and line.
+
+use super::header::{Dataset, Header};
+use super::symbols::canonical_symbol;
+use crate::formats::fields::parse_decimal;
+use daedalus_model::market::Market;
+use daedalus_model::rows::{BookRow, BookSide, TickerRow, TradeRow, TradeSide};
+use daedalus_model::time::Nanos;
+
+/// A parsed row.
+pub(super) enum Row {
+    Book(BookRow),
+    Trade(TradeRow),
+    Ticker(TickerRow),
+}
+
+/// The row's market and `(ts_event, ts_recv)` (µs → ns).
+pub(super) fn market_and_times(h: &Header, f: &[&str]) -> Result<(Market, Nanos, Nanos), String> {
+    if f.len() != h.names.len() {
+        return Err(format!("{} fields, header has {}", f.len(), h.names.len()));
+    }
+    let exchange = f[h.exchange];
+    let symbol = canonical_symbol(exchange, f[h.symbol]).ok_or_else(|| {
+        format!(
+            "cannot map symbol {:?} of exchange {exchange:?} to a canonical id",
+            f[h.symbol]
+        )
+    })?;
+    let market = Market::new(exchange, &symbol).map_err(|e| e.to_string())?;
+    let us = |i: usize| {
+        f[i].parse::<i64>()
+            .ok()
+            .and_then(|v| v.checked_mul(1000))
+            .ok_or_else(|| format!("{} {:?} is not an integer µs timestamp", h.names[i], f[i]))
+    };
+    Ok((market, us(h.timestamp)?, us(h.local_timestamp)?))
+}
+
+/// The row of the header's dataset, with its times.
+pub(super) fn row(h: &Header, f: &[&str], ts_event: Nanos, ts_recv: Nanos) -> Result<Row, String> {
+    let r = Fields { h, f };
+    Ok(match h.dataset {
+        Dataset::Book => Row::Book(BookRow {
+            ts_event,
+            ts_recv,
+            seq: None,
+            prev_seq: None,
+            is_snapshot: r.is_snapshot()?,
+            side: BookSide::parse(r.get("side")?).ok_or("side must be bid or ask")?,
+            price: r.num("price", true)?,
+            size: r.num("amount", false)?,
+        }),
+        Dataset::Trades => Row::Trade(TradeRow {
+            ts_event,
+            ts_recv,
+            side: TradeSide::parse(r.get("side")?).ok_or("side must be buy, sell or unknown")?,
+            trade_id: r.get("id")?.to_string(),
+            price: r.num("price", true)?,
+            size: r.num("amount", true)?,
+        }),
+        Dataset::Quotes => Row::Ticker(TickerRow {
+            ts_event,
+            ts_recv,
+            seq: None,
+            bid_price: r.opt("bid_price")?,
+            bid_size: r.opt("bid_amount")?,
+            ask_price: r.opt("ask_price")?,
+            ask_size: r.opt("ask_amount")?,
+        }),
+    })
+}
+
+/// The fields of one row, by column name.
+struct Fields<'a> {
+    h: &'a Header<'a>,
+    f: &'a [&'a str],
+}
+
+impl<'a> Fields<'a> {
+    fn get(&self, name: &str) -> Result<&'a str, String> {
+        let i = self
+            .h
+            .col(name)
+            .ok_or_else(|| format!("missing column `{name}`"))?;
+        Ok(self.f[i])
+    }
+
+    fn is_snapshot(&self) -> Result<bool, String> {
+        match self.get("is_snapshot")? {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            other => Err(format!("is_snapshot {other:?} must be true or false")),
+        }
+    }
+
+    /// A decimal, positive or non-negative.
+    fn num(&self, name: &str, positive: bool) -> Result<f64, String> {
+        let v = self.get(name)?;
+        parse_decimal(v)
+            .filter(|x| !positive || *x > 0.0)
+            .ok_or_else(|| {
+                format!(
+                    "{name} {v:?} must be a {} decimal",
+                    if positive { "positive" } else { "non-negative" }
+                )
+            })
+    }
+
+    /// A non-negative decimal, or null when empty.
+    fn opt(&self, name: &str) -> Result<Option<f64>, String> {
+        let v = self.get(name)?;
+        if v.is_empty() {
+            return Ok(None);
+        }
+        parse_decimal(v)
+            .map(Some)
+            .ok_or_else(|| format!("{name} {v:?} must be a non-negative decimal"))
+    }
+}

@@ -1,0 +1,28 @@
+//! What `daedalus ingest` reads and how strictly.
+
+/// Input formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputFormat {
+    /// Raw Binance WebSocket recordings: `<recv_ns> <json>` lines, gzip or plain.
+    BinanceRaw,
+    /// Tardis `incremental_book_L2`, `trades` or `quotes` CSV.
+    TardisCsv,
+}
+
+impl InputFormat {
+    /// The bronze file name this format writes in each partition (deterministic, so re-ingesting
+    /// replaces rather than duplicates).
+    pub(crate) fn file_name(self) -> &'static str {
+        match self {
+            InputFormat::BinanceRaw => "binance-raw.parquet",
+            InputFormat::TardisCsv => "tardis-csv.parquet",
+        }
+    }
+}
+
+/// Ingest options.
+#[derive(Debug, Clone, Default)]
+pub struct IngestOptions {
+    /// Skip and count bad lines instead of failing; chain breaks become gap markers.
+    pub lenient: bool,
+}

@@ -1,0 +1,94 @@
+//! What an ingest call did: rows per market, lines read, lenient skips, files written.
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+/// Rows written per market.
+#[derive(Debug, Default, Clone, Serialize, PartialEq, Eq)]
+pub struct MarketCounts {
+    /// Book rows (snapshot and diff levels).
+    pub book_rows: u64,
+    /// Book messages (snapshots and applied diffs).
+    pub book_messages: u64,
+    /// Trade rows.
+    pub trades: u64,
+    /// Ticker rows.
+    pub tickers: u64,
+    /// Snapshots.
+    pub snapshots: u64,
+    /// Diffs dropped as stale by the sync rule (`u <= L` spot, `u < L` futures).
+    pub stale_diffs: u64,
+    /// Diffs before any snapshot that were never applicable (dropped).
+    pub unsynced_diffs: u64,
+    /// Sequence gaps kept as gap markers (lenient only).
+    pub gaps: u64,
+}
+
+/// What an ingest call did.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct IngestReport {
+    /// Per market `exchange/symbol`.
+    pub markets: BTreeMap<String, MarketCounts>,
+    /// Lines read (all files).
+    pub lines: u64,
+    /// Lenient skips by rule.
+    pub skipped: BTreeMap<String, u64>,
+    /// Files cut short (truncated gzip) whose readable lines were kept (lenient only).
+    pub truncated_files: Vec<PathBuf>,
+    /// Files written.
+    pub files: Vec<PathBuf>,
+}
+
+impl IngestReport {
+    /// Counts a lenient skip.
+    pub(crate) fn skip(&mut self, rule: &str) {
+        *self.skipped.entry(rule.to_string()).or_default() += 1;
+    }
+
+    /// The counts of market `market` (`exchange/symbol`), created on first use.
+    pub(crate) fn market(&mut self, market: &impl fmt::Display) -> &mut MarketCounts {
+        self.markets.entry(market.to_string()).or_default()
+    }
+}
+
+impl fmt::Display for IngestReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{:<34} {:>10} {:>9} {:>9} {:>9} {:>6} {:>6} {:>5}",
+            "market", "book_rows", "book_msgs", "trades", "tickers", "snaps", "stale", "gaps"
+        )?;
+        for (m, c) in &self.markets {
+            writeln!(
+                f,
+                "{m:<34} {:>10} {:>9} {:>9} {:>9} {:>6} {:>6} {:>5}",
+                c.book_rows,
+                c.book_messages,
+                c.trades,
+                c.tickers,
+                c.snapshots,
+                c.stale_diffs,
+                c.gaps
+            )?;
+        }
+        write!(
+            f,
+            "lines read: {}; files written: {}",
+            self.lines,
+            self.files.len()
+        )?;
+        if !self.skipped.is_empty() {
+            write!(f, "; skipped (lenient): {:?}", self.skipped)?;
+        }
+        if !self.truncated_files.is_empty() {
+            write!(
+                f,
+                "; truncated files kept up to their last good line: {:?}",
+                self.truncated_files
+            )?;
+        }
+        Ok(())
+    }
+}
