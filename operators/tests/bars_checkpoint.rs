@@ -5,8 +5,9 @@
 //! Each fixture is one bar spec fed the first half of a deterministic trade and book tape:
 //! `<name>.bin` is the serialized builder, `<name>.rows` the rows (one line each, every field in
 //! `{:?}` form, so floats compare bit for bit) that the second half and `finish` produce.
-//! `write_fixtures` (ignored) regenerated them with the builder of that release; it stays to
-//! document how they were made, and must not be rerun to "fix" a failing compatibility test.
+//! They were written by the builder of that release (commit 8048cec, test `write_fixtures`:
+//! `split_run` on every case, `bincode::serialize` of the builder, `lines` of the rows); never
+//! regenerate them to "fix" a failing compatibility test.
 
 use daedalus_model::fixed::Qty;
 use daedalus_model::rows::TradeSide;
@@ -205,25 +206,6 @@ fn second_half(mut b: BarBuilder) -> Vec<BarRow> {
     feed(&mut b, &evs[evs.len() / 2..], &mut out);
     b.finish(&mut out);
     out
-}
-
-/// Regenerates the fixtures (`cargo test --release -p daedalus-operators --test
-/// bars_checkpoint -- --ignored`). Only meaningful with the builder of the release whose
-/// checkpoints the fixtures stand for.
-#[test]
-#[ignore]
-fn write_fixtures() {
-    let dir = fixture_dir();
-    std::fs::create_dir_all(&dir).unwrap();
-    for (name, spec, cfg) in cases() {
-        let (b, rows) = split_run(spec, &cfg);
-        std::fs::write(
-            dir.join(format!("{name}.bin")),
-            bincode::serialize(&b).unwrap(),
-        )
-        .unwrap();
-        std::fs::write(dir.join(format!("{name}.rows")), lines(&rows)).unwrap();
-    }
 }
 
 /// Checkpoints of the previous release resume: the saved bytes decode, re-encode to the same
