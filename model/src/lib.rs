@@ -11,15 +11,24 @@
 //!   nano-units ([`fixed::Qty`]) so bucket boundaries never drift.
 //! - [`time`]: nanosecond timestamps and UTC dates.
 //! - [`rows`]: bronze row types (CONTRACT §2).
+//! - [`features`]: silver feature rows and gold bar rows (CONTRACT §4, §5), and [`sink`], the
+//!   [`FeatureSink`] trait a market pipeline writes them through.
+//! - [`layout`]: the [`OutputLayout`] of one market (ids, column families, specs).
 //! - [`schema`]: Arrow schemas of the bronze, silver and gold datasets (CONTRACT §2, §4, §5).
 //! - [`partition`]: the Hive layout of CONTRACT §1.
 
+pub mod features;
 pub mod fixed;
+pub mod layout;
 pub mod market;
 pub mod partition;
 pub mod rows;
 pub mod schema;
+pub mod sink;
 pub mod time;
+
+pub use layout::OutputLayout;
+pub use sink::FeatureSink;
 
 /// Version of the data contract this build reads and writes; recorded in every output's metadata.
 pub const CONTRACT_VERSION: &str = "1";

@@ -13,16 +13,15 @@ use arrow_array::builder::{
 use arrow_array::types::Int8Type;
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::SchemaRef;
+use daedalus_model::features::{
+    BarRow, BookFeatureRow, IntervalRow, TickerFeatureRow, TradeFeatureRow,
+};
+use daedalus_model::layout::OutputLayout;
 use daedalus_model::partition::Partition;
 use daedalus_model::rows::TickerRow;
 use daedalus_model::schema;
+use daedalus_model::sink::FeatureSink;
 use daedalus_model::time::{Date, Nanos};
-use daedalus_operators::bars::BarRow;
-use daedalus_operators::book_features::BookFeatureRow;
-use daedalus_operators::intervals::IntervalRow;
-use daedalus_operators::market::{FeatureSink, MarketParams};
-use daedalus_operators::ticker::TickerFeatureRow;
-use daedalus_operators::trades::TradeFeatureRow;
 use std::sync::Arc;
 
 /// Rows per batch before a cut.
@@ -166,8 +165,8 @@ pub struct SilverBatcher {
 
 impl SilverBatcher {
     /// A batcher for the market and outputs of `p`.
-    pub fn new(p: &MarketParams) -> Self {
-        let m = p.book.mlofi_levels;
+    pub fn new(p: &OutputLayout) -> Self {
+        let m = p.mlofi_levels;
         let st = |schema: SchemaRef, layer, dataset, spec| Stream {
             cols: Cols::new(schema),
             layer,
@@ -184,7 +183,7 @@ impl SilverBatcher {
             intervals: p
                 .intervals
                 .iter()
-                .map(|(spec, _)| {
+                .map(|spec| {
                     st(
                         schema::silver_intervals(m),
                         "silver",
@@ -196,7 +195,7 @@ impl SilverBatcher {
             bars: p
                 .bars
                 .iter()
-                .map(|(name, _)| {
+                .map(|name| {
                     st(
                         schema::gold_bars(),
                         "gold",
