@@ -18,10 +18,10 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int8Type, TimestampNanosecondType, UInt64Type};
 use arrow_array::{Array, RecordBatch};
 use arrow_buffer::{ArrowNativeType, ScalarBuffer};
+use daedalus_model::datasets::bronze_schema;
 use daedalus_model::market::validate_partition_value;
 use daedalus_model::partition::hive_value;
 use daedalus_model::rows::Dataset;
-use daedalus_model::schema;
 use daedalus_model::time::{Date, NANOS_PER_DAY, Nanos};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReaderBuilder};
@@ -267,11 +267,7 @@ impl BronzeFileReader {
                 source,
             }
         })?;
-        let expected = match dataset {
-            Dataset::Book => schema::bronze_book(),
-            Dataset::Trades => schema::bronze_trades(),
-            Dataset::Ticker => schema::bronze_ticker(),
-        };
+        let expected = bronze_schema(dataset);
         if let Some(detail) = schema_detail(&expected, meta.schema()) {
             return Err(BronzeError::Schema {
                 path: path.into(),
