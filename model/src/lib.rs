@@ -11,15 +11,30 @@
 //!   nano-units ([`fixed::Qty`]) so bucket boundaries never drift.
 //! - [`time`]: nanosecond timestamps and UTC dates.
 //! - [`rows`]: bronze row types (CONTRACT §2).
-//! - [`schema`]: Arrow schemas of the bronze, silver and gold datasets (CONTRACT §2, §4, §5).
+//! - [`features`]: silver feature rows and gold bar rows (CONTRACT §4, §5), and [`sink`], the
+//!   [`FeatureSink`] trait a market pipeline writes them through.
+//! - [`layout`]: the [`OutputLayout`] of one market (ids, column families, specs).
+//! - [`datasets`]: one module per output dataset with its Arrow schema and its encoder of named
+//!   builders (CONTRACT §2, §4, §5).
 //! - [`partition`]: the Hive layout of CONTRACT §1.
 
+pub mod datasets;
+pub mod features;
 pub mod fixed;
+pub mod layout;
 pub mod market;
 pub mod partition;
 pub mod rows;
-pub mod schema;
+pub mod sink;
 pub mod time;
+
+pub use datasets::Encoder;
+pub use layout::OutputLayout;
+pub use market::{Market, ModelError};
+pub use partition::Partition;
+pub use rows::{BookRow, Dataset, TickerRow, TradeRow};
+pub use sink::FeatureSink;
+pub use time::{Date, Nanos};
 
 /// Version of the data contract this build reads and writes; recorded in every output's metadata.
 pub const CONTRACT_VERSION: &str = "1";

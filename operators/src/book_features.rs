@@ -43,54 +43,7 @@ impl Default for BookFeatureConfig {
     }
 }
 
-/// One `silver/book` row.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct BookFeatureRow {
-    /// Event (ordering) time of the message.
-    pub ts_event: Nanos,
-    /// Receive time.
-    pub ts_recv: Nanos,
-    /// Venue update id.
-    pub seq: Option<u64>,
-    /// Mid-stream snapshot or gap.
-    pub reset: bool,
-    /// Sequence gap detected at this message.
-    pub gap: bool,
-    /// The book was crossed/locked after this message and repaired.
-    pub uncrossed: bool,
-    /// Best bid price.
-    pub best_bid: Option<f64>,
-    /// Best ask price.
-    pub best_ask: Option<f64>,
-    /// Best bid size.
-    pub bid_size_1: Option<f64>,
-    /// Best ask size.
-    pub ask_size_1: Option<f64>,
-    /// Mid price.
-    pub mid: Option<f64>,
-    /// Spread.
-    pub spread: Option<f64>,
-    /// Spread in basis points of mid.
-    pub rel_spread_bps: Option<f64>,
-    /// Weighted mid.
-    pub wmid: Option<f64>,
-    /// L1 imbalance.
-    pub imbalance_1: Option<f64>,
-    /// Depth imbalance over 5 levels.
-    pub depth_imbalance_5: Option<f64>,
-    /// Depth imbalance over 10 levels.
-    pub depth_imbalance_10: Option<f64>,
-    /// OFI of this message.
-    pub ofi: Option<f64>,
-    /// MLOFI levels 1..=M (`mlofi[0] == ofi`).
-    pub mlofi: Vec<Option<f64>>,
-    /// Trailing OFI window sums, one per configured window.
-    pub ofi_windows: Vec<Option<f64>>,
-    /// OFI in exact `Qty` units (0 where null).
-    pub ofi_units: i128,
-    /// MLOFI in exact `Qty` units (0 where null).
-    pub mlofi_units: Vec<i128>,
-}
+pub use daedalus_model::features::BookFeatureRow;
 
 /// Book + features for one market.
 #[derive(Debug, Clone, Serialize, Deserialize)]

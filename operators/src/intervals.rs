@@ -41,48 +41,7 @@ pub enum IntervalError {
     Width(Nanos),
 }
 
-/// One `silver/intervals` row.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct IntervalRow {
-    /// Interval start.
-    pub ts_open: Nanos,
-    /// Interval end (exclusive).
-    pub ts_close: Nanos,
-    /// Book messages (silver/book rows) in the interval.
-    pub n_book_events: i64,
-    /// Trades in the interval.
-    pub n_trades: i64,
-    /// Σ OFI.
-    pub ofi: f64,
-    /// Σ MLOFI per level.
-    pub mlofi: Vec<f64>,
-    /// Buy-aggressor volume.
-    pub buy_volume: f64,
-    /// Sell-aggressor volume.
-    pub sell_volume: f64,
-    /// Unknown-side volume.
-    pub unknown_volume: f64,
-    /// buy − sell.
-    pub signed_volume: f64,
-    /// (B − S)/(B + S).
-    pub tfi: Option<f64>,
-    /// Mid at the interval's end (carried).
-    pub mid_close: Option<f64>,
-    /// mid_close − previous mid_close.
-    pub mid_change: Option<f64>,
-    /// Time-weighted spread.
-    pub spread_mean: Option<f64>,
-    /// Kyle's lambda.
-    pub kyle_lambda: Option<f64>,
-    /// Kyle intercept.
-    pub kyle_alpha: Option<f64>,
-    /// Kyle R².
-    pub kyle_r2: Option<f64>,
-    /// VPIN of the last completed bucket.
-    pub vpin: Option<f64>,
-    /// A reset or gap happened in the interval.
-    pub reset: bool,
-}
+pub use daedalus_model::features::IntervalRow;
 
 /// Sums of the open interval.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

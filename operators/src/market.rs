@@ -19,13 +19,14 @@
 
 use crate::bars::{BarBuilder, BarConfig, BarRow, BarSpec};
 use crate::book::{BookMessage, LevelUpdate};
-use crate::book_features::{BookFeatureConfig, BookFeatureEngine, BookFeatureRow};
+use crate::book_features::{BookFeatureConfig, BookFeatureEngine};
 use crate::error::PipelineError;
 use crate::intervals::{IntervalAggregator, IntervalConfig, IntervalRow};
-use crate::ticker::{TickerFeatureEngine, TickerFeatureRow};
-use crate::trades::{TradeFeatureConfig, TradeFeatureEngine, TradeFeatureRow, TradeInput};
+use crate::ticker::TickerFeatureEngine;
+use crate::trades::{TradeFeatureConfig, TradeFeatureEngine, TradeInput};
 use crate::vpin::VpinBucket;
 use daedalus_model::fixed::Qty;
+use daedalus_model::layout::OutputLayout;
 use daedalus_model::rows::{BookSide, TickerRow, TradeSide};
 use daedalus_model::time::Nanos;
 use serde::{Deserialize, Serialize};
@@ -71,28 +72,28 @@ pub struct MarketParams {
     pub outputs: OutputFlags,
 }
 
-/// Receives the rows a pipeline produces.
-pub trait FeatureSink {
-    /// A silver/book row; `ts` is the ordering time, `ts_event` the venue time.
-    fn book(&mut self, ts: Nanos, ts_event: Nanos, row: &BookFeatureRow);
-    /// A silver/ticker row.
-    fn ticker(&mut self, ts: Nanos, q: &TickerRow, row: &TickerFeatureRow);
-    /// A silver/trades row.
-    fn trade(
-        &mut self,
-        ts: Nanos,
-        ts_event: Nanos,
-        ts_recv: Nanos,
-        id: &str,
-        price: f64,
-        size: f64,
-        row: &TradeFeatureRow,
-    );
-    /// A silver/intervals row of grid `idx`.
-    fn interval(&mut self, idx: usize, row: &IntervalRow);
-    /// A gold/bars row of bar spec `idx`.
-    fn bar(&mut self, idx: usize, row: &BarRow);
+impl MarketParams {
+    /// The layout of this market's outputs, as the sinks need it.
+    pub fn output_layout(&self) -> OutputLayout {
+        OutputLayout {
+            exchange: self.exchange.clone(),
+            symbol: self.symbol.clone(),
+            symbol_norm: self.symbol_norm.clone(),
+            mlofi_levels: self.book.mlofi_levels,
+            book_windows: self.book.windows.clone(),
+            ticker_windows: self.ticker_windows.clone(),
+            trade_windows: self.trades.windows.clone(),
+            intervals: self
+                .intervals
+                .iter()
+                .map(|(spec, _)| spec.clone())
+                .collect(),
+            bars: self.bars.iter().map(|(name, _)| name.clone()).collect(),
+        }
+    }
 }
+
+pub use daedalus_model::sink::FeatureSink;
 
 /// Data-quality counters of one market.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -488,6 +489,7 @@ fn drain_bars(i: usize, rows: &mut Vec<BarRow>, sink: &mut impl FeatureSink) {
 mod tests {
     use super::*;
     use crate::intervals::IntervalConfig;
+    use daedalus_model::features::{BookFeatureRow, TickerFeatureRow, TradeFeatureRow};
     use daedalus_model::time::NANOS_PER_SEC;
 
     /// Counts bar rows; drops the rest.

@@ -15,26 +15,7 @@ use daedalus_model::rows::TickerRow;
 use daedalus_model::time::Nanos;
 use serde::{Deserialize, Serialize};
 
-/// One `silver/ticker` feature row (the quote's own columns come from the input).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct TickerFeatureRow {
-    /// Mid.
-    pub mid: Option<f64>,
-    /// Spread.
-    pub spread: Option<f64>,
-    /// Spread in bps of mid.
-    pub rel_spread_bps: Option<f64>,
-    /// Weighted mid.
-    pub wmid: Option<f64>,
-    /// L1 imbalance.
-    pub imbalance_1: Option<f64>,
-    /// bid >= ask.
-    pub crossed: bool,
-    /// OFI since the previous quote.
-    pub ofi_l1: Option<f64>,
-    /// Trailing window sums of `ofi_l1`.
-    pub ofi_l1_windows: Vec<Option<f64>>,
-}
+pub use daedalus_model::features::TickerFeatureRow;
 
 /// Ticker features of one market.
 #[derive(Debug, Clone, Serialize, Deserialize)]

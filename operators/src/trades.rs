@@ -26,24 +26,7 @@ pub struct TradeInput {
     pub side: TradeSide,
 }
 
-/// Feature columns of one `silver/trades` row.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct TradeFeatureRow {
-    /// +1 buy, −1 sell, 0 unknown.
-    pub sign: i8,
-    /// price · size.
-    pub notional: f64,
-    /// As-of book mid.
-    pub mid: Option<f64>,
-    /// TFI per configured window.
-    pub tfi: Vec<Option<f64>>,
-    /// VPIN after this trade.
-    pub vpin: Option<f64>,
-    /// Index of the bucket this trade last contributed to.
-    pub vpin_bucket: Option<i64>,
-    /// The trade's size in fixed point (validated: positive).
-    pub qty: Qty,
-}
+pub use daedalus_model::features::TradeFeatureRow;
 
 /// Trade feature parameters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

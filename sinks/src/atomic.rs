@@ -73,12 +73,12 @@ impl WriteOptions {
 }
 
 /// Name under which a file is staged before its rename.
-pub fn staged_name(final_name: &str) -> String {
+pub(crate) fn staged_name(final_name: &str) -> String {
     format!(".{final_name}.inprogress")
 }
 
 /// True for a staged (not yet committed) file name.
-pub fn is_staged_name(name: &str) -> bool {
+pub(crate) fn is_staged_name(name: &str) -> bool {
     name.starts_with('.') && name.ends_with(".inprogress")
 }
 
@@ -174,15 +174,6 @@ impl AtomicParquetFile {
         self.rows
     }
 
-    /// Bytes buffered in the writer's open row group.
-    pub fn in_progress_bytes(&self) -> usize {
-        self.pending
-            .iter()
-            .map(|b| b.get_array_memory_size())
-            .sum::<usize>()
-            + self.writer.as_ref().map_or(0, |w| w.in_progress_size())
-    }
-
     /// The final path.
     pub fn target(&self) -> &Path {
         &self.target
@@ -255,28 +246,13 @@ impl Drop for AtomicParquetFile {
 }
 
 /// fsyncs a directory so a rename in it is durable.
-pub fn fsync_dir(dir: &Path) -> Result<()> {
+pub(crate) fn fsync_dir(dir: &Path) -> Result<()> {
     File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(|source| SinkError::Io {
             path: dir.into(),
             source,
         })
-}
-
-/// Writes `batches` to `dir/name` atomically.
-pub fn write_parquet_atomic(
-    dir: &Path,
-    name: &str,
-    schema: SchemaRef,
-    batches: &[RecordBatch],
-    opts: &WriteOptions,
-) -> Result<PathBuf> {
-    let mut f = AtomicParquetFile::create(dir, name, schema, opts)?;
-    for b in batches {
-        f.write(b)?;
-    }
-    f.commit()
 }
 
 #[cfg(test)]

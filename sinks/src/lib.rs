@@ -5,19 +5,27 @@
 //! - [`atomic`]: one Parquet file staged under a dot-name that no `*.parquet` glob matches,
 //!   fsynced, renamed into place and the directory fsynced; removed if dropped uncommitted, so a
 //!   failure never leaves a partial file behind.
-//! - [`partitioned`]: routes batches to per-partition atomic files, rolling row groups so memory
+//! - `partitioned`: routes batches to per-partition atomic files, rolling row groups so memory
 //!   stays bounded, and commits all files together.
-//! - [`bronze`]: bronze row types to Arrow batches and a bronze writer that splits rows into UTC
-//!   date partitions.
+//! - [`bronze`]: the bronze writer: splits rows into UTC date partitions and encodes them.
 //! - [`manifest`]: per-market checkpoints (committed-file manifest + operator state), the
 //!   exactly-once commit point, and crash recovery of output directories.
-//! - [`silver`]: silver and gold rows straight into Arrow builders, one batch per partition.
+//! - [`silver`]: the per-market batcher that cuts silver and gold rows into one batch per
+//!   partition.
+//!
+//! Schemas and encoders live beside each other in [`daedalus_model::datasets`]; this crate only
+//! decides where batches go and makes them durable.
 
 pub mod atomic;
 pub mod bronze;
 pub mod manifest;
-pub mod partitioned;
+pub(crate) mod partitioned;
 pub mod silver;
+
+pub use atomic::{AtomicParquetFile, StagedFile, WriteOptions};
+pub use bronze::BronzeWriter;
+pub use manifest::{Checkpoint, CheckpointHeader};
+pub use silver::{OutBatch, SilverBatcher};
 
 /// Errors of the sinks.
 #[derive(Debug, thiserror::Error)]

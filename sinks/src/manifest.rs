@@ -26,11 +26,12 @@
 use crate::atomic::{fsync_dir, is_staged_name, staged_name};
 use crate::{Result, SinkError};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Leading bytes of every checkpoint file.
-pub const MAGIC: &[u8; 8] = b"DDLSCKPT";
+pub(crate) const MAGIC: &[u8; 8] = b"DDLSCKPT";
 /// Version of the checkpoint format; a different version is refused, never guessed.
 pub const FORMAT_VERSION: u32 = 1;
 
@@ -111,7 +112,7 @@ fn corrupt(path: &Path, detail: impl Into<String>) -> SinkError {
 }
 
 /// Directory of the per-market checkpoints.
-pub fn markets_dir(state_dir: &Path) -> PathBuf {
+pub(crate) fn markets_dir(state_dir: &Path) -> PathBuf {
     state_dir.join("markets")
 }
 
@@ -151,7 +152,7 @@ pub fn init_state_dir(state_dir: &Path) -> Result<()> {
 }
 
 /// Writes `bytes` to `path` atomically (dot-temporary, fsync, rename, directory fsync).
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|source| SinkError::Io {
         path: dir.into(),
@@ -184,7 +185,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// Encodes a checkpoint frame.
-pub fn encode(header: &CheckpointHeader, state: &[u8]) -> Vec<u8> {
+pub(crate) fn encode(header: &CheckpointHeader, state: &[u8]) -> Vec<u8> {
     let json = serde_json::to_vec(header).expect("header serializes");
     let mut out = Vec::with_capacity(8 + 4 + 4 + json.len() + 8 + state.len() + 4);
     out.extend_from_slice(MAGIC);
@@ -199,7 +200,7 @@ pub fn encode(header: &CheckpointHeader, state: &[u8]) -> Vec<u8> {
 }
 
 /// Decodes and verifies a checkpoint frame read from `path`.
-pub fn decode(path: &Path, bytes: &[u8]) -> Result<Checkpoint> {
+pub(crate) fn decode(path: &Path, bytes: &[u8]) -> Result<Checkpoint> {
     if bytes.len() < 8 + 4 + 4 + 8 + 4 || &bytes[..8] != MAGIC {
         return Err(corrupt(
             path,
@@ -301,42 +302,46 @@ pub fn list_markets(state_dir: &Path) -> Result<Vec<(String, String)>> {
 
 /// Output partition directories of one market: every `<layer>/<dataset>[/<spec>]/exchange=<e>/
 /// symbol=<s>/date=*` under `root`, for the silver and gold layers.
-pub fn market_output_dirs(root: &Path, exchange: &str, symbol: &str) -> Vec<PathBuf> {
+pub(crate) fn market_output_dirs(root: &Path, exchange: &str, symbol: &str) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let ex = format!("exchange={exchange}");
     let sy = format!("symbol={symbol}");
-    fn walk(dir: &Path, ex: &str, sy: &str, depth: usize, out: &mut Vec<PathBuf>) {
-        if depth > 4 {
-            return;
-        }
-        let Ok(rd) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for e in rd.flatten() {
-            let p = e.path();
-            if !p.is_dir() {
-                continue;
-            }
-            let name = e.file_name().to_string_lossy().to_string();
-            if name == ex {
-                let sp = p.join(sy);
-                if let Ok(rd2) = std::fs::read_dir(&sp) {
-                    for d in rd2.flatten() {
-                        if d.file_name().to_string_lossy().starts_with("date=") {
-                            out.push(d.path());
-                        }
-                    }
-                }
-            } else if !name.starts_with("exchange=") && !name.starts_with('.') {
-                walk(&p, ex, sy, depth + 1, out);
-            }
-        }
-    }
     for layer in ["silver", "gold"] {
-        walk(&root.join(layer), &ex, &sy, 0, &mut out);
+        walk_market_dirs(&root.join(layer), &ex, &sy, 0, &mut out);
     }
     out.sort();
     out
+}
+
+/// Collects into `out` the `date=*` directories under `<dir>/**/<ex>/<sy>`, descending at most
+/// four dataset/spec levels.
+fn walk_market_dirs(dir: &Path, ex: &str, sy: &str, depth: usize, out: &mut Vec<PathBuf>) {
+    if depth > 4 {
+        return;
+    }
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let p = e.path();
+        if !p.is_dir() {
+            continue;
+        }
+        let name = e.file_name().to_string_lossy().to_string();
+        if name == ex {
+            let Ok(dates) = std::fs::read_dir(p.join(sy)) else {
+                continue;
+            };
+            out.extend(
+                dates
+                    .flatten()
+                    .filter(|d| d.file_name().to_string_lossy().starts_with("date="))
+                    .map(|d| d.path()),
+            );
+        } else if !name.starts_with("exchange=") && !name.starts_with('.') {
+            walk_market_dirs(&p, ex, sy, depth + 1, out);
+        }
+    }
 }
 
 /// What [`recover_market`] did.
@@ -360,63 +365,67 @@ pub fn recover_market(
     manifest: Option<&CheckpointHeader>,
 ) -> Result<Recovery> {
     let mut rec = Recovery::default();
-    let listed: std::collections::BTreeSet<PathBuf> = manifest
+    let listed: BTreeSet<PathBuf> = manifest
         .map(|h| h.outputs.iter().map(|o| root.join(&o.path)).collect())
         .unwrap_or_default();
     // Roll forward first: listed files still under their staged name.
     for p in &listed {
-        if p.exists() {
-            continue;
-        }
-        let name = p
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_default();
-        let dir = p.parent().unwrap_or(root);
-        let staged = dir.join(staged_name(&name));
-        if staged.exists() {
-            std::fs::rename(&staged, p).map_err(|source| SinkError::Io {
-                path: p.clone(),
-                source,
-            })?;
-            fsync_dir(dir)?;
+        if !p.exists() {
+            roll_forward(root, p)?;
             rec.rolled_forward += 1;
-        } else {
-            return Err(corrupt(
-                p,
-                "listed as committed by the market's checkpoint but missing: restore the file or rerun with --rebuild",
-            ));
         }
     }
     for dir in market_output_dirs(root, exchange, symbol) {
-        let Ok(rd) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        let mut changed = false;
-        for e in rd.flatten() {
-            let name = e.file_name().to_string_lossy().to_string();
-            let p = e.path();
-            if is_staged_name(&name) {
-                std::fs::remove_file(&p).map_err(|source| SinkError::Io {
-                    path: p.clone(),
-                    source,
-                })?;
-                rec.staged_removed += 1;
-                changed = true;
-            } else if name.ends_with(".parquet") && !listed.contains(&p) {
-                std::fs::remove_file(&p).map_err(|source| SinkError::Io {
-                    path: p.clone(),
-                    source,
-                })?;
-                rec.unlisted_removed += 1;
-                changed = true;
-            }
-        }
-        if changed {
-            fsync_dir(&dir)?;
-        }
+        remove_uncommitted(&dir, &listed, &mut rec)?;
     }
     Ok(rec)
+}
+
+/// Renames the staged copy of committed file `p` into place; an error if there is none.
+fn roll_forward(root: &Path, p: &Path) -> Result<()> {
+    let name = p
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let dir = p.parent().unwrap_or(root);
+    let staged = dir.join(staged_name(&name));
+    if !staged.exists() {
+        return Err(corrupt(
+            p,
+            "listed as committed by the market's checkpoint but missing: restore the file or rerun with --rebuild",
+        ));
+    }
+    std::fs::rename(&staged, p).map_err(|source| SinkError::Io {
+        path: p.into(),
+        source,
+    })?;
+    fsync_dir(dir)
+}
+
+/// Removes from `dir` every staged file and every visible Parquet file not in `listed`.
+fn remove_uncommitted(dir: &Path, listed: &BTreeSet<PathBuf>, rec: &mut Recovery) -> Result<()> {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
+    let mut changed = false;
+    for e in rd.flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        let p = e.path();
+        let counter = if is_staged_name(&name) {
+            &mut rec.staged_removed
+        } else if name.ends_with(".parquet") && !listed.contains(&p) {
+            &mut rec.unlisted_removed
+        } else {
+            continue;
+        };
+        std::fs::remove_file(&p).map_err(|source| SinkError::Io { path: p, source })?;
+        *counter += 1;
+        changed = true;
+    }
+    if changed {
+        fsync_dir(dir)?;
+    }
+    Ok(())
 }
 
 /// One late bronze file, as appended to `late.jsonl`.

@@ -7,7 +7,6 @@
 use crate::Result;
 use crate::atomic::{AtomicParquetFile, WriteOptions};
 use arrow_array::RecordBatch;
-use arrow_schema::SchemaRef;
 use daedalus_model::partition::Partition;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -32,13 +31,8 @@ impl PartitionedWriter {
         }
     }
 
-    /// Appends `batch` to `partition`'s file, creating it with `schema` on first use.
-    pub fn write(
-        &mut self,
-        partition: &Partition,
-        schema: &SchemaRef,
-        batch: &RecordBatch,
-    ) -> Result<()> {
+    /// Appends `batch` to `partition`'s file, creating it with the batch's schema on first use.
+    pub fn write(&mut self, partition: &Partition, batch: &RecordBatch) -> Result<()> {
         if batch.num_rows() == 0 {
             return Ok(());
         }
@@ -46,7 +40,7 @@ impl PartitionedWriter {
             let f = AtomicParquetFile::create(
                 &partition.dir(&self.root),
                 &self.file_name,
-                schema.clone(),
+                batch.schema(),
                 &self.opts,
             )?;
             self.open.insert(partition.clone(), f);
@@ -55,11 +49,6 @@ impl PartitionedWriter {
             .get_mut(partition)
             .expect("just inserted")
             .write(batch)
-    }
-
-    /// Partitions with an open file.
-    pub fn partitions(&self) -> impl Iterator<Item = (&Partition, u64)> {
-        self.open.iter().map(|(p, f)| (p, f.rows()))
     }
 
     /// Commits every file; returns `(partition, path, rows)` in partition order.

@@ -187,7 +187,7 @@ fn new_market(
     let market = state.market(key).map_err(|e| e.to_string())?;
     state.ensure_recovered(&market).map_err(|e| e.to_string())?;
     let params = params_for(&market);
-    let batcher = SilverBatcher::new(&params);
+    let batcher = SilverBatcher::new(&params.output_layout());
     let resume = state.resume.get(&key);
     let (pipeline, last_key, max_ts, has_provisional) = match resume {
         Some(r) => {

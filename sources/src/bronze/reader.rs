@@ -6,8 +6,8 @@
 use super::clock::OrderClock;
 use crate::error::{Result, SourceError};
 use arrow_array::RecordBatch;
+use daedalus_model::datasets::bronze_schema;
 use daedalus_model::rows::Dataset;
-use daedalus_model::schema;
 use daedalus_model::time::Nanos;
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReaderBuilder};
@@ -50,14 +50,6 @@ fn schema_detail(expected: &arrow_schema::Schema, got: &arrow_schema::Schema) ->
         }
     }
     None
-}
-
-fn expected_schema(dataset: Dataset) -> arrow_schema::SchemaRef {
-    match dataset {
-        Dataset::Book => schema::bronze_book(),
-        Dataset::Trades => schema::bronze_trades(),
-        Dataset::Ticker => schema::bronze_ticker(),
-    }
 }
 
 /// Per row group `(rows, lower bound of the ordering clock)` from the footer statistics
@@ -118,7 +110,7 @@ impl BronzeFileReader {
                 source,
             }
         })?;
-        if let Some(detail) = schema_detail(&expected_schema(dataset), meta.schema()) {
+        if let Some(detail) = schema_detail(&bronze_schema(dataset), meta.schema()) {
             return Err(SourceError::Schema {
                 path: path.into(),
                 dataset: dataset.name(),
