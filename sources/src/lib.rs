@@ -10,6 +10,7 @@
 
 pub mod binance_raw;
 pub mod bronze;
+pub mod cryptofeed;
 pub mod ingest;
 pub mod synthetic;
 pub mod tardis_csv;
