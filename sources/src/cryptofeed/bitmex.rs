@@ -12,7 +12,7 @@
 //! message. Welcome (`info`) and `subscribe` acks are control messages; `error` is an error.
 
 use super::book::Top;
-use super::sink::RowMeta;
+use super::sink::{IdAction, RowMeta};
 use super::time::parse_iso;
 use super::{Bad, Received, Sink, VenueParser, book_side, json, taker_side};
 use daedalus_model::rows::{TickerRow, TradeRow};
@@ -115,10 +115,11 @@ fn by_symbol<'a, T>(rows: Vec<T>, sym: impl Fn(&T) -> &'a str) -> Vec<(&'a str, 
 fn book(msg: Received<'_>, action: &str, sink: &mut Sink) -> Result<(), Bad> {
     let t: Table<L2Row> = json(msg.json, "orderBookL2 message")?;
     let mut groups = by_symbol(t.data, |r| r.symbol);
-    if action == "partial" && groups.is_empty() {
-        if let Some(s) = t.filter.and_then(|f| f.symbol) {
-            groups.push((s, Vec::new()));
-        }
+    if action == "partial"
+        && groups.is_empty()
+        && let Some(s) = t.filter.and_then(|f| f.symbol)
+    {
+        groups.push((s, Vec::new()));
     }
     for (symbol, rows) in groups {
         book_group(msg.ts_recv, action, symbol, &rows, sink)?;
@@ -135,52 +136,29 @@ fn book_group(
 ) -> Result<(), Bad> {
     let m = sink.market(symbol)?;
     let meta = RowMeta::plain(ts_recv, ts_recv, action == "partial");
-    match action {
-        "partial" => m.begin_snapshot(),
-        "insert" | "update" | "delete" => {
-            if !m.begin_update() {
-                return Ok(());
-            }
-        }
+    let act = match action {
+        "partial" | "insert" => IdAction::Insert,
+        "update" => IdAction::Update,
+        "delete" => IdAction::Delete,
         _ => {
             return Err(Bad::rule(
                 "orderBookL2 action is partial, insert, update or delete",
                 action,
             ));
         }
+    };
+    if action == "partial" {
+        m.begin_snapshot(meta.ts_event);
+    } else if !m.begin_update() {
+        return Ok(());
     }
     for r in rows {
+        // Shortest round-trip decimal of the price (BitMEX sends JSON numbers).
+        let px = r.price.map(|p| format!("{p}"));
         let side = book_side(r.side)?;
-        let px: Box<str> = match (action, r.price) {
-            ("partial" | "insert", Some(p)) => {
-                let px: Box<str> = format!("{p}").into();
-                m.ids.insert((side, r.id), px.clone());
-                px
-            }
-            ("partial" | "insert", None) => {
-                return Err(Bad::rule(
-                    "partial and insert rows carry a price",
-                    r.id.to_string(),
-                ));
-            }
-            _ => match m.ids.get(&(side, r.id)) {
-                Some(px) => px.clone(),
-                None => {
-                    let detail = format!("{action} of unknown level id {} ({})", r.id, r.side);
-                    return m.gap(ts_recv, "level id", detail);
-                }
-            },
-        };
-        let size = match action {
-            "delete" => {
-                m.ids.remove(&(side, r.id));
-                0
-            }
-            _ => r
-                .size
-                .ok_or_else(|| Bad::rule("level rows carry a size", r.id.to_string()))?,
-        };
-        m.level(&meta, side, &px, &size.to_string())?;
+        if !m.id_level(&meta, act, side, r.id, px.as_deref(), r.size)? {
+            return Ok(());
+        }
     }
     m.commit(ts_recv);
     Ok(())

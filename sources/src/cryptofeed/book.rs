@@ -175,22 +175,28 @@ impl Top {
 /// How far before or after a ticker the book's top may be to count as lagging or leading.
 pub const TOB_WINDOW_NS: Nanos = 1_000_000_000;
 
-/// Compares ticker tops with the rebuilt book's tops over time.
+/// How far back a book top is kept to explain a stale ticker.
+pub const TOB_STALE_NS: Nanos = 10_000_000_000;
+
+/// Compares ticker tops with the rebuilt book's tops over time (all times are receive times).
 #[derive(Debug, Clone, Default)]
 pub struct TopTracker {
-    /// Distinct book tops of the last window, oldest first, with the receive time they began.
+    /// Distinct book tops of the last [`TOB_STALE_NS`], oldest first, with the time they began.
     history: VecDeque<(Nanos, Top)>,
     /// Ticker tops not yet explained: (ticker receive time, top).
     pending: Vec<(Nanos, Top)>,
+    /// Event time of the book's last snapshot.
+    snapshot_event: Option<Nanos>,
 }
 
 impl TopTracker {
-    /// Forgets all book tops (a new snapshot).
-    pub fn reset(&mut self) {
+    /// A new snapshot with event time `ts_event`: earlier tops are forgotten.
+    pub fn reset(&mut self, ts_event: Option<Nanos>) {
         self.history.clear();
+        self.snapshot_event = ts_event;
     }
 
-    /// Records the book's top after an applied message at `ts`.
+    /// Records the book's top after an applied message received at `ts`.
     pub fn on_book(&mut self, ts: Nanos, top: Top, stats: &mut VerifyStats) {
         self.expire(ts, stats);
         self.pending.retain(|&(_, t)| {
@@ -201,36 +207,40 @@ impl TopTracker {
         if self.history.back().map(|h| h.1) != Some(top) {
             self.history.push_back((ts, top));
         }
-        while self
-            .history
-            .get(1)
-            .is_some_and(|h| h.0 < ts - TOB_WINDOW_NS)
-        {
+        while self.history.get(1).is_some_and(|h| h.0 < ts - TOB_STALE_NS) {
             self.history.pop_front();
         }
     }
 
-    /// Compares a ticker top received at `ts` with the book's current top.
-    pub fn on_ticker(&mut self, ts: Nanos, ticker: Top, stats: &mut VerifyStats) {
+    /// Compares a ticker top (event time `ts_event`, received at `ts`) with the book's top.
+    pub fn on_ticker(&mut self, ts: Nanos, ts_event: Nanos, ticker: Top, stats: &mut VerifyStats) {
         self.expire(ts, stats);
         stats.top_of_book_checked += 1;
-        let current = self.history.back().map(|h| h.1);
-        if current == Some(ticker) {
+        if self.history.back().map(|h| h.1) == Some(ticker) {
             stats.top_of_book_matches += 1;
-        } else if self.held_since(ts - TOB_WINDOW_NS, ticker) {
-            stats.top_of_book_lagging += 1;
+        } else if self.snapshot_event.is_some_and(|s| ts_event < s) {
+            stats.top_of_book_before_snapshot += 1;
+        } else if let Some(lag) = self.lag(ts, ticker) {
+            stats.top_of_book_max_lag_ns = stats.top_of_book_max_lag_ns.max(lag);
+            if lag <= TOB_WINDOW_NS {
+                stats.top_of_book_lagging += 1;
+            } else {
+                stats.top_of_book_stale += 1;
+            }
         } else {
             self.pending.push((ts, ticker));
         }
     }
 
-    /// Whether the book held `top` at any time since `since`.
-    fn held_since(&self, since: Nanos, top: Top) -> bool {
-        let ended_after = |i: usize| self.history.get(i + 1).is_none_or(|h| h.0 >= since);
+    /// How long before `ts` the book last held `top` (time since that top was replaced).
+    fn lag(&self, ts: Nanos, top: Top) -> Option<Nanos> {
+        let ends = self.history.iter().skip(1).map(|h| h.0);
         self.history
             .iter()
-            .enumerate()
-            .any(|(i, &(_, t))| t == top && ended_after(i))
+            .zip(ends)
+            .filter(|((_, t), _)| *t == top)
+            .map(|(_, end)| (ts - end).max(0))
+            .min()
     }
 
     fn expire(&mut self, ts: Nanos, stats: &mut VerifyStats) {
@@ -245,36 +255,5 @@ impl TopTracker {
     pub fn finish(&mut self, stats: &mut VerifyStats) {
         stats.top_of_book_mismatches += self.pending.len() as u64;
         self.pending.clear();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dec_keys_are_exact() {
-        assert_eq!(DecKey::parse("30249.40"), DecKey::parse("30249.4"));
-        assert!(DecKey::parse("0.000022900") < DecKey::parse("0.00002291"));
-        assert_eq!(DecKey::parse("1e5"), None);
-        assert_eq!(DecKey::parse("-1"), None);
-        assert_eq!(DecKey::parse(""), None);
-        assert_eq!(DecKey::parse("1.0000000000000000001"), None);
-    }
-
-    #[test]
-    fn book_sets_deletes_and_truncates() {
-        let mut b = PriceBook::default();
-        b.set(BookSide::Bid, "10", "1").unwrap();
-        b.set(BookSide::Bid, "9", "1").unwrap();
-        b.set(BookSide::Ask, "11", "2").unwrap();
-        b.set(BookSide::Ask, "12", "2").unwrap();
-        assert!(!b.crossed());
-        b.set(BookSide::Bid, "10.0", "0").unwrap();
-        assert_eq!(b.top().bid, DecKey::parse("9"));
-        let cut = b.truncate(1);
-        assert_eq!(cut, vec![(BookSide::Ask, "12".into())]);
-        assert!(b.set(BookSide::Ask, "x", "1").is_err());
-        assert!(b.set(BookSide::Ask, "1", "-1").is_err());
     }
 }

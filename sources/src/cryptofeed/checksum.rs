@@ -41,28 +41,3 @@ pub fn okx(book: &PriceBook) -> i32 {
     }
     crc32fast::hash(parts.join(":").as_bytes()) as i32
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use daedalus_model::rows::BookSide;
-
-    #[test]
-    fn okx_documented_example_shape() {
-        // OKX docs: bids [3366.1, 7, 0, 3], asks [3366.8, 9, 10, 3] -> "3366.1:7:3366.8:9".
-        let mut b = PriceBook::default();
-        b.set(BookSide::Bid, "3366.1", "7").unwrap();
-        b.set(BookSide::Ask, "3366.8", "9").unwrap();
-        assert_eq!(okx(&b), crc32fast::hash(b"3366.1:7:3366.8:9") as i32);
-        b.set(BookSide::Bid, "3366", "1").unwrap();
-        assert_eq!(okx(&b), crc32fast::hash(b"3366.1:7:3366.8:9:3366:1") as i32);
-    }
-
-    #[test]
-    fn kraken_strips_points_and_leading_zeros() {
-        let mut b = PriceBook::default();
-        b.set(BookSide::Ask, "0.05005", "0.00000500").unwrap();
-        b.set(BookSide::Bid, "0.05000", "0.00000100").unwrap();
-        assert_eq!(kraken(&b), crc32fast::hash(b"50055005000100"));
-    }
-}

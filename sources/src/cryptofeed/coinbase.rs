@@ -96,7 +96,7 @@ fn snapshot(msg: Received<'_>, sink: &mut Sink) -> Result<(), Bad> {
     let s: Snapshot = json(msg.json, "snapshot message")?;
     let m = sink.market(s.product_id)?;
     let meta = RowMeta::plain(msg.ts_recv, msg.ts_recv, true);
-    m.begin_snapshot();
+    m.begin_snapshot(meta.ts_event);
     for (px, sz) in s.bids {
         m.level(&meta, BookSide::Bid, px, sz)?;
     }

@@ -149,7 +149,7 @@ fn snapshot(m: &mut MarketState, d: &BookDict<'_>, ts_recv: Nanos) -> Result<(),
         d.snap_bids.as_deref().unwrap_or(&[]),
     );
     let meta = RowMeta::plain(newest(asks.iter().chain(bids), ts_recv)?, ts_recv, true);
-    m.begin_snapshot();
+    m.begin_snapshot(meta.ts_event);
     apply(m, &meta, BookSide::Bid, bids)?;
     apply(m, &meta, BookSide::Ask, asks)?;
     m.commit(ts_recv);

@@ -193,7 +193,7 @@ impl Venue {
     fn parser(self) -> Box<dyn VenueParser> {
         match self {
             Venue::Coinbase => Box::new(coinbase::Coinbase),
-            Venue::Kraken => Box::new(kraken::Kraken::default()),
+            Venue::Kraken => Box::new(kraken::Kraken),
             Venue::Okx => Box::new(okx::Okx),
             Venue::Bitmex => Box::new(bitmex::Bitmex),
             Venue::Bybit => Box::new(bybit::Bybit),
@@ -228,7 +228,7 @@ pub struct VerifyStats {
     pub checksum_mismatches: u64,
     /// Sequence numbers checked for continuity (Bequant).
     pub sequences_checked: u64,
-    /// Sequence breaks (each a gap).
+    /// Sequence breaks and updates of unknown level ids (BitMEX, Bybit), each a gap.
     pub sequence_gaps: u64,
     /// Book messages after which the book was crossed or locked.
     pub crossed_books: u64,
@@ -236,11 +236,18 @@ pub struct VerifyStats {
     pub top_of_book_checked: u64,
     /// Of those, equal at the ticker's receive time.
     pub top_of_book_matches: u64,
-    /// Of the rest, equal to a top the book held within [`book::TOB_WINDOW_NS`] before.
+    /// Of the rest, the ticker's event time precedes the book's snapshot: a state the capture
+    /// never had (e.g. the subscription ticker of the last trade).
+    pub top_of_book_before_snapshot: u64,
+    /// Of the rest, equal to a top the book held at most [`book::TOB_WINDOW_NS`] before.
     pub top_of_book_lagging: u64,
+    /// Of the rest, equal to a top the book held up to [`book::TOB_STALE_NS`] before.
+    pub top_of_book_stale: u64,
+    /// Longest lag (ns) of a lagging or stale ticker behind the book.
+    pub top_of_book_max_lag_ns: i64,
     /// Of the rest, equal to a top the book reached within [`book::TOB_WINDOW_NS`] after.
     pub top_of_book_leading: u64,
-    /// Neither at, before nor after: unexplained by timing.
+    /// None of the above: unexplained by timing.
     pub top_of_book_mismatches: u64,
     /// Book messages skipped because the book was not synced (before the first snapshot or
     /// after a gap).

@@ -123,7 +123,7 @@ fn books(msg: Received<'_>, inst: &str, sink: &mut Sink) -> Result<(), Bad> {
     for b in d.data {
         let meta = RowMeta::plain(ms(b.ts)?, msg.ts_recv, is_snapshot);
         if is_snapshot {
-            m.begin_snapshot();
+            m.begin_snapshot(meta.ts_event);
         } else if !m.begin_update() {
             continue;
         }

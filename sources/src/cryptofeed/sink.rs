@@ -35,6 +35,17 @@ impl RowMeta {
     }
 }
 
+/// What a row of an id-keyed book does (BitMEX, Bybit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdAction {
+    /// Maps the id to its price and sets its size (snapshot rows too).
+    Insert,
+    /// Sets the size of a known id.
+    Update,
+    /// Removes a known id (a size-0 row at its price).
+    Delete,
+}
+
 /// One market's state while reading a capture.
 #[derive(Debug)]
 pub struct MarketState {
@@ -53,11 +64,12 @@ pub struct MarketState {
 }
 
 impl MarketState {
-    /// Starts a snapshot message: clears the book; it is synced from here on.
-    pub fn begin_snapshot(&mut self) {
+    /// Starts a snapshot message (event time `ts_event`): clears the book; it is synced from
+    /// here on.
+    pub fn begin_snapshot(&mut self, ts_event: Nanos) {
         self.book.clear();
         self.ids.clear();
-        self.tob.reset();
+        self.tob.reset(Some(ts_event));
         self.staged.clear();
         self.synced = true;
         self.out.stats.messages_checked += 1;
@@ -91,6 +103,44 @@ impl MarketState {
         Ok(())
     }
 
+    /// Applies one row of an id-keyed book; `false` after a gap (an unknown id: the message is
+    /// dropped and the book waits for a snapshot).
+    pub fn id_level(
+        &mut self,
+        m: &RowMeta,
+        action: IdAction,
+        side: BookSide,
+        id: u64,
+        price: Option<&str>,
+        size: Option<u64>,
+    ) -> Result<bool, Bad> {
+        let px: Box<str> = match action {
+            IdAction::Insert => {
+                let p =
+                    price.ok_or_else(|| Bad::rule("insert rows carry a price", id.to_string()))?;
+                self.ids.insert((side, id), p.into());
+                p.into()
+            }
+            _ => match self.ids.get(&(side, id)) {
+                Some(p) => p.clone(),
+                None => {
+                    let detail = format!("{action:?} of unknown level id {id} ({side:?})");
+                    self.gap(m.ts_recv, "level id", detail)?;
+                    return Ok(false);
+                }
+            },
+        };
+        let size = match action {
+            IdAction::Delete => {
+                self.ids.remove(&(side, id));
+                0
+            }
+            _ => size.ok_or_else(|| Bad::rule("level rows carry a size", id.to_string()))?,
+        };
+        self.level(m, side, &px, &size.to_string())?;
+        Ok(true)
+    }
+
     /// Drops levels beyond `depth` (emitted as size-0 rows of the message).
     pub fn truncate(&mut self, m: &RowMeta, depth: usize) -> Result<(), Bad> {
         for (side, px) in self.book.truncate(depth) {
@@ -115,7 +165,7 @@ impl MarketState {
         self.staged.clear();
         self.book.clear();
         self.ids.clear();
-        self.tob.reset();
+        self.tob.reset(None);
         self.synced = false;
         match check {
             "checksum" => self.out.stats.checksum_mismatches += 1,
@@ -139,7 +189,8 @@ impl MarketState {
     /// Adds a ticker row; `top` (the row's prices) is compared with the book when synced.
     pub fn ticker(&mut self, row: TickerRow, top: Option<Top>) {
         if let Some(top) = top.filter(|_| self.synced) {
-            self.tob.on_ticker(row.ts_recv, top, &mut self.out.stats);
+            let stats = &mut self.out.stats;
+            self.tob.on_ticker(row.ts_recv, row.ts_event, top, stats);
         }
         self.out.ticker.push(row);
     }

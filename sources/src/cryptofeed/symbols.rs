@@ -68,7 +68,7 @@ fn month_future(raw: &str) -> Option<(&str, String)> {
         return None;
     }
     let year = 2000 + yy.parse::<i32>().ok()?;
-    Some((prefix, last_friday(year, month).to_string()))
+    Some((prefix, last_friday(year, month)))
 }
 
 /// `YYMMDD` of the last Friday of a month.
@@ -126,43 +126,4 @@ fn bequant(raw: &str) -> Option<String> {
     ];
     let (b, q) = split_suffix(raw, &QUOTES)?;
     Some(format!("{b}-{q}"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn id(v: Venue, s: &str) -> String {
-        canonical(v, s).map(|m| m.to_string()).unwrap_or_default()
-    }
-
-    #[test]
-    fn venue_symbols_map_per_contract() {
-        assert_eq!(id(Venue::Coinbase, "SKL-USD"), "coinbase/SKL-USD");
-        assert_eq!(id(Venue::Kraken, "XBT/CHF"), "kraken/BTC-CHF");
-        assert_eq!(id(Venue::Kraken, "KSM/XBT"), "kraken/KSM-BTC");
-        assert_eq!(id(Venue::Okx, "BTC-USDT"), "okex/BTC-USDT");
-        assert_eq!(id(Venue::Okx, "UNI-USD-SWAP"), "okex-swap/UNI-USD-PERP");
-        assert_eq!(
-            id(Venue::Okx, "BTC-USD-220527"),
-            "okex-futures/BTC-USD-220527"
-        );
-        assert_eq!(id(Venue::Bitmex, "XBTUSD"), "bitmex/BTC-USD-PERP");
-        assert_eq!(id(Venue::Bitmex, "UNIUSDT"), "bitmex/UNI-USDT-PERP");
-        assert_eq!(id(Venue::Bitmex, "XRPU21"), "bitmex/XRP-BTC-210924");
-        assert_eq!(id(Venue::Bitmex, "XBTZ21"), "bitmex/BTC-USD-211231");
-        assert_eq!(id(Venue::Bybit, "BTCUSD"), "bybit/BTC-USD-PERP");
-        assert_eq!(id(Venue::Bybit, "BTCUSDM21"), "bybit/BTC-USD-210625");
-        assert_eq!(id(Venue::Bequant, "BTCTUSD"), "bequant/BTC-TUSD");
-        assert_eq!(id(Venue::Bequant, "BTCEURS"), "bequant/BTC-EURS");
-        for (v, s) in [
-            (Venue::Okx, "BTC-USD-220527-30000-C"),
-            (Venue::Bitmex, "XBTEUR"),
-            (Venue::Kraken, "XBTCHF"),
-            (Venue::Coinbase, "skl-usd"),
-            (Venue::Bequant, "BTCXYZ"),
-        ] {
-            assert_eq!(canonical(v, s), Err(Bad::Symbol(s.to_string())), "{s}");
-        }
-    }
 }
