@@ -7,8 +7,13 @@
 //!   (Binance raw WebSocket recordings, Tardis CSV).
 //! - [`synthetic`]: the deterministic synthetic market (`daedalus gen`).
 //! - [`bronze`]: partition discovery, pruning and columnar reading of bronze.
+//! - [`cryptofeed`]: cryptofeed raw captures of six venues (Coinbase, Kraken, OKX, BitMEX, Bybit,
+//!   Bequant) to bronze rows per market, with the venues' own checks (Kraken/OKX checksums,
+//!   sequences, top of book against the venue's ticker). Not yet reachable from `daedalus ingest`
+//!   (issue 17 wires it once ingest is a stage, issue 14).
 
 pub mod bronze;
+pub mod cryptofeed;
 mod error;
 mod formats;
 pub mod ingest;
