@@ -102,9 +102,26 @@ impl FilterSpec {
         Ok((p(&self.from, "from")?, p(&self.to, "to")?))
     }
 
-    /// True when a partition's path values pass the filter. With `normalize_quotes`, a symbol
-    /// filter matches on both sides' normalised form (CONTRACT §3): `BTC-USD` selects
-    /// `BTC-USDT` and `BTC-USDC`; without it, only the exact symbol.
+    /// True when the filter's exchange and symbol lists select a market (dates aside): the one
+    /// market predicate of a run, used both to read bronze and to pick the markets `--rebuild`
+    /// discards. With `normalize_quotes`, a symbol filter matches on both sides' normalised form
+    /// (CONTRACT §3): `BTC-USD` selects `BTC-USDT` and `BTC-USDC`; without it, only the exact
+    /// symbol.
+    pub fn selects_market(&self, exchange: &str, symbol: &str, normalize_quotes: bool) -> bool {
+        if !self.exchange.is_empty() && !self.exchange.iter().any(|e| e == exchange) {
+            return false;
+        }
+        if self.symbol.is_empty() {
+            return true;
+        }
+        let s = symbol_norm(symbol, normalize_quotes);
+        self.symbol
+            .iter()
+            .any(|f| symbol_norm(f, normalize_quotes) == s)
+    }
+
+    /// True when a partition's path values pass the filter: its market is selected
+    /// ([`FilterSpec::selects_market`]) and its date is within the bounds.
     pub fn matches(
         &self,
         exchange: &str,
@@ -112,18 +129,8 @@ impl FilterSpec {
         date: Date,
         normalize_quotes: bool,
     ) -> bool {
-        if !self.exchange.is_empty() && !self.exchange.iter().any(|e| e == exchange) {
+        if !self.selects_market(exchange, symbol, normalize_quotes) {
             return false;
-        }
-        if !self.symbol.is_empty() {
-            let s = symbol_norm(symbol, normalize_quotes);
-            if !self
-                .symbol
-                .iter()
-                .any(|f| symbol_norm(f, normalize_quotes) == s)
-            {
-                return false;
-            }
         }
         let (from, to) = self.date_bounds().unwrap_or((None, None));
         from.is_none_or(|f| date >= f) && to.is_none_or(|t| date <= t)

@@ -593,12 +593,36 @@ pub fn execute(plan: RunPlan, cluster: &ClusterConfig) -> Result<WorkerSummary> 
     Ok(total)
 }
 
-/// True when the filter's exchange and symbol lists select `m` (dates aside).
 fn market_selected(filter: &crate::config::FilterSpec, m: &Market, nq: bool) -> bool {
-    (filter.exchange.is_empty() || filter.exchange.iter().any(|e| e == &m.exchange))
-        && (filter.symbol.is_empty()
-            || filter
-                .symbol
-                .iter()
-                .any(|s| s == &m.symbol || *s == symbol_norm(&m.symbol, nq)))
+    filter.selects_market(&m.exchange, &m.symbol, nq)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 13: `--symbol BTC-USDT --normalize-quotes --rebuild` read BTC-USDC bronze (the read
+    /// filter normalises both sides) but kept BTC-USDC's checkpoint (the rebuild selection did
+    /// not normalise the filter). Every market the filter reads must be one it rebuilds.
+    #[test]
+    fn issue_13_rebuild_selects_every_market_the_filter_reads() {
+        let d = Date::parse("2024-08-08").unwrap();
+        let f = crate::config::FilterSpec {
+            symbol: vec!["BTC-USDT".into()],
+            ..Default::default()
+        };
+        for nq in [false, true] {
+            for sym in ["BTC-USDT", "BTC-USDC", "BTC-USD", "ETH-USDT", "BTC-USDT-PERP"] {
+                let m = Market {
+                    exchange: "binance".into(),
+                    symbol: sym.into(),
+                };
+                assert_eq!(
+                    market_selected(&f, &m, nq),
+                    f.matches("binance", sym, d, nq),
+                    "{sym}, normalize_quotes = {nq}"
+                );
+            }
+        }
+    }
 }
