@@ -1,11 +1,16 @@
 //! `market_features`: the per-market stateful operator.
 //!
-//! **Input.** Bronze [`Chunk`]s already exchanged by the stable hash of their market (see
-//! `graph.rs`), so every row of a market reaches one worker whatever the worker or process count.
+//! **Input.** Bronze [`Chunk`]s exchanged by their market's worker (the routing table agreed
+//! from worker 0, the stable hash for markets it does not know; see [`crate::routing`]), so
+//! every row of a market reaches one worker whatever the worker or process count.
+//!
+//! **Timestamps.** Timely time is event (ordering) time in nanoseconds, one per chunk: a chunk
+//! arrives at a time `<=` each of its rows' ordering times.
 //!
 //! **Order.** Each chunk is kept as a sorted run (sorted once on arrival if its rows are out of
 //! order). When the input frontier passes time `f`, every row with ordering time `< f` has
-//! arrived; those rows are merged across the market's runs in the total order of CONTRACT §3 —
+//! arrived; those rows are merged across the market's runs ([`crate::merge`]) in the total
+//! order of CONTRACT §3 —
 //! `(time, dataset rank book < ticker < trades, ts_recv, seq, row position)` — and fed to the
 //! market's [`MarketPipeline`]. The result is independent of worker count, batch size and file
 //! split.
@@ -27,6 +32,7 @@
 //! **VPIN `adv` rule.** Before a market's first trade of a UTC day, V for that day is asked from
 //! the run's [`crate::state::AdvOracle`] (bronze trades of the 30 previous days present now).
 
+use crate::merge::{MergeRun, merge_segments};
 use crate::ops::sink::{CheckpointMsg, SinkMsg};
 use crate::state::RunState;
 use crate::summary::WorkerSummary;
@@ -49,6 +55,7 @@ use timely::dataflow::operators::generic::operator::Operator;
 /// Sort key of a row: (time, rank, ts_recv, seq, position).
 type Key = (Nanos, u8, Nanos, Option<u64>, u64);
 
+/// One chunk as a sorted run of the k-way merge ([`crate::merge`]).
 struct Run {
     chunk: Chunk,
     /// Row order when the chunk was not already sorted.
@@ -97,49 +104,34 @@ impl Run {
         }
     }
 
+    /// The chunk row at merge position `k`.
     #[inline]
     fn row(&self, k: usize) -> usize {
         self.order.as_ref().map_or(k, |o| o[k] as usize)
     }
+}
+
+impl MergeRun for Run {
+    type Key = Key;
 
     #[inline]
-    fn head(&self) -> Option<Key> {
-        (self.cursor < self.chunk.data.len()).then(|| self.key_at(self.cursor))
+    fn len(&self) -> usize {
+        self.chunk.data.len()
     }
 
-    /// Key of the row at merge position `k` (keys ascend with `k`).
     #[inline]
     fn key_at(&self, k: usize) -> Key {
         self.raw_key(self.row(k))
     }
 
-    /// The first merge position at or after `start` whose key fails `within` (keys ascend, so
-    /// `within` holds on a prefix). `within` must hold at `start`. Galloping: O(log segment).
-    fn segment_end(&self, start: usize, within: &impl Fn(&Key) -> bool) -> usize {
-        let n = self.chunk.data.len();
-        // Invariant: within(lo - 1) holds; hi is past the segment or n.
-        let mut lo = start + 1;
-        let mut step = 1;
-        let mut hi = loop {
-            let probe = start + step;
-            if probe >= n {
-                break n;
-            }
-            if !within(&self.key_at(probe)) {
-                break probe;
-            }
-            lo = probe + 1;
-            step *= 2;
-        };
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            if within(&self.key_at(mid)) {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        lo
+    #[inline]
+    fn cursor(&self) -> usize {
+        self.cursor
+    }
+
+    #[inline]
+    fn set_cursor(&mut self, k: usize) {
+        self.cursor = k;
     }
 }
 
@@ -173,7 +165,7 @@ struct SavedMarket {
 
 /// Checkpoint settings of the market operator.
 #[derive(Clone)]
-pub struct CheckpointPolicy {
+pub(crate) struct CheckpointPolicy {
     /// Event-time period of checkpoints (aligned to multiples of it); 0: only at the end and on
     /// stop.
     pub every: Nanos,
@@ -259,7 +251,7 @@ fn checkpoint_msg(st: &mut MarketState, processed_until: Nanos, finished: bool) 
 }
 
 /// Builds the per-market operator.
-pub fn market_features<'s>(
+pub(crate) fn market_features<'s>(
     stream: Stream<'s, u64, Vec<Chunk>>,
     state: Arc<RunState>,
     params_for: Arc<dyn Fn(&Market) -> MarketParams + Send + Sync>,
@@ -319,9 +311,7 @@ pub fn market_features<'s>(
             }
             let f: Option<u64> = frontier.frontier().first().copied();
             if let Some(fv) = f {
-                state
-                    .metrics
-                    .advance_watermark(fv.min(i64::MAX as u64) as Nanos);
+                state.observer.watermark(fv.min(i64::MAX as u64) as Nanos);
             }
             let done = f.is_none();
             let stopping = done && state.stop.load(std::sync::atomic::Ordering::Relaxed);
@@ -423,97 +413,74 @@ pub fn market_features<'s>(
     })
 }
 
-/// Feeds every stashed row with time `< f` (all rows when `f` is `None`) in total order.
-///
-/// A k-way merge by segments: the run with the least ready head is drained while its rows stay
-/// below the least head of the other runs (and below `f`). Each run is sorted, so that segment
-/// is found by a galloping search on the run's keys, and its rows are applied in one tight loop
-/// without comparing keys per row; the runs are scanned once per segment, not once per row.
+/// Feeds every stashed row with time `< f` (all rows when `f` is `None`) in total order, segment
+/// by segment ([`crate::merge::merge_segments`]); rows below a chunk's floor (replayed or late)
+/// are skipped, rows behind rows already applied are counted late, never merged silently.
 fn release(
     st: &mut MarketState,
     f: Option<Nanos>,
     state: &RunState,
     summary: &Rc<RefCell<WorkerSummary>>,
 ) {
-    let ready = |k: &Key| f.is_none_or(|f| k.0 < f);
-    loop {
-        let mut best: Option<(usize, Key)> = None;
-        let mut second: Option<Key> = None;
-        for (i, r) in st.runs.iter().enumerate() {
-            if let Some(k) = r.head()
-                && ready(&k)
-            {
-                match best {
-                    Some((_, b)) if k >= b => {
-                        if second.is_none_or(|s2| k < s2) {
-                            second = Some(k);
-                        }
-                    }
-                    _ => {
-                        // The previous best (if any) is now the least of the others.
-                        if let Some((_, b)) = best {
-                            second = Some(b);
-                        }
-                        best = Some((i, k));
-                    }
+    let MarketState {
+        runs,
+        pipeline,
+        batcher,
+        trade_day,
+        market,
+        last_key,
+        max_ts,
+        dirty,
+        touched,
+        ..
+    } = st;
+    merge_segments(
+        runs,
+        |k: &Key| f.is_none_or(|f| k.0 < f),
+        |run, segment| {
+            let end = segment.end;
+            // Rows below the chunk's floor were applied before a resume (or are late and
+            // counted by the source): never applied twice. Keys ascend, so they lead the
+            // segment.
+            let floor = run.chunk.floor;
+            let mut first = segment.start;
+            while first < end && run.key_at(first).0 < floor {
+                first += 1;
+            }
+            // Rows behind rows already processed: never merged silently (CONTRACT §8).
+            let mut applied = first;
+            if let Some(l) = *last_key {
+                while applied < end && run.key_at(applied) < l {
+                    applied += 1;
                 }
+                summary
+                    .borrow_mut()
+                    .count("late_rows", (applied - first) as u64);
             }
-        }
-        let Some((ri, _)) = best else { break };
-        let run = &st.runs[ri];
-        let in_segment = |k: &Key| ready(k) && second.is_none_or(|b| *k < b);
-        let start = run.cursor;
-        let end = run.segment_end(start, &in_segment);
-        // Rows below the chunk's floor were applied before a resume (or are late and counted
-        // by the source): never applied twice. Keys ascend, so they lead the segment.
-        let floor = run.chunk.floor;
-        let mut first = start;
-        while first < end && run.key_at(first).0 < floor {
-            first += 1;
-        }
-        // Rows behind rows already processed: never merged silently (CONTRACT §8).
-        let mut applied = first;
-        if let Some(l) = st.last_key {
-            while applied < end && run.key_at(applied) < l {
-                applied += 1;
+            if applied < end {
+                let last = run.key_at(end - 1);
+                *last_key = Some(last);
+                // Keys ascend: the segment's greatest time is its last row's.
+                *max_ts = Some(max_ts.map_or(last.0, |m| m.max(last.0)));
+                *dirty = true;
+                *touched = true;
+                apply_rows(
+                    run,
+                    applied..end,
+                    pipeline,
+                    batcher,
+                    trade_day,
+                    market,
+                    state,
+                    summary,
+                );
             }
-            summary
-                .borrow_mut()
-                .count("late_rows", (applied - first) as u64);
-        }
-        if applied < end {
-            let last = run.key_at(end - 1);
-            st.last_key = Some(last);
-            // Keys ascend: the segment's greatest time is its last row's.
-            st.max_ts = Some(st.max_ts.map_or(last.0, |m| m.max(last.0)));
-            st.dirty = true;
-            st.touched = true;
-            let MarketState {
-                runs,
-                pipeline,
-                batcher,
-                trade_day,
-                market,
-                ..
-            } = st;
-            let run = &runs[ri];
-            apply_rows(
-                run,
-                applied..end,
-                pipeline,
-                batcher,
-                trade_day,
-                market,
-                state,
-                summary,
-            );
-        }
-        st.runs[ri].cursor = end;
-    }
+        },
+    );
     if let Err(e) = st.pipeline.flush_book(&mut st.batcher) {
         summary.borrow_mut().fail(e);
     }
-    st.runs.retain(|r| r.head().is_some());
+    st.runs.retain(|r| r.cursor < r.len());
 }
 
 /// Applies rows `ks` (merge positions, in key order) of one run to the market's pipeline.

@@ -10,13 +10,16 @@
 //! is listed in [`Inventory::errors`] with the file named (and makes the command exit non-zero);
 //! a root that does not exist or holds no layer at all is an error.
 
-use crate::config::FilterSpec;
+mod state;
+
 use anyhow::{Context, Result, bail};
+use daedalus_dataflow::FilterSpec;
 use daedalus_model::partition::hive_value;
 use daedalus_model::time::{Date, Nanos};
 use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
 use parquet::file::statistics::Statistics;
 use serde::Serialize;
+pub(crate) use state::CheckpointInfo;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -116,31 +119,6 @@ pub struct MarketTotals {
     pub min_ts: Option<Nanos>,
     /// Greatest time (ns).
     pub max_ts: Option<Nanos>,
-}
-
-/// One market's checkpoint in the state directory.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct CheckpointInfo {
-    /// Exchange.
-    pub exchange: String,
-    /// Symbol.
-    pub symbol: String,
-    /// Checkpoint sequence number.
-    pub seq: u64,
-    /// Every bronze row with ordering time below this (ns) is covered.
-    pub processed_until: Nanos,
-    /// Wall clock when written (ms since the Unix epoch).
-    pub written_unix_ms: u64,
-    /// The market's input was finished (end of a batch run).
-    pub finished: bool,
-    /// Output files the checkpoint commits.
-    pub committed_files: u64,
-    /// Rows in those files.
-    pub committed_rows: u64,
-    /// Bronze files consumed.
-    pub input_files: u64,
-    /// Quality counters of the market so far.
-    pub quality: BTreeMap<String, u64>,
 }
 
 /// The state directory `<root>/_daedalus/`.
@@ -579,7 +557,7 @@ fn state_info(root: &Path, filter: &FilterSpec, errors: &mut Vec<String>) -> Sta
     if let Ok(t) = std::fs::read_to_string(&late) {
         s.late_files = Some(t.lines().filter(|l| !l.trim().is_empty()).count() as u64);
     }
-    match crate::inspect_state::checkpoints(&dir) {
+    match state::checkpoints(&dir) {
         Ok(cks) => {
             s.checkpoints = cks
                 .into_iter()

@@ -17,12 +17,10 @@
 //! trades, are `<g class="candle empty">`), so the candles of a market sum to its bars.
 
 use crate::inspect::{InspectOptions, Inventory, PartitionInfo, fmt_ts, inspect};
-use crate::inspect_cmd::FilterArgs;
 use anyhow::{Context, Result, bail};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int64Type, TimestampNanosecondType};
 use arrow_array::{Array, RecordBatch};
-use clap::Args;
 use daedalus_model::time::Nanos;
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -32,22 +30,6 @@ use std::path::{Path, PathBuf};
 
 /// Largest report written (the acceptance bound is 5 MB).
 pub const MAX_REPORT_BYTES: usize = 5 * 1024 * 1024;
-
-/// `daedalus report`.
-#[derive(Debug, Args)]
-pub struct ReportArgs {
-    /// The root (holding `silver/` and `gold/`).
-    pub root: PathBuf,
-    /// The HTML file to write.
-    #[arg(long)]
-    pub out: PathBuf,
-    /// Partition filters.
-    #[command(flatten)]
-    pub filter: FilterArgs,
-    /// Most points drawn per chart (numbers in tables always use every row).
-    #[arg(long, default_value_t = 2000)]
-    pub max_points: usize,
-}
 
 /// Options of [`build_report`].
 #[derive(Debug, Clone)]
@@ -82,29 +64,6 @@ pub struct ReportSummary {
     pub bytes: usize,
     /// Points per chart actually used (halved from `--max-points` until the file fits 5 MB).
     pub max_points: usize,
-}
-
-/// Runs `daedalus report`.
-pub fn cmd_report(a: &ReportArgs) -> Result<()> {
-    let opts = ReportOptions {
-        inspect: InspectOptions {
-            filter: a.filter.spec()?,
-        },
-        max_points: a.max_points.max(10),
-    };
-    let (html, s) = build_report(&a.root, &opts)?;
-    if let Some(dir) = a.out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
-    std::fs::write(&a.out, &html).with_context(|| format!("writing {}", a.out.display()))?;
-    println!(
-        "wrote {} ({:.1} KiB): {} market(s): {}",
-        a.out.display(),
-        s.bytes as f64 / 1024.0,
-        s.markets.len(),
-        s.markets.join(", ")
-    );
-    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -336,11 +295,12 @@ struct MarketData {
 
 /// Bar spec duration for ordering (`time_1m` -> 60 s); non-time specs are not charted.
 fn time_spec_ns(spec: &str) -> Option<i64> {
-    crate::config::parse_duration(spec.strip_prefix("bar=")?.strip_prefix("time_")?).ok()
+    daedalus_dataflow::config::parse_duration(spec.strip_prefix("bar=")?.strip_prefix("time_")?)
+        .ok()
 }
 
 fn interval_spec_ns(spec: &str) -> Option<i64> {
-    crate::config::parse_duration(spec.strip_prefix("interval=")?).ok()
+    daedalus_dataflow::config::parse_duration(spec.strip_prefix("interval=")?).ok()
 }
 
 fn load_market(inv: &Inventory, market: &str, max_points: usize) -> Result<MarketData> {
