@@ -260,13 +260,18 @@ pub(crate) fn market_features<'s>(
 ) -> Stream<'s, u64, Vec<SinkMsg>> {
     stream.unary_frontier(Pipeline, "MarketFeatures", move |_cap, _info| {
         let mut cap: Option<Capability<u64>> = None;
-        let mut markets: BTreeMap<u64, MarketState> = BTreeMap::new();
-        let mut out: Vec<SinkMsg> = Vec::new();
-        let mut batches: Vec<OutBatch> = Vec::new();
-        // Every row before this time has been released (applied).
-        let mut released: Option<Nanos> = None;
-        let mut last_boundary: Nanos = Nanos::MIN;
-        let mut failed = false;
+        let mut op = MarketOp {
+            state,
+            params_for,
+            policy,
+            summary,
+            markets: BTreeMap::new(),
+            out: Vec::new(),
+            batches: Vec::new(),
+            released: None,
+            last_boundary: Nanos::MIN,
+            failed: false,
+        };
         move |(input, frontier), output| {
             input.for_each_stamp(|time, data| {
                 let t = *time.least().expect("a stamp has a time");
@@ -275,134 +280,26 @@ pub(crate) fn market_features<'s>(
                 }
                 for batch in data {
                     for chunk in batch.drain(..) {
-                        if failed {
-                            continue;
-                        }
-                        let m = chunk.market;
-                        let st = match markets.entry(m) {
-                            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
-                            std::collections::btree_map::Entry::Vacant(v) => {
-                                match new_market(m, &state, params_for.as_ref()) {
-                                    Ok((st, open)) => {
-                                        summary.borrow_mut().markets += 1;
-                                        out.push(open);
-                                        v.insert(st)
-                                    }
-                                    Err(e) => {
-                                        summary.borrow_mut().fail(e);
-                                        failed = true;
-                                        continue;
-                                    }
-                                }
-                            }
-                        };
-                        if !st.new_inputs.contains_key(&chunk.file) {
-                            st.new_inputs.insert(chunk.file.clone(), chunk.file_size);
-                        }
-                        if !chunk.data.is_empty() {
-                            st.runs.push(Run::new(chunk));
-                        }
+                        op.receive(chunk);
                     }
                 }
             });
-            if failed {
+            if op.failed {
                 cap = None;
                 return;
             }
             let f: Option<u64> = frontier.frontier().first().copied();
-            if let Some(fv) = f {
-                state.observer.watermark(fv.min(i64::MAX as u64) as Nanos);
-            }
-            let done = f.is_none();
-            let stopping = done && state.stop.load(std::sync::atomic::Ordering::Relaxed);
-            // A checkpoint at the last aligned boundary the frontier passed: release exactly the
-            // rows before it, checkpoint, then go on.
-            if let Some(fv) = f
-                && policy.every > 0
-            {
-                let fv = fv.min(i64::MAX as u64) as Nanos;
-                let b = fv.div_euclid(policy.every) * policy.every;
-                if b > last_boundary {
-                    last_boundary = b;
-                    for st in markets.values_mut() {
-                        release(st, Some(b), &state, &summary);
-                        st.batcher.drain_into(&mut batches);
-                        out.extend(batches.drain(..).map(SinkMsg::Batch));
-                        if st.dirty {
-                            out.push(checkpoint_msg(st, b, false));
-                        }
-                    }
-                }
-            }
-            let bound: Option<Nanos> = if stopping {
-                released
-            } else {
-                f.map(|v| v.min(i64::MAX as u64) as Nanos)
-            };
-            let mut pending: Option<Nanos> = None;
-            let finishing = done && !stopping && cap.is_some();
-            for st in markets.values_mut() {
-                if !(stopping && bound.is_none()) {
-                    release(
-                        st,
-                        if done && !stopping { None } else { bound },
-                        &state,
-                        &summary,
-                    );
-                }
-                if finishing {
-                    if st.touched {
-                        let until = st.max_ts.map_or(Nanos::MIN, |t| t.saturating_add(1));
-                        let _ = st.pipeline.flush_book(&mut st.batcher);
-                        st.batcher.drain_into(&mut batches);
-                        out.extend(batches.drain(..).map(SinkMsg::Batch));
-                        // The state before the end flush: a later run with new input resumes
-                        // from it and replaces the flush's provisional outputs.
-                        let mut ck = checkpoint_msg(st, until, true);
-                        out.push(SinkMsg::Seal {
-                            market: st.market.hash64(),
-                        });
-                        st.pipeline.finish(&mut st.batcher);
-                        st.batcher.drain_into(&mut batches);
-                        out.extend(batches.drain(..).map(SinkMsg::Batch));
-                        if let SinkMsg::Checkpoint(c) = &mut ck {
-                            c.quality.clear();
-                            st.pipeline.counters().add_to(&mut c.quality);
-                        }
-                        out.push(ck);
-                    }
-                } else if stopping {
-                    st.batcher.drain_into(&mut batches);
-                    out.extend(batches.drain(..).map(SinkMsg::Batch));
-                    if st.dirty
-                        && let Some(b) = bound
-                    {
-                        out.push(checkpoint_msg(st, b, false));
-                    }
-                } else {
-                    if let Some(p) = st.pipeline.pending_since() {
-                        pending = Some(pending.map_or(p, |q: Nanos| q.min(p)));
-                    }
-                    st.batcher.drain_into(&mut batches);
-                    out.extend(batches.drain(..).map(SinkMsg::Batch));
-                }
-            }
-            if !done {
-                released = bound;
-            }
+            let pending = op.advance(f, cap.is_some());
             if let Some(c) = cap.as_ref()
-                && !out.is_empty()
+                && !op.out.is_empty()
             {
                 let mut session = output.session(c);
-                for b in out.drain(..) {
+                for b in op.out.drain(..) {
                     session.give(b);
                 }
             }
-            if done && cap.is_some() {
-                let mut s = summary.borrow_mut();
-                for st in markets.values().filter(|m| m.touched) {
-                    st.pipeline.counters().add_to(&mut s.quality);
-                }
+            if f.is_none() && cap.is_some() {
+                op.add_quality_to_summary();
                 cap = None;
             } else if let (Some(c), Some(f)) = (cap.as_mut(), f) {
                 let hold = pending.map_or(f, |p| f.min(p.max(0) as u64));
@@ -411,6 +308,162 @@ pub(crate) fn market_features<'s>(
             }
         }
     })
+}
+
+/// The market operator's state between activations.
+struct MarketOp {
+    state: Arc<RunState>,
+    params_for: Arc<dyn Fn(&Market) -> MarketParams + Send + Sync>,
+    policy: CheckpointPolicy,
+    summary: Rc<RefCell<WorkerSummary>>,
+    markets: BTreeMap<u64, MarketState>,
+    /// Messages to send at the held capability.
+    out: Vec<SinkMsg>,
+    batches: Vec<OutBatch>,
+    /// Every row before this time has been released (applied).
+    released: Option<Nanos>,
+    last_boundary: Nanos,
+    failed: bool,
+}
+
+/// A frontier time as an ordering time.
+fn as_nanos(t: u64) -> Nanos {
+    t.min(i64::MAX as u64) as Nanos
+}
+
+/// Moves the market's finished output batches into `out`.
+fn drain(st: &mut MarketState, batches: &mut Vec<OutBatch>, out: &mut Vec<SinkMsg>) {
+    st.batcher.drain_into(batches);
+    out.extend(batches.drain(..).map(SinkMsg::Batch));
+}
+
+impl MarketOp {
+    /// Stashes an arriving chunk as a sorted run of its market (opened on its first chunk).
+    fn receive(&mut self, chunk: Chunk) {
+        if self.failed {
+            return;
+        }
+        let m = chunk.market;
+        let st = match self.markets.entry(m) {
+            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::btree_map::Entry::Vacant(v) => {
+                match new_market(m, &self.state, self.params_for.as_ref()) {
+                    Ok((st, open)) => {
+                        self.summary.borrow_mut().markets += 1;
+                        self.out.push(open);
+                        v.insert(st)
+                    }
+                    Err(e) => {
+                        self.summary.borrow_mut().fail(e);
+                        self.failed = true;
+                        return;
+                    }
+                }
+            }
+        };
+        if !st.new_inputs.contains_key(&chunk.file) {
+            st.new_inputs.insert(chunk.file.clone(), chunk.file_size);
+        }
+        if !chunk.data.is_empty() {
+            st.runs.push(Run::new(chunk));
+        }
+    }
+
+    /// The frontier moved to `f` (`None`: input done): checkpoints at a passed boundary,
+    /// releases what is complete, and at the end finishes or (when stopped) checkpoints every
+    /// market. Returns the least time output may still be due at (open intervals and bars).
+    fn advance(&mut self, f: Option<u64>, holding: bool) -> Option<Nanos> {
+        if let Some(fv) = f {
+            self.state.observer.watermark(as_nanos(fv));
+            self.checkpoint_at_boundary(as_nanos(fv));
+        }
+        let done = f.is_none();
+        let stopping = done && self.state.stop.load(std::sync::atomic::Ordering::Relaxed);
+        let bound: Option<Nanos> = if stopping {
+            self.released
+        } else {
+            f.map(as_nanos)
+        };
+        let finishing = done && !stopping && holding;
+        let mut pending: Option<Nanos> = None;
+        let (out, batches) = (&mut self.out, &mut self.batches);
+        for st in self.markets.values_mut() {
+            if !(stopping && bound.is_none()) {
+                let upto = if done && !stopping { None } else { bound };
+                release(st, upto, &self.state, &self.summary);
+            }
+            if finishing {
+                if st.touched {
+                    finish_market(st, batches, out);
+                }
+            } else if stopping {
+                drain(st, batches, out);
+                if st.dirty
+                    && let Some(b) = bound
+                {
+                    out.push(checkpoint_msg(st, b, false));
+                }
+            } else {
+                if let Some(p) = st.pipeline.pending_since() {
+                    pending = Some(pending.map_or(p, |q: Nanos| q.min(p)));
+                }
+                drain(st, batches, out);
+            }
+        }
+        if !done {
+            self.released = bound;
+        }
+        pending
+    }
+
+    /// A checkpoint at the last aligned boundary the frontier `f` passed: releases exactly the
+    /// rows before it and checkpoints every market that applied rows since its last one.
+    fn checkpoint_at_boundary(&mut self, f: Nanos) {
+        if self.policy.every <= 0 {
+            return;
+        }
+        let b = f.div_euclid(self.policy.every) * self.policy.every;
+        if b <= self.last_boundary {
+            return;
+        }
+        self.last_boundary = b;
+        for st in self.markets.values_mut() {
+            release(st, Some(b), &self.state, &self.summary);
+            drain(st, &mut self.batches, &mut self.out);
+            if st.dirty {
+                self.out.push(checkpoint_msg(st, b, false));
+            }
+        }
+    }
+
+    /// At the end of input: every touched market's quality counters into the summary.
+    fn add_quality_to_summary(&self) {
+        let mut s = self.summary.borrow_mut();
+        for st in self.markets.values().filter(|m| m.touched) {
+            st.pipeline.counters().add_to(&mut s.quality);
+        }
+    }
+}
+
+/// The end of input for a market touched in this run: checkpoints its state *before* the end
+/// flush (a later run with new input resumes from it and replaces the flush's provisional
+/// outputs), then finishes it (open bars and intervals emitted, sealed as provisional).
+fn finish_market(st: &mut MarketState, batches: &mut Vec<OutBatch>, out: &mut Vec<SinkMsg>) {
+    let until = st.max_ts.map_or(Nanos::MIN, |t| t.saturating_add(1));
+    // `release` has just flushed the book and recorded any error: nothing is pending here.
+    let _ = st.pipeline.flush_book(&mut st.batcher);
+    drain(st, batches, out);
+    let mut ck = checkpoint_msg(st, until, true);
+    out.push(SinkMsg::Seal {
+        market: st.market.hash64(),
+    });
+    st.pipeline.finish(&mut st.batcher);
+    drain(st, batches, out);
+    if let SinkMsg::Checkpoint(c) = &mut ck {
+        c.quality.clear();
+        st.pipeline.counters().add_to(&mut c.quality);
+    }
+    out.push(ck);
 }
 
 /// Feeds every stashed row with time `< f` (all rows when `f` is `None`) in total order, segment

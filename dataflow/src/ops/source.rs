@@ -645,44 +645,7 @@ fn scan(
         }
         let pkey = (p.dataset, key, p.date.days_since_epoch());
         let already = sc.files_in_partition.entry(pkey).or_insert(0);
-        let resume = state.resume.get(&key);
-        let mut files = Vec::new();
-        for f in new_files {
-            let rel = relative(&state.root, &f);
-            let size = std::fs::metadata(&f).map(|m| m.len()).unwrap_or(0);
-            let (floor, late_below) = match resume.and_then(|r| r.inputs.get(&rel).map(|s| (r, *s)))
-            {
-                Some((r, s)) => {
-                    if s != size {
-                        return Err(format!(
-                            "{}: bronze file changed since the checkpoint that consumed it ({s} -> {size} bytes): restore it, or rerun with --rebuild for {market}",
-                            f.display()
-                        ));
-                    }
-                    (r.processed_until(), false)
-                }
-                None => (
-                    resume
-                        .map(|r| r.processed_until())
-                        .unwrap_or(Nanos::MIN)
-                        .max(floor_now),
-                    true,
-                ),
-            };
-            let ord = ((p.date.days_since_epoch() as u32 & 0xffff) << 16) | (*already & 0xffff);
-            *already += 1;
-            files.push(FileIn {
-                path: f,
-                rel,
-                size,
-                ord,
-                floor,
-                late_below_floor: late_below,
-                late_rows: 0,
-                late_min: Nanos::MAX,
-                next_row: 0,
-            });
-        }
+        let files = file_ins(state, &market, p.date, new_files, already, floor_now)?;
         let floor = files.iter().map(|f| f.floor).min().unwrap_or(Nanos::MIN);
         parts.push(PartState {
             market: key,
@@ -699,6 +662,57 @@ fn scan(
         });
     }
     Ok(())
+}
+
+/// The new files of a partition, with their floors: a file the market's checkpoint consumed
+/// replays below `processed_until` (and must not have changed); any other file's rows below the
+/// checkpoint, or below `floor_now` (the capability when it appeared), are late.
+fn file_ins(
+    state: &RunState,
+    market: &Market,
+    date: daedalus_model::time::Date,
+    new_files: Vec<PathBuf>,
+    already: &mut u32,
+    floor_now: Nanos,
+) -> Result<Vec<FileIn>, String> {
+    let resume = state.resume.get(&market.hash64());
+    let mut files = Vec::new();
+    for f in new_files {
+        let rel = relative(&state.root, &f);
+        let size = std::fs::metadata(&f).map(|m| m.len()).unwrap_or(0);
+        let (floor, late_below) = match resume.and_then(|r| r.inputs.get(&rel).map(|s| (r, *s))) {
+            Some((r, s)) => {
+                if s != size {
+                    return Err(format!(
+                        "{}: bronze file changed since the checkpoint that consumed it ({s} -> {size} bytes): restore it, or rerun with --rebuild for {market}",
+                        f.display()
+                    ));
+                }
+                (r.processed_until(), false)
+            }
+            None => (
+                resume
+                    .map(|r| r.processed_until())
+                    .unwrap_or(Nanos::MIN)
+                    .max(floor_now),
+                true,
+            ),
+        };
+        let ord = ((date.days_since_epoch() as u32 & 0xffff) << 16) | (*already & 0xffff);
+        *already += 1;
+        files.push(FileIn {
+            path: f,
+            rel,
+            size,
+            ord,
+            floor,
+            late_below_floor: late_below,
+            late_rows: 0,
+            late_min: Nanos::MAX,
+            next_row: 0,
+        });
+    }
+    Ok(files)
 }
 
 /// Reads the footers; a partition wholly replayed (every file consumed, every row below the
