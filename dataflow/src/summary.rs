@@ -1,4 +1,5 @@
-//! Per-worker run counters, merged into the run summary printed at the end of every command.
+//! Per-worker run counters, merged by [`crate::execute`] into the summary of the run (what
+//! `daedalus run`, `demo` and `bench` print).
 
 use serde::Serialize;
 use std::collections::BTreeMap;

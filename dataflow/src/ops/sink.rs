@@ -15,6 +15,10 @@
 //! Part numbers continue across checkpoints, so reading a partition's parts in name order gives
 //! the rows in the order an uninterrupted run writes them.
 //!
+//! **Timestamps and capabilities.** The sink holds no capability and emits nothing downstream:
+//! it acts on each message as it arrives, whatever its timestamp (the market operator's held
+//! capability), so the checkpoint message's order, not the frontier, decides what is committed.
+//!
 //! Nothing is committed after the worker records an error; staged files are then removed.
 
 use crate::summary::WorkerSummary;
