@@ -303,7 +303,7 @@ pub(crate) fn bronze_source<'s>(
         });
         let mut op = SourceOp {
             index,
-            activator: scope.activator_for(info.address.clone()),
+            activator: scope.activator_for(info.address),
             scanner: Scanner {
                 known: HashSet::new(),
                 files_in_partition: BTreeMap::new(),
