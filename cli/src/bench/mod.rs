@@ -22,7 +22,6 @@
 //! `bronze` is a symlink to it, cleared before every repetition. Peak RSS per stage is the
 //! process's `VmHWM`, reset before each stage through `/proc/self/clear_refs`.
 
-use crate::commands::bench::BenchArgs;
 use crate::metrics::{Metrics, MetricsObserver};
 use anyhow::{Context, Result, bail};
 use daedalus_dataflow::{ClusterConfig, ExecOptions, RunConfig, plan, plan_with};
@@ -409,6 +408,25 @@ impl Timings {
     }
 }
 
+/// What to benchmark (from `daedalus bench`'s flags).
+#[derive(Debug, Clone)]
+pub(crate) struct BenchOptions {
+    /// The synthetic bronze to generate (unless `root` is given).
+    pub generator: GenConfig,
+    /// Cache directory for generated bronze and run outputs.
+    pub data: PathBuf,
+    /// An existing root whose bronze is read instead of a generated one.
+    pub root: Option<PathBuf>,
+    /// Repetitions of every stage.
+    pub repeat: usize,
+    /// Worker threads (and threads of the references).
+    pub workers: usize,
+    /// Skip the decode and encode reference stages.
+    pub pipeline_only: bool,
+    /// The run's parameters.
+    pub config: RunConfig,
+}
+
 /// The timings of every stage over the repetitions.
 #[derive(Default)]
 struct StageTimings {
@@ -427,21 +445,15 @@ struct Outcome {
 
 /// The bronze root to read (cached generated bronze, or `--root`), its generator, and the run
 /// root the pipeline writes.
-fn roots(a: &BenchArgs) -> Result<(PathBuf, Option<GenConfig>, PathBuf)> {
+fn roots(a: &BenchOptions) -> Result<(PathBuf, Option<GenConfig>, PathBuf)> {
     std::fs::create_dir_all(&a.data)
         .with_context(|| format!("creating --data {}", a.data.display()))?;
     let (bronze_root, generator) = match &a.root {
         Some(r) => (r.clone(), None),
-        None => {
-            let g = GenConfig {
-                seed: a.seed,
-                events: a.events,
-                markets: a.markets,
-                days: a.days,
-                ..GenConfig::default()
-            };
-            (cached_bronze(&a.data, &g)?, Some(g))
-        }
+        None => (
+            cached_bronze(&a.data, &a.generator)?,
+            Some(a.generator.clone()),
+        ),
     };
     let run = run_root(&a.data, &bronze_root)?;
     Ok((bronze_root, generator, run))
@@ -466,7 +478,7 @@ fn planned_files(run: &Path, config: &RunConfig, clock: OrderClock) -> Result<Ve
 
 /// Runs every repetition: the decode references, the pipeline, the encode reference.
 fn measure(
-    a: &BenchArgs,
+    a: &BenchOptions,
     run: &Path,
     config: &RunConfig,
     files: &[BronzeFile],
@@ -545,7 +557,7 @@ fn stage_pipeline(
 
 /// The stage reports, with the derived `order_state_features` stage.
 fn stage_reports(
-    a: &BenchArgs,
+    a: &BenchOptions,
     t: &StageTimings,
     events: u64,
     bronze_bytes: u64,
@@ -586,8 +598,8 @@ fn clock_of(config: &RunConfig) -> OrderClock {
 }
 
 /// Runs the benchmark.
-pub(crate) fn run_bench(a: &BenchArgs) -> Result<BenchReport> {
-    let mut config = crate::config_file::resolve(&a.params)?;
+pub(crate) fn run_bench(a: &BenchOptions) -> Result<BenchReport> {
+    let mut config = a.config.clone();
     let (bronze_root, generator, run) = roots(a)?;
     // VPIN bucket volume per market like `demo`: about 50 buckets a day at its traded volume.
     if config.vpin_v.is_empty() {

@@ -2,9 +2,10 @@
 //! ([`crate::bench`]) and prints the report as a table or JSON.
 
 use crate::args::ParamArgs;
-use crate::bench::{print_report, run_bench};
+use crate::bench::{BenchOptions, print_report, run_bench};
 use anyhow::Result;
 use clap::Args;
+use daedalus_sources::synthetic::GenConfig;
 use std::path::PathBuf;
 
 /// `daedalus bench`.
@@ -48,7 +49,22 @@ pub(crate) struct BenchArgs {
 
 /// `daedalus bench`: runs and prints (table or `--json`).
 pub(crate) fn run(a: &BenchArgs) -> Result<()> {
-    let r = run_bench(a)?;
+    let opts = BenchOptions {
+        generator: GenConfig {
+            seed: a.seed,
+            events: a.events,
+            markets: a.markets,
+            days: a.days,
+            ..GenConfig::default()
+        },
+        data: a.data.clone(),
+        root: a.root.clone(),
+        repeat: a.repeat,
+        workers: a.workers,
+        pipeline_only: a.pipeline_only,
+        config: crate::config_file::resolve(&a.params)?,
+    };
+    let r = run_bench(&opts)?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&r)?);
     } else {

@@ -1,15 +1,52 @@
 //! The report's HTML: one section per market (facts table and charts), the run parameters and
 //! the inventory, with inline CSS; halved drawing detail until the file fits
-//! [`super::MAX_REPORT_BYTES`].
+//! [`MAX_REPORT_BYTES`].
 
 use super::draw::{candle_chart, esc, line_chart, num, opt, quality_chart, vpin_chart};
 use super::load::{Bar, MarketData, load_market};
-use super::{MAX_REPORT_BYTES, ReportOptions, ReportSummary};
-use crate::inspect::{fmt_ts, inspect};
+use crate::inspect::{InspectOptions, fmt_ts, inspect};
 use anyhow::{Context, Result, bail};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::Path;
+
+/// Largest report written (the acceptance bound is 5 MB).
+pub(crate) const MAX_REPORT_BYTES: usize = 5 * 1024 * 1024;
+
+/// Options of [`build_report`].
+#[derive(Debug, Clone)]
+pub(crate) struct ReportOptions {
+    /// Which partitions.
+    pub inspect: InspectOptions,
+    /// Most points drawn per chart.
+    pub max_points: usize,
+}
+
+impl Default for ReportOptions {
+    fn default() -> Self {
+        ReportOptions {
+            inspect: InspectOptions::default(),
+            max_points: 2000,
+        }
+    }
+}
+
+/// What a report holds (for the command's summary and tests).
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub(crate) struct ReportSummary {
+    /// Markets with a section.
+    pub markets: Vec<String>,
+    /// Time bars per market (of the charted bar spec).
+    pub bars: BTreeMap<String, u64>,
+    /// The charted bar spec per market (`time_1m`).
+    pub bar_spec: BTreeMap<String, String>,
+    /// The charted interval spec per market (`1s`).
+    pub interval_spec: BTreeMap<String, String>,
+    /// Bytes of the HTML.
+    pub bytes: usize,
+    /// Points per chart actually used (halved from `--max-points` until the file fits 5 MB).
+    pub max_points: usize,
+}
 
 /// One market's section: the facts table and its charts.
 fn market_section(d: &MarketData, max: usize) -> String {

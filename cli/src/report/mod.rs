@@ -21,48 +21,7 @@ mod draw;
 mod html;
 mod load;
 
-pub(crate) use html::build_report;
-
-use crate::inspect::InspectOptions;
-use std::collections::BTreeMap;
-
-/// Largest report written (the acceptance bound is 5 MB).
-pub(crate) const MAX_REPORT_BYTES: usize = 5 * 1024 * 1024;
-
-/// Options of [`build_report`].
-#[derive(Debug, Clone)]
-pub(crate) struct ReportOptions {
-    /// Which partitions.
-    pub inspect: InspectOptions,
-    /// Most points drawn per chart.
-    pub max_points: usize,
-}
-
-impl Default for ReportOptions {
-    fn default() -> Self {
-        ReportOptions {
-            inspect: InspectOptions::default(),
-            max_points: 2000,
-        }
-    }
-}
-
-/// What a report holds (for the command's summary and tests).
-#[derive(Debug, Clone, Default, serde::Serialize)]
-pub(crate) struct ReportSummary {
-    /// Markets with a section.
-    pub markets: Vec<String>,
-    /// Time bars per market (of the charted bar spec).
-    pub bars: BTreeMap<String, u64>,
-    /// The charted bar spec per market (`time_1m`).
-    pub bar_spec: BTreeMap<String, String>,
-    /// The charted interval spec per market (`1s`).
-    pub interval_spec: BTreeMap<String, String>,
-    /// Bytes of the HTML.
-    pub bytes: usize,
-    /// Points per chart actually used (halved from `--max-points` until the file fits 5 MB).
-    pub max_points: usize,
-}
+pub(crate) use html::{ReportOptions, build_report};
 
 #[cfg(test)]
 mod tests {
