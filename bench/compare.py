@@ -132,7 +132,7 @@ def free_ports(n):
 
 
 def run_daedalus_cluster(binary, root, args, processes=2):
-    """`daedalus run -n P -p i -h hostfile -w 1` as P processes on loopback; wall time of the
+    """`daedalus run -n P -p i -H hostfile -w 1` as P processes on loopback; wall time of the
     whole cluster (first start to last exit) and the largest per-process peak RSS."""
     clear_outputs(root)
     hosts = os.path.join(root, ".hosts")
@@ -144,7 +144,7 @@ def run_daedalus_cluster(binary, root, args, processes=2):
         tf = os.path.join(root, f".time{i}")
         tfs.append(tf)
         cmd = ["/usr/bin/time", "-f", "%e %M", "-o", tf, binary, "--log", "warn", "run",
-               "--root", root, "-w", "1", "-n", str(processes), "-p", str(i), "-h", hosts, *args]
+               "--root", root, "-w", "1", "-n", str(processes), "-p", str(i), "-H", hosts, *args]
         procs.append(subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                       text=True))
     for p in procs:

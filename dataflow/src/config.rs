@@ -1,15 +1,56 @@
-//! Run configuration and filter spec: every parameter of CONTRACT §6, with defaults, settable
-//! from a TOML file and overridden by command-line flags, and recorded in output metadata.
+//! Run configuration and filter spec: every parameter of CONTRACT §6, with defaults, validated
+//! here and recorded in output metadata. The engine takes a [`RunConfig`] as the plan's input;
+//! reading it from a TOML file and merging command-line flags is the application's job.
+//!
+//! Durations have one syntax everywhere, `<n><unit>` with unit `ns`, `us`, `ms`, `s`, `m`, `h`
+//! or `d` ([`parse_duration`]); interval specs keep the string the user gave (it names the
+//! output partition `interval=<spec>` and enters the fingerprint), and must divide a day.
 
-use anyhow::{Context, Result, bail};
 use daedalus_model::market::symbol_norm;
 use daedalus_model::time::Date;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+
+/// A run parameter that breaks its rule; the message names the parameter and the rule.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A parameter out of its range.
+    #[error("{0}")]
+    Invalid(String),
+    /// A `--from`/`--to` date that is not `YYYY-MM-DD`.
+    #[error("--{bound} {value:?} is not YYYY-MM-DD")]
+    Date {
+        /// `from` or `to`.
+        bound: &'static str,
+        /// The value given.
+        value: String,
+    },
+    /// A duration that does not parse.
+    #[error(transparent)]
+    Duration(#[from] DurationError),
+    /// An interval spec that is not a duration dividing a day.
+    #[error("interval {spec:?}")]
+    Interval {
+        /// The spec.
+        spec: String,
+        /// Why.
+        #[source]
+        source: DurationError,
+    },
+}
+
+/// A duration spec that does not parse ([`parse_duration`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{spec:?}: {reason}")]
+pub struct DurationError {
+    /// The spec given.
+    pub spec: String,
+    /// What is wrong.
+    pub reason: String,
+}
 
 /// Which clock orders events and defines partitions of derived data (CONTRACT §3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Clock {
     /// Venue event time (`ts_event`), the default.
@@ -45,20 +86,6 @@ impl Output {
         Output::Bars,
     ];
 
-    /// Parses an output name.
-    pub fn parse(s: &str) -> Result<Self> {
-        Ok(match s.trim() {
-            "book" => Output::Book,
-            "ticker" => Output::Ticker,
-            "trades" => Output::Trades,
-            "intervals" => Output::Intervals,
-            "bars" => Output::Bars,
-            other => {
-                bail!("unknown output {other:?}: expected book, ticker, trades, intervals, bars")
-            }
-        })
-    }
-
     /// The output's name.
     pub fn name(self) -> &'static str {
         match self {
@@ -91,20 +118,40 @@ pub struct FilterSpec {
 
 impl FilterSpec {
     /// Parsed date bounds.
-    pub fn date_bounds(&self) -> Result<(Option<Date>, Option<Date>)> {
-        let p = |s: &Option<String>, what: &str| -> Result<Option<Date>> {
+    pub fn date_bounds(&self) -> Result<(Option<Date>, Option<Date>), ConfigError> {
+        let p = |s: &Option<String>, bound: &'static str| {
             s.as_deref()
                 .map(|v| {
-                    Date::parse(v).with_context(|| format!("--{what} {v:?} is not YYYY-MM-DD"))
+                    Date::parse(v).ok_or_else(|| ConfigError::Date {
+                        bound,
+                        value: v.to_string(),
+                    })
                 })
                 .transpose()
         };
         Ok((p(&self.from, "from")?, p(&self.to, "to")?))
     }
 
-    /// True when a partition's path values pass the filter. With `normalize_quotes`, a symbol
-    /// filter matches on both sides' normalised form (CONTRACT §3): `BTC-USD` selects
-    /// `BTC-USDT` and `BTC-USDC`; without it, only the exact symbol.
+    /// True when the filter's exchange and symbol lists select a market (dates aside): the one
+    /// market predicate of a run, used both to read bronze and to pick the markets `--rebuild`
+    /// discards. With `normalize_quotes`, a symbol filter matches on both sides' normalised form
+    /// (CONTRACT §3): `BTC-USD` selects `BTC-USDT` and `BTC-USDC`; without it, only the exact
+    /// symbol.
+    pub fn selects_market(&self, exchange: &str, symbol: &str, normalize_quotes: bool) -> bool {
+        if !self.exchange.is_empty() && !self.exchange.iter().any(|e| e == exchange) {
+            return false;
+        }
+        if self.symbol.is_empty() {
+            return true;
+        }
+        let s = symbol_norm(symbol, normalize_quotes);
+        self.symbol
+            .iter()
+            .any(|f| symbol_norm(f, normalize_quotes) == s)
+    }
+
+    /// True when a partition's path values pass the filter: its market is selected
+    /// ([`FilterSpec::selects_market`]) and its date is within the bounds.
     pub fn matches(
         &self,
         exchange: &str,
@@ -112,18 +159,8 @@ impl FilterSpec {
         date: Date,
         normalize_quotes: bool,
     ) -> bool {
-        if !self.exchange.is_empty() && !self.exchange.iter().any(|e| e == exchange) {
+        if !self.selects_market(exchange, symbol, normalize_quotes) {
             return false;
-        }
-        if !self.symbol.is_empty() {
-            let s = symbol_norm(symbol, normalize_quotes);
-            if !self
-                .symbol
-                .iter()
-                .any(|f| symbol_norm(f, normalize_quotes) == s)
-            {
-                return false;
-            }
         }
         let (from, to) = self.date_bounds().unwrap_or((None, None));
         from.is_none_or(|f| date >= f) && to.is_none_or(|t| date <= t)
@@ -174,57 +211,43 @@ impl Default for RunConfig {
 }
 
 impl RunConfig {
-    /// Reads a TOML config file.
-    pub fn from_toml_file(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("reading config {}", path.display()))?;
-        toml::from_str(&text).with_context(|| format!("parsing config {}", path.display()))
-    }
-
     /// The set of outputs.
     pub fn output_set(&self) -> BTreeSet<Output> {
         self.outputs.iter().copied().collect()
     }
 
-    /// Parses a `--vpin-v exchange/symbol=V` flag value.
-    pub fn parse_vpin_v(s: &str) -> Result<(String, f64)> {
-        let (k, v) = s
-            .split_once('=')
-            .with_context(|| format!("--vpin-v {s:?}: expected <exchange>/<symbol>=<V>"))?;
-        if !k.contains('/') {
-            bail!("--vpin-v {s:?}: expected <exchange>/<symbol>=<V>");
-        }
-        let v: f64 = v
-            .parse()
-            .with_context(|| format!("--vpin-v {s:?}: V is not a number"))?;
-        if !(v.is_finite() && v > 0.0) {
-            bail!("--vpin-v {s:?}: V must be a positive number");
-        }
-        Ok((k.to_string(), v))
-    }
-
     /// Checks every parameter; errors name the parameter and the rule.
-    pub fn validate(&self) -> Result<()> {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |m: String| Err(ConfigError::Invalid(m));
         if self.mlofi_levels == 0 || self.mlofi_levels > 50 {
-            bail!("mlofi_levels must be in 1..=50, got {}", self.mlofi_levels);
+            return invalid(format!(
+                "mlofi_levels must be in 1..=50, got {}",
+                self.mlofi_levels
+            ));
         }
         if self.vpin_n == 0 {
-            bail!("vpin_n must be positive");
+            return invalid("vpin_n must be positive".into());
         }
         if self.kyle_window < 2 {
-            bail!("kyle_window must be at least 2, got {}", self.kyle_window);
+            return invalid(format!(
+                "kyle_window must be at least 2, got {}",
+                self.kyle_window
+            ));
         }
         if self.outputs.is_empty() {
-            bail!("outputs is empty: nothing to write");
+            return invalid("outputs is empty: nothing to write".into());
         }
         for (k, v) in &self.vpin_v {
             if !(v.is_finite() && *v > 0.0) {
-                bail!("vpin_v[{k}] must be a positive number, got {v}");
+                return invalid(format!("vpin_v[{k}] must be a positive number, got {v}"));
             }
         }
         self.filter.date_bounds()?;
         for spec in &self.interval {
-            parse_duration(spec).with_context(|| format!("interval {spec:?}"))?;
+            interval_width(spec).map_err(|source| ConfigError::Interval {
+                spec: spec.clone(),
+                source,
+            })?;
         }
         Ok(())
     }
@@ -243,13 +266,18 @@ impl RunConfig {
     }
 }
 
-/// Parses a duration spec `<n>ns|us|ms|s|m|h|d` to nanoseconds; it must divide a day.
-pub fn parse_duration(spec: &str) -> Result<i64> {
+/// Parses a duration `<n><unit>`, unit `ns`, `us`, `ms`, `s`, `m`, `h` or `d`, to nanoseconds
+/// (positive). The one duration syntax of every parameter and flag.
+pub fn parse_duration(spec: &str) -> Result<i64, DurationError> {
+    let err = |reason: String| DurationError {
+        spec: spec.to_string(),
+        reason,
+    };
     let idx = spec
         .find(|c: char| !c.is_ascii_digit())
-        .with_context(|| format!("{spec:?} has no unit (ns, us, ms, s, m, h, d)"))?;
+        .ok_or_else(|| err("has no unit (ns, us, ms, s, m, h, d)".into()))?;
     let (n, unit) = spec.split_at(idx);
-    let n: i64 = n.parse().with_context(|| format!("{spec:?}: bad number"))?;
+    let n: i64 = n.parse().map_err(|_| err("bad number".into()))?;
     let mult = match unit {
         "ns" => 1,
         "us" => 1_000,
@@ -258,14 +286,26 @@ pub fn parse_duration(spec: &str) -> Result<i64> {
         "m" => 60_000_000_000,
         "h" => 3_600_000_000_000,
         "d" => 86_400_000_000_000,
-        _ => bail!("{spec:?}: unknown unit {unit:?} (ns, us, ms, s, m, h, d)"),
+        _ => {
+            return Err(err(format!(
+                "unknown unit {unit:?} (ns, us, ms, s, m, h, d)"
+            )));
+        }
     };
-    let ns = n
-        .checked_mul(mult)
+    n.checked_mul(mult)
         .filter(|&v| v > 0)
-        .with_context(|| format!("{spec:?}: out of range"))?;
+        .ok_or_else(|| err("out of range".into()))
+}
+
+/// The width in nanoseconds of an interval grid spec: a duration that divides a day (grids must
+/// not cross UTC midnight).
+pub fn interval_width(spec: &str) -> Result<i64, DurationError> {
+    let ns = parse_duration(spec)?;
     if daedalus_model::time::NANOS_PER_DAY % ns != 0 {
-        bail!("{spec:?} does not divide a day (86400 s): grids must not cross UTC midnight");
+        return Err(DurationError {
+            spec: spec.to_string(),
+            reason: "does not divide a day (86400 s): grids must not cross UTC midnight".into(),
+        });
     }
     Ok(ns)
 }
@@ -273,28 +313,6 @@ pub fn parse_duration(spec: &str) -> Result<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn toml_round_trips_and_defaults_apply() {
-        let c: RunConfig = toml::from_str(
-            r#"
-            interval = ["1s", "1m"]
-            vpin_n = 10
-            normalize_quotes = true
-            [vpin_v]
-            "binance/BTC-USDT" = 8.76
-            [filter]
-            symbol = ["BTC-USD"]
-            "#,
-        )
-        .unwrap();
-        assert_eq!(c.interval, vec!["1s", "1m"]);
-        assert_eq!(c.vpin_n, 10);
-        assert_eq!(c.kyle_window, 20);
-        assert_eq!(c.vpin_v["binance/BTC-USDT"], 8.76);
-        c.validate().unwrap();
-        assert!(toml::from_str::<RunConfig>("bogus = 1").is_err());
-    }
 
     #[test]
     fn filters_follow_normalize_quotes() {
@@ -322,9 +340,10 @@ mod tests {
 
     #[test]
     fn durations_must_divide_a_day() {
-        assert_eq!(parse_duration("1s").unwrap(), 1_000_000_000);
-        assert_eq!(parse_duration("100ms").unwrap(), 100_000_000);
-        assert!(parse_duration("7m").is_err());
+        assert_eq!(interval_width("1s").unwrap(), 1_000_000_000);
+        assert_eq!(interval_width("100ms").unwrap(), 100_000_000);
+        assert!(interval_width("7m").is_err());
+        assert_eq!(parse_duration("7m").unwrap(), 420_000_000_000);
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("5x").is_err());
     }

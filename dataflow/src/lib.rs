@@ -1,21 +1,36 @@
 //! # daedalus-dataflow
 //!
-//! The timely graph, the executor and the `daedalus` command-line tool. Every command is a thin
-//! wrapper over one graph builder ([`graph::plan`] + [`graph::execute`]) so batch, demo and
-//! benchmark runs cannot drift apart.
+//! The engine: a [`RunConfig`] is planned ([`plan`], [`plan_with`]: bronze partitions pruned by
+//! path, markets interned, parameters resolved) and executed on a timely cluster ([`execute`]
+//! with a [`ClusterConfig`]) as one dataflow — bronze source, per-market features, partition
+//! sink — with per-market checkpoints, watch mode and crash recovery. The `daedalus` binary
+//! (`cli/`) builds the plan for `run`, `demo` and `bench`; its other commands (`ingest`, `gen`,
+//! `inspect`, `report`) do not touch the engine.
+//!
+//! The engine reports progress through a [`RunObserver`] (no metrics or display dependency) and
+//! fails with an [`EngineError`]; errors inside the dataflow are collected in the returned
+//! [`WorkerSummary`].
 
-pub mod bench;
-pub mod cli;
+mod cluster;
 pub mod config;
-pub mod graph;
-pub mod inspect;
-pub mod inspect_cmd;
-pub mod inspect_state;
-pub mod logging;
-pub mod metrics;
-pub mod ops;
-pub mod progress;
-pub mod report;
-pub mod routing;
-pub mod state;
-pub mod summary;
+mod error;
+mod graph;
+mod merge;
+mod observer;
+mod ops;
+mod plan;
+mod routing;
+mod state;
+mod summary;
+
+pub use cluster::ClusterConfig;
+pub use config::{Clock, ConfigError, DurationError, FilterSpec, Output, RunConfig};
+pub use error::{EngineError, chain};
+pub use graph::execute;
+pub use observer::{NoObserver, RunObserver};
+pub use plan::{
+    AssignedPartition, DECODE_BATCH_ROWS, ExecOptions, LatePolicy, ParamTemplate, RunPlan,
+    WatchOptions, adv_schedule, plan, plan_with,
+};
+pub use state::{ADV_BUCKETS_PER_DAY, ADV_DAYS};
+pub use summary::WorkerSummary;

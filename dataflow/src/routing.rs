@@ -28,14 +28,15 @@ use timely::worker::Worker;
 
 /// Where each market is processed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Routing {
+pub(crate) struct Routing {
     peers: usize,
     table: BTreeMap<u64, usize>,
 }
 
 impl Routing {
     /// The stable hash only (`market % peers`).
-    pub fn hashed(peers: usize) -> Self {
+    #[cfg(test)]
+    fn hashed(peers: usize) -> Self {
         Routing {
             peers: peers.max(1),
             table: BTreeMap::new(),
@@ -45,7 +46,7 @@ impl Routing {
     /// Longest-processing-time-first assignment of `(market, weight)` pairs: markets by weight,
     /// descending (ties by market id), each to the least loaded worker (ties: lowest index).
     /// Deterministic for a given input.
-    pub fn balanced(weights: &[(u64, u64)], peers: usize) -> Self {
+    pub(crate) fn balanced(weights: &[(u64, u64)], peers: usize) -> Self {
         let peers = peers.max(1);
         let mut ms: Vec<(u64, u64)> = weights.to_vec();
         ms.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
@@ -66,16 +67,11 @@ impl Routing {
 
     /// The worker (global index) of `market`.
     #[inline]
-    pub fn worker_of(&self, market: u64) -> usize {
+    pub(crate) fn worker_of(&self, market: u64) -> usize {
         match self.table.get(&market) {
             Some(&w) => w,
             None => (market % self.peers as u64) as usize,
         }
-    }
-
-    /// Number of workers.
-    pub fn peers(&self) -> usize {
-        self.peers
     }
 
     fn to_pairs(&self) -> Vec<(u64, u64)> {
@@ -92,7 +88,7 @@ impl Routing {
 
 /// Every worker of the cluster adopts worker 0's `proposed` table (see the module docs). Runs a
 /// one-round dataflow to completion; every worker must call it, in the same dataflow order.
-pub fn agree(worker: &mut Worker, proposed: &Routing) -> Routing {
+pub(crate) fn agree(worker: &mut Worker, proposed: &Routing) -> Routing {
     let got: Rc<RefCell<Vec<(u64, u64)>>> = Rc::new(RefCell::new(Vec::new()));
     let sink = got.clone();
     let (mut input, probe) = worker.dataflow::<u64, _, _>(|scope| {

@@ -6,7 +6,8 @@
 //! per market by the sink (see `daedalus_sinks::manifest`).
 
 use crate::config::RunConfig;
-use anyhow::{Context, Result};
+use crate::error::EngineError;
+use crate::observer::RunObserver;
 use daedalus_model::fixed::Qty;
 use daedalus_model::market::Market;
 use daedalus_model::rows::Dataset;
@@ -20,13 +21,14 @@ use std::sync::{Arc, Mutex};
 
 /// Trading days whose volume the `adv` rule averages (CONTRACT §9.8).
 pub const ADV_DAYS: i64 = 30;
+type Result<T> = std::result::Result<T, EngineError>;
 /// Buckets per day of the `adv` rule (V = ADV / 50).
 pub const ADV_BUCKETS_PER_DAY: f64 = 50.0;
 
 /// What a market's checkpoint says, for the sources (what to skip) and the market operator
 /// (the state to restore).
 #[derive(Debug, Clone)]
-pub struct MarketResume {
+pub(crate) struct MarketResume {
     /// The checkpoint.
     pub checkpoint: Checkpoint,
     /// Consumed inputs: relative path -> size.
@@ -35,7 +37,7 @@ pub struct MarketResume {
 
 impl MarketResume {
     /// Rows before this ordering time were applied.
-    pub fn processed_until(&self) -> Nanos {
+    pub(crate) fn processed_until(&self) -> Nanos {
         self.checkpoint.header.processed_until
     }
 }
@@ -43,19 +45,22 @@ impl MarketResume {
 /// The `adv` rule as an oracle: V for a day from the trailing 30 days of bronze trades present
 /// when it is asked (never the day itself: no look-ahead). Daily volumes are cached.
 #[derive(Debug, Default)]
-pub struct AdvOracle {
+pub(crate) struct AdvOracle {
     daily: Mutex<HashMap<(u64, i64), f64>>,
 }
 
 impl AdvOracle {
     /// V for `day` of `market`, or `None` when no earlier day has trades.
-    pub fn v_for_day(&self, root: &Path, market: &Market, day: i64) -> Result<Option<Qty>> {
+    pub(crate) fn v_for_day(&self, root: &Path, market: &Market, day: i64) -> Result<Option<Qty>> {
         let key = market.hash64();
         let history = discover(root, &[Dataset::Trades], |e, s, d| {
             e == market.exchange
                 && s == market.symbol
                 && (day - ADV_DAYS..day).contains(&d.days_since_epoch())
-        })?;
+        })
+        .map_err(EngineError::bronze(
+            "listing bronze trades for the adv rule",
+        ))?;
         let mut window = Vec::new();
         for p in history {
             let d = p.date.days_since_epoch();
@@ -68,7 +73,9 @@ impl AdvOracle {
             let v = match cached {
                 Some(v) => v,
                 None => {
-                    let v = daedalus_sources::bronze::partition_traded_volume(&p)?;
+                    let v = daedalus_sources::bronze::partition_traded_volume(&p).map_err(
+                        EngineError::bronze("reading traded volume for the adv rule"),
+                    )?;
                     self.daily.lock().expect("adv cache").insert((key, d), v);
                     v
                 }
@@ -93,7 +100,7 @@ impl AdvOracle {
 }
 
 /// Process-wide run state.
-pub struct RunState {
+pub(crate) struct RunState {
     /// Root (bronze in, silver/gold out).
     pub root: PathBuf,
     /// Checkpoint directory.
@@ -112,12 +119,12 @@ pub struct RunState {
     pub adv: AdvOracle,
     /// Datasets the run reads.
     pub datasets: Vec<Dataset>,
-    /// Prometheus metrics of this process.
-    pub metrics: Arc<crate::metrics::Metrics>,
+    /// Receives the run's progress.
+    pub observer: Arc<dyn RunObserver>,
 }
 
 /// FNV-1a 64 of a string, hex.
-pub fn fnv_hex(s: &str) -> String {
+fn fnv_hex(s: &str) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in s.bytes() {
         h ^= u64::from(b);
@@ -128,7 +135,7 @@ pub fn fnv_hex(s: &str) -> String {
 
 /// Fingerprint of every parameter that changes output values (not the filter: it only selects
 /// markets and dates, and each market's checkpoint says what it covers).
-pub fn config_fingerprint(c: &RunConfig) -> String {
+pub(crate) fn config_fingerprint(c: &RunConfig) -> String {
     let mut c = c.clone();
     c.filter = Default::default();
     let json = serde_json::to_string(&c).unwrap_or_default();
@@ -142,18 +149,19 @@ pub fn config_fingerprint(c: &RunConfig) -> String {
 impl RunState {
     /// Opens the state directory, loads and verifies every checkpoint; markets selected by
     /// `rebuild` are treated as fresh (their checkpoints are removed by their owner).
-    pub fn open(
+    pub(crate) fn open(
         root: &Path,
         state_dir: &Path,
         config: &RunConfig,
         rebuild: &dyn Fn(&Market) -> bool,
         datasets: Vec<Dataset>,
-        metrics: Arc<crate::metrics::Metrics>,
+        observer: Arc<dyn RunObserver>,
     ) -> Result<Self> {
-        manifest::init_state_dir(state_dir)?;
+        let state_err = || EngineError::state(format!("state directory {}", state_dir.display()));
+        manifest::init_state_dir(state_dir).map_err(state_err())?;
         let fingerprint = config_fingerprint(config);
         let mut resume = BTreeMap::new();
-        for (e, s) in manifest::list_markets(state_dir)? {
+        for (e, s) in manifest::list_markets(state_dir).map_err(state_err())? {
             let m = Market {
                 exchange: e.clone(),
                 symbol: s.clone(),
@@ -161,16 +169,16 @@ impl RunState {
             if rebuild(&m) {
                 continue;
             }
-            let Some(cp) = manifest::load(state_dir, &e, &s)? else {
+            let Some(cp) = manifest::load(state_dir, &e, &s).map_err(state_err())? else {
                 continue;
             };
             if cp.header.config_fingerprint != fingerprint {
-                anyhow::bail!(
-                    "{}: checkpoint of {m} was made with different run parameters (fingerprint {} vs {}): rerun with the same parameters, or --rebuild to recompute it, or use another --state-dir",
-                    manifest::checkpoint_path(state_dir, &e, &s).display(),
-                    cp.header.config_fingerprint,
-                    fingerprint
-                );
+                return Err(EngineError::Fingerprint {
+                    path: manifest::checkpoint_path(state_dir, &e, &s),
+                    market: m,
+                    found: cp.header.config_fingerprint,
+                    expected: fingerprint,
+                });
             }
             let inputs = cp
                 .header
@@ -196,17 +204,15 @@ impl RunState {
             stop: Arc::new(AtomicBool::new(false)),
             adv: AdvOracle::default(),
             datasets,
-            metrics,
+            observer,
         })
     }
 
     /// Records a market seen by a source.
-    pub fn register(&self, m: &Market) -> Result<()> {
+    pub(crate) fn register(&self, m: &Market) -> Result<()> {
         let mut r = self.registry.lock().expect("registry");
         match r.get(&m.hash64()) {
-            Some(old) if old != m => anyhow::bail!(
-                "markets {old} and {m} have the same 64-bit key: rename one (this is astronomically unlikely)"
-            ),
+            Some(old) if old != m => Err(EngineError::KeyCollision(old.clone(), m.clone())),
             Some(_) => Ok(()),
             None => {
                 r.insert(m.hash64(), m.clone());
@@ -217,7 +223,7 @@ impl RunState {
 
     /// The market of a key: from the registry, else from the checkpoints, else by listing bronze
     /// (a chunk may come from another process that saw the file first).
-    pub fn market(&self, key: u64) -> Result<Market> {
+    pub(crate) fn market(&self, key: u64) -> Result<Market> {
         if let Some(m) = self.registry.lock().expect("registry").get(&key) {
             return Ok(m.clone());
         }
@@ -229,7 +235,9 @@ impl RunState {
             self.register(&m)?;
             return Ok(m);
         }
-        for p in discover(&self.root, &self.datasets, |_, _, _| true)? {
+        let found = discover(&self.root, &self.datasets, |_, _, _| true)
+            .map_err(EngineError::bronze("discovering bronze"))?;
+        for p in found {
             let m = Market {
                 exchange: p.exchange,
                 symbol: p.symbol,
@@ -239,23 +247,25 @@ impl RunState {
                 return Ok(m);
             }
         }
-        anyhow::bail!("market key {key:016x} not found under the root")
+        Err(EngineError::UnknownMarket(key))
     }
 
     /// Reconciles a market's output directories with its checkpoint once per process: staged
     /// files of the checkpoint rolled forward, anything else staged or unlisted removed. With no
     /// checkpoint, every output file of the market goes (a fresh run replaces them).
-    pub fn ensure_recovered(&self, m: &Market) -> Result<()> {
+    pub(crate) fn ensure_recovered(&self, m: &Market) -> Result<()> {
         let key = m.hash64();
         if !self.recovered.lock().expect("recovered").insert(key) {
             return Ok(());
         }
         let header: Option<&CheckpointHeader> = self.resume.get(&key).map(|r| &r.checkpoint.header);
         if header.is_none() {
-            manifest::remove(&self.state_dir, &m.exchange, &m.symbol)?;
+            manifest::remove(&self.state_dir, &m.exchange, &m.symbol).map_err(
+                EngineError::state(format!("removing the checkpoint of {m}")),
+            )?;
         }
         let rec = manifest::recover_market(&self.root, &m.exchange, &m.symbol, header)
-            .with_context(|| format!("recovering outputs of {m}"))?;
+            .map_err(EngineError::state(format!("recovering outputs of {m}")))?;
         if rec != Default::default() {
             tracing::info!(
                 "{m}: recovered outputs: {} committed file(s) rolled forward, {} staged file(s) of an uncommitted epoch removed, {} unlisted file(s) removed",

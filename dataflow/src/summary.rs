@@ -1,4 +1,5 @@
-//! Per-worker run counters, merged into the run summary printed at the end of every command.
+//! Per-worker run counters, merged by [`crate::execute`] into the summary of the run (what
+//! `daedalus run`, `demo` and `bench` print).
 
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -26,20 +27,20 @@ pub struct WorkerSummary {
 
 impl WorkerSummary {
     /// Records an error that stops the run.
-    pub fn fail(&mut self, e: String) {
+    pub(crate) fn fail(&mut self, e: String) {
         tracing::error!("{e}");
         self.errors.push(e);
     }
 
     /// Adds `n` to a quality counter.
-    pub fn count(&mut self, key: &str, n: u64) {
+    pub(crate) fn count(&mut self, key: &str, n: u64) {
         if n > 0 {
             *self.quality.entry(key.to_string()).or_default() += n;
         }
     }
 
     /// Merges another worker's counters.
-    pub fn merge(&mut self, o: &WorkerSummary) {
+    pub(crate) fn merge(&mut self, o: &WorkerSummary) {
         for i in 0..3 {
             self.rows_in[i] += o.rows_in[i];
         }

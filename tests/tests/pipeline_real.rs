@@ -7,7 +7,7 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, UInt64Type};
 use arrow_array::{Array, RecordBatch};
 use daedalus_dataflow::config::RunConfig;
-use daedalus_dataflow::graph::{ClusterConfig, execute, plan};
+use daedalus_dataflow::{ClusterConfig, execute, plan};
 use daedalus_sources::ingest::{IngestOptions, InputFormat, ingest};
 use daedalus_tests::{assert_same_outputs, binance_files, conformance, read_partitions, skip};
 use parquet::arrow::ArrowWriter;
@@ -62,11 +62,7 @@ fn root_with_bronze(bronze_root: &Path) -> tempfile::TempDir {
     d
 }
 
-fn run(
-    root: &Path,
-    config: RunConfig,
-    workers: usize,
-) -> daedalus_dataflow::summary::WorkerSummary {
+fn run(root: &Path, config: RunConfig, workers: usize) -> daedalus_dataflow::WorkerSummary {
     let p = plan(root.to_path_buf(), config).unwrap();
     let s = execute(
         p,

@@ -6,7 +6,7 @@ use arrow_array::Array;
 use arrow_array::cast::AsArray;
 use arrow_array::types::Float64Type;
 use daedalus_dataflow::config::RunConfig;
-use daedalus_dataflow::graph::{ClusterConfig, execute, plan};
+use daedalus_dataflow::{ClusterConfig, execute, plan};
 use daedalus_sources::synthetic::{GenConfig, generate};
 use daedalus_tests::{assert_same_outputs, conformance, read_partitions, skip};
 use std::path::Path;
@@ -51,7 +51,7 @@ fn gen_root(events: u64, days: u32) -> tempfile::TempDir {
     d
 }
 
-fn run(root: &Path, c: RunConfig, workers: usize) -> daedalus_dataflow::summary::WorkerSummary {
+fn run(root: &Path, c: RunConfig, workers: usize) -> daedalus_dataflow::WorkerSummary {
     let s = execute(
         plan(root.to_path_buf(), c).unwrap(),
         &ClusterConfig {
@@ -177,7 +177,7 @@ fn vpin_adv_rule_uses_only_earlier_days() {
         .iter()
         .map(|d| Date::parse(d).unwrap())
         .collect();
-    let sched = daedalus_dataflow::graph::adv_schedule(r.path(), &m, &days).unwrap();
+    let sched = daedalus_dataflow::adv_schedule(r.path(), &m, &days).unwrap();
     let trades = read_partitions(r.path(), "bronze/trades");
     let vol = |day: &str| -> f64 {
         trades

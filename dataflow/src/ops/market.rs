@@ -1,11 +1,16 @@
 //! `market_features`: the per-market stateful operator.
 //!
-//! **Input.** Bronze [`Chunk`]s already exchanged by the stable hash of their market (see
-//! `graph.rs`), so every row of a market reaches one worker whatever the worker or process count.
+//! **Input.** Bronze [`Chunk`]s exchanged by their market's worker (the routing table agreed
+//! from worker 0, the stable hash for markets it does not know; see [`crate::routing`]), so
+//! every row of a market reaches one worker whatever the worker or process count.
+//!
+//! **Timestamps.** Timely time is event (ordering) time in nanoseconds, one per chunk: a chunk
+//! arrives at a time `<=` each of its rows' ordering times.
 //!
 //! **Order.** Each chunk is kept as a sorted run (sorted once on arrival if its rows are out of
 //! order). When the input frontier passes time `f`, every row with ordering time `< f` has
-//! arrived; those rows are merged across the market's runs in the total order of CONTRACT §3 —
+//! arrived; those rows are merged across the market's runs ([`crate::merge`]) in the total
+//! order of CONTRACT §3 —
 //! `(time, dataset rank book < ticker < trades, ts_recv, seq, row position)` — and fed to the
 //! market's [`MarketPipeline`]. The result is independent of worker count, batch size and file
 //! split.
@@ -27,11 +32,13 @@
 //! **VPIN `adv` rule.** Before a market's first trade of a UTC day, V for that day is asked from
 //! the run's [`crate::state::AdvOracle`] (bronze trades of the 30 previous days present now).
 
+use crate::merge::{MergeRun, merge_segments};
 use crate::ops::sink::{CheckpointMsg, SinkMsg};
 use crate::state::RunState;
 use crate::summary::WorkerSummary;
 use daedalus_model::market::Market;
 use daedalus_model::time::{NANOS_PER_DAY, Nanos};
+use daedalus_operators::PipelineError;
 use daedalus_operators::market::{MarketParams, MarketPipeline};
 use daedalus_sinks::manifest::InputFile;
 use daedalus_sinks::silver::{OutBatch, SilverBatcher};
@@ -49,6 +56,7 @@ use timely::dataflow::operators::generic::operator::Operator;
 /// Sort key of a row: (time, rank, ts_recv, seq, position).
 type Key = (Nanos, u8, Nanos, Option<u64>, u64);
 
+/// One chunk as a sorted run of the k-way merge ([`crate::merge`]).
 struct Run {
     chunk: Chunk,
     /// Row order when the chunk was not already sorted.
@@ -97,49 +105,34 @@ impl Run {
         }
     }
 
+    /// The chunk row at merge position `k`.
     #[inline]
     fn row(&self, k: usize) -> usize {
         self.order.as_ref().map_or(k, |o| o[k] as usize)
     }
+}
+
+impl MergeRun for Run {
+    type Key = Key;
 
     #[inline]
-    fn head(&self) -> Option<Key> {
-        (self.cursor < self.chunk.data.len()).then(|| self.key_at(self.cursor))
+    fn len(&self) -> usize {
+        self.chunk.data.len()
     }
 
-    /// Key of the row at merge position `k` (keys ascend with `k`).
     #[inline]
     fn key_at(&self, k: usize) -> Key {
         self.raw_key(self.row(k))
     }
 
-    /// The first merge position at or after `start` whose key fails `within` (keys ascend, so
-    /// `within` holds on a prefix). `within` must hold at `start`. Galloping: O(log segment).
-    fn segment_end(&self, start: usize, within: &impl Fn(&Key) -> bool) -> usize {
-        let n = self.chunk.data.len();
-        // Invariant: within(lo - 1) holds; hi is past the segment or n.
-        let mut lo = start + 1;
-        let mut step = 1;
-        let mut hi = loop {
-            let probe = start + step;
-            if probe >= n {
-                break n;
-            }
-            if !within(&self.key_at(probe)) {
-                break probe;
-            }
-            lo = probe + 1;
-            step *= 2;
-        };
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            if within(&self.key_at(mid)) {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        lo
+    #[inline]
+    fn cursor(&self) -> usize {
+        self.cursor
+    }
+
+    #[inline]
+    fn set_cursor(&mut self, k: usize) {
+        self.cursor = k;
     }
 }
 
@@ -173,7 +166,7 @@ struct SavedMarket {
 
 /// Checkpoint settings of the market operator.
 #[derive(Clone)]
-pub struct CheckpointPolicy {
+pub(crate) struct CheckpointPolicy {
     /// Event-time period of checkpoints (aligned to multiples of it); 0: only at the end and on
     /// stop.
     pub every: Nanos,
@@ -264,7 +257,7 @@ fn checkpoint_msg(st: &mut MarketState, processed_until: Nanos, finished: bool) 
 }
 
 /// Builds the per-market operator.
-pub fn market_features<'s>(
+pub(crate) fn market_features<'s>(
     stream: Stream<'s, u64, Vec<Chunk>>,
     state: Arc<RunState>,
     params_for: Arc<dyn Fn(&Market) -> MarketParams + Send + Sync>,
@@ -273,13 +266,18 @@ pub fn market_features<'s>(
 ) -> Stream<'s, u64, Vec<SinkMsg>> {
     stream.unary_frontier(Pipeline, "MarketFeatures", move |_cap, _info| {
         let mut cap: Option<Capability<u64>> = None;
-        let mut markets: BTreeMap<u64, MarketState> = BTreeMap::new();
-        let mut out: Vec<SinkMsg> = Vec::new();
-        let mut batches: Vec<OutBatch> = Vec::new();
-        // Every row before this time has been released (applied).
-        let mut released: Option<Nanos> = None;
-        let mut last_boundary: Nanos = Nanos::MIN;
-        let mut failed = false;
+        let mut op = MarketOp {
+            state,
+            params_for,
+            policy,
+            summary,
+            markets: BTreeMap::new(),
+            out: Vec::new(),
+            batches: Vec::new(),
+            released: None,
+            last_boundary: Nanos::MIN,
+            failed: false,
+        };
         move |(input, frontier), output| {
             input.for_each_stamp(|time, data| {
                 let t = *time.least().expect("a stamp has a time");
@@ -288,140 +286,26 @@ pub fn market_features<'s>(
                 }
                 for batch in data {
                     for chunk in batch.drain(..) {
-                        if failed {
-                            continue;
-                        }
-                        let m = chunk.market;
-                        let st = match markets.entry(m) {
-                            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
-                            std::collections::btree_map::Entry::Vacant(v) => {
-                                match new_market(m, &state, params_for.as_ref()) {
-                                    Ok((st, open)) => {
-                                        summary.borrow_mut().markets += 1;
-                                        out.push(open);
-                                        v.insert(st)
-                                    }
-                                    Err(e) => {
-                                        summary.borrow_mut().fail(e);
-                                        failed = true;
-                                        continue;
-                                    }
-                                }
-                            }
-                        };
-                        if !st.new_inputs.contains_key(&chunk.file) {
-                            st.new_inputs.insert(chunk.file.clone(), chunk.file_size);
-                        }
-                        if !chunk.data.is_empty() {
-                            st.runs.push(Run::new(chunk));
-                        }
+                        op.receive(chunk);
                     }
                 }
             });
-            if failed {
+            if op.failed {
                 cap = None;
                 return;
             }
             let f: Option<u64> = frontier.frontier().first().copied();
-            if let Some(fv) = f {
-                state
-                    .metrics
-                    .advance_watermark(fv.min(i64::MAX as u64) as Nanos);
-            }
-            let done = f.is_none();
-            let stopping = done && state.stop.load(std::sync::atomic::Ordering::Relaxed);
-            // A checkpoint at the last aligned boundary the frontier passed: release exactly the
-            // rows before it, checkpoint, then go on.
-            if let Some(fv) = f
-                && policy.every > 0
-            {
-                let fv = fv.min(i64::MAX as u64) as Nanos;
-                let b = fv.div_euclid(policy.every) * policy.every;
-                if b > last_boundary {
-                    last_boundary = b;
-                    for st in markets.values_mut() {
-                        release(st, Some(b), &state, &summary);
-                        st.batcher.drain_into(&mut batches);
-                        out.extend(batches.drain(..).map(SinkMsg::Batch));
-                        if st.dirty {
-                            out.push(checkpoint_msg(st, b, false));
-                        }
-                    }
-                }
-            }
-            let bound: Option<Nanos> = if stopping {
-                released
-            } else {
-                f.map(|v| v.min(i64::MAX as u64) as Nanos)
-            };
-            let mut pending: Option<Nanos> = None;
-            let finishing = done && !stopping && cap.is_some();
-            for st in markets.values_mut() {
-                if !(stopping && bound.is_none()) {
-                    release(
-                        st,
-                        if done && !stopping { None } else { bound },
-                        &state,
-                        &summary,
-                    );
-                }
-                if finishing {
-                    if st.touched {
-                        let until = st.max_ts.map_or(Nanos::MIN, |t| t.saturating_add(1));
-                        if let Err(e) = st.pipeline.flush_book(&mut st.batcher) {
-                            summary.borrow_mut().fail(e.to_string());
-                        }
-                        st.batcher.drain_into(&mut batches);
-                        out.extend(batches.drain(..).map(SinkMsg::Batch));
-                        // The state before the end flush: a later run with new input resumes
-                        // from it and replaces the flush's provisional outputs.
-                        let mut ck = checkpoint_msg(st, until, true);
-                        out.push(SinkMsg::Seal {
-                            market: st.market.hash64(),
-                        });
-                        if let Err(e) = st.pipeline.finish(&mut st.batcher) {
-                            summary.borrow_mut().fail(e.to_string());
-                        }
-                        st.batcher.drain_into(&mut batches);
-                        out.extend(batches.drain(..).map(SinkMsg::Batch));
-                        if let SinkMsg::Checkpoint(c) = &mut ck {
-                            c.quality.clear();
-                            st.pipeline.counters().add_to(&mut c.quality);
-                        }
-                        out.push(ck);
-                    }
-                } else if stopping {
-                    st.batcher.drain_into(&mut batches);
-                    out.extend(batches.drain(..).map(SinkMsg::Batch));
-                    if st.dirty
-                        && let Some(b) = bound
-                    {
-                        out.push(checkpoint_msg(st, b, false));
-                    }
-                } else {
-                    if let Some(p) = st.pipeline.pending_since() {
-                        pending = Some(pending.map_or(p, |q: Nanos| q.min(p)));
-                    }
-                    st.batcher.drain_into(&mut batches);
-                    out.extend(batches.drain(..).map(SinkMsg::Batch));
-                }
-            }
-            if !done {
-                released = bound;
-            }
+            let pending = op.advance(f, cap.is_some());
             if let Some(c) = cap.as_ref()
-                && !out.is_empty()
+                && !op.out.is_empty()
             {
                 let mut session = output.session(c);
-                for b in out.drain(..) {
+                for b in op.out.drain(..) {
                     session.give(b);
                 }
             }
-            if done && cap.is_some() {
-                let mut s = summary.borrow_mut();
-                for st in markets.values().filter(|m| m.touched) {
-                    st.pipeline.counters().add_to(&mut s.quality);
-                }
+            if f.is_none() && cap.is_some() {
+                op.add_quality_to_summary();
                 cap = None;
             } else if let (Some(c), Some(f)) = (cap.as_mut(), f) {
                 let hold = pending.map_or(f, |p| f.min(p.max(0) as u64));
@@ -432,97 +316,238 @@ pub fn market_features<'s>(
     })
 }
 
-/// Feeds every stashed row with time `< f` (all rows when `f` is `None`) in total order.
-///
-/// A k-way merge by segments: the run with the least ready head is drained while its rows stay
-/// below the least head of the other runs (and below `f`). Each run is sorted, so that segment
-/// is found by a galloping search on the run's keys, and its rows are applied in one tight loop
-/// without comparing keys per row; the runs are scanned once per segment, not once per row.
+/// The market operator's state between activations.
+struct MarketOp {
+    state: Arc<RunState>,
+    params_for: Arc<dyn Fn(&Market) -> MarketParams + Send + Sync>,
+    policy: CheckpointPolicy,
+    summary: Rc<RefCell<WorkerSummary>>,
+    markets: BTreeMap<u64, MarketState>,
+    /// Messages to send at the held capability.
+    out: Vec<SinkMsg>,
+    batches: Vec<OutBatch>,
+    /// Every row before this time has been released (applied).
+    released: Option<Nanos>,
+    last_boundary: Nanos,
+    failed: bool,
+}
+
+/// A frontier time as an ordering time.
+fn as_nanos(t: u64) -> Nanos {
+    t.min(i64::MAX as u64) as Nanos
+}
+
+/// Moves the market's finished output batches into `out`.
+fn drain(st: &mut MarketState, batches: &mut Vec<OutBatch>, out: &mut Vec<SinkMsg>) {
+    st.batcher.drain_into(batches);
+    out.extend(batches.drain(..).map(SinkMsg::Batch));
+}
+
+impl MarketOp {
+    /// Stashes an arriving chunk as a sorted run of its market (opened on its first chunk).
+    fn receive(&mut self, chunk: Chunk) {
+        if self.failed {
+            return;
+        }
+        let m = chunk.market;
+        let st = match self.markets.entry(m) {
+            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::btree_map::Entry::Vacant(v) => {
+                match new_market(m, &self.state, self.params_for.as_ref()) {
+                    Ok((st, open)) => {
+                        self.summary.borrow_mut().markets += 1;
+                        self.out.push(open);
+                        v.insert(st)
+                    }
+                    Err(e) => {
+                        self.summary.borrow_mut().fail(e);
+                        self.failed = true;
+                        return;
+                    }
+                }
+            }
+        };
+        if !st.new_inputs.contains_key(&chunk.file) {
+            st.new_inputs.insert(chunk.file.clone(), chunk.file_size);
+        }
+        if !chunk.data.is_empty() {
+            st.runs.push(Run::new(chunk));
+        }
+    }
+
+    /// The frontier moved to `f` (`None`: input done): checkpoints at a passed boundary,
+    /// releases what is complete, and at the end finishes or (when stopped) checkpoints every
+    /// market. Returns the least time output may still be due at (open intervals and bars).
+    fn advance(&mut self, f: Option<u64>, holding: bool) -> Option<Nanos> {
+        if let Some(fv) = f {
+            self.state.observer.watermark(as_nanos(fv));
+            self.checkpoint_at_boundary(as_nanos(fv));
+        }
+        let done = f.is_none();
+        let stopping = done && self.state.stop.load(std::sync::atomic::Ordering::Relaxed);
+        let bound: Option<Nanos> = if stopping {
+            self.released
+        } else {
+            f.map(as_nanos)
+        };
+        let finishing = done && !stopping && holding;
+        let mut pending: Option<Nanos> = None;
+        let (out, batches) = (&mut self.out, &mut self.batches);
+        for st in self.markets.values_mut() {
+            if !(stopping && bound.is_none()) {
+                let upto = if done && !stopping { None } else { bound };
+                release(st, upto, &self.state, &self.summary);
+            }
+            if finishing {
+                if st.touched
+                    && let Err(e) = finish_market(st, batches, out)
+                {
+                    self.summary.borrow_mut().fail(e.to_string());
+                }
+            } else if stopping {
+                drain(st, batches, out);
+                if st.dirty
+                    && let Some(b) = bound
+                {
+                    out.push(checkpoint_msg(st, b, false));
+                }
+            } else {
+                if let Some(p) = st.pipeline.pending_since() {
+                    pending = Some(pending.map_or(p, |q: Nanos| q.min(p)));
+                }
+                drain(st, batches, out);
+            }
+        }
+        if !done {
+            self.released = bound;
+        }
+        pending
+    }
+
+    /// A checkpoint at the last aligned boundary the frontier `f` passed: releases exactly the
+    /// rows before it and checkpoints every market that applied rows since its last one.
+    fn checkpoint_at_boundary(&mut self, f: Nanos) {
+        if self.policy.every <= 0 {
+            return;
+        }
+        let b = f.div_euclid(self.policy.every) * self.policy.every;
+        if b <= self.last_boundary {
+            return;
+        }
+        self.last_boundary = b;
+        for st in self.markets.values_mut() {
+            release(st, Some(b), &self.state, &self.summary);
+            drain(st, &mut self.batches, &mut self.out);
+            if st.dirty {
+                self.out.push(checkpoint_msg(st, b, false));
+            }
+        }
+    }
+
+    /// At the end of input: every touched market's quality counters into the summary.
+    fn add_quality_to_summary(&self) {
+        let mut s = self.summary.borrow_mut();
+        for st in self.markets.values().filter(|m| m.touched) {
+            st.pipeline.counters().add_to(&mut s.quality);
+        }
+    }
+}
+
+/// The end of input for a market touched in this run: checkpoints its state *before* the end
+/// flush (a later run with new input resumes from it and replaces the flush's provisional
+/// outputs), then finishes it (open bars and intervals emitted, sealed as provisional).
+fn finish_market(
+    st: &mut MarketState,
+    batches: &mut Vec<OutBatch>,
+    out: &mut Vec<SinkMsg>,
+) -> Result<(), PipelineError> {
+    let until = st.max_ts.map_or(Nanos::MIN, |t| t.saturating_add(1));
+    // `release` has just flushed the book (and recorded any error), so nothing is pending here;
+    // an error would still be reported rather than dropped.
+    st.pipeline.flush_book(&mut st.batcher)?;
+    drain(st, batches, out);
+    let mut ck = checkpoint_msg(st, until, true);
+    out.push(SinkMsg::Seal {
+        market: st.market.hash64(),
+    });
+    st.pipeline.finish(&mut st.batcher)?;
+    drain(st, batches, out);
+    if let SinkMsg::Checkpoint(c) = &mut ck {
+        c.quality.clear();
+        st.pipeline.counters().add_to(&mut c.quality);
+    }
+    out.push(ck);
+    Ok(())
+}
+
+/// Feeds every stashed row with time `< f` (all rows when `f` is `None`) in total order, segment
+/// by segment ([`crate::merge::merge_segments`]); rows below a chunk's floor (replayed or late)
+/// are skipped, rows behind rows already applied are counted late, never merged silently.
 fn release(
     st: &mut MarketState,
     f: Option<Nanos>,
     state: &RunState,
     summary: &Rc<RefCell<WorkerSummary>>,
 ) {
-    let ready = |k: &Key| f.is_none_or(|f| k.0 < f);
-    loop {
-        let mut best: Option<(usize, Key)> = None;
-        let mut second: Option<Key> = None;
-        for (i, r) in st.runs.iter().enumerate() {
-            if let Some(k) = r.head()
-                && ready(&k)
-            {
-                match best {
-                    Some((_, b)) if k >= b => {
-                        if second.is_none_or(|s2| k < s2) {
-                            second = Some(k);
-                        }
-                    }
-                    _ => {
-                        // The previous best (if any) is now the least of the others.
-                        if let Some((_, b)) = best {
-                            second = Some(b);
-                        }
-                        best = Some((i, k));
-                    }
+    let MarketState {
+        runs,
+        pipeline,
+        batcher,
+        trade_day,
+        market,
+        last_key,
+        max_ts,
+        dirty,
+        touched,
+        ..
+    } = st;
+    merge_segments(
+        runs,
+        |k: &Key| f.is_none_or(|f| k.0 < f),
+        |run, segment| {
+            let end = segment.end;
+            // Rows below the chunk's floor were applied before a resume (or are late and
+            // counted by the source): never applied twice. Keys ascend, so they lead the
+            // segment.
+            let floor = run.chunk.floor;
+            let mut first = segment.start;
+            while first < end && run.key_at(first).0 < floor {
+                first += 1;
+            }
+            // Rows behind rows already processed: never merged silently (CONTRACT §8).
+            let mut applied = first;
+            if let Some(l) = *last_key {
+                while applied < end && run.key_at(applied) < l {
+                    applied += 1;
                 }
+                summary
+                    .borrow_mut()
+                    .count("late_rows", (applied - first) as u64);
             }
-        }
-        let Some((ri, _)) = best else { break };
-        let run = &st.runs[ri];
-        let in_segment = |k: &Key| ready(k) && second.is_none_or(|b| *k < b);
-        let start = run.cursor;
-        let end = run.segment_end(start, &in_segment);
-        // Rows below the chunk's floor were applied before a resume (or are late and counted
-        // by the source): never applied twice. Keys ascend, so they lead the segment.
-        let floor = run.chunk.floor;
-        let mut first = start;
-        while first < end && run.key_at(first).0 < floor {
-            first += 1;
-        }
-        // Rows behind rows already processed: never merged silently (CONTRACT §8).
-        let mut applied = first;
-        if let Some(l) = st.last_key {
-            while applied < end && run.key_at(applied) < l {
-                applied += 1;
+            if applied < end {
+                let last = run.key_at(end - 1);
+                *last_key = Some(last);
+                // Keys ascend: the segment's greatest time is its last row's.
+                *max_ts = Some(max_ts.map_or(last.0, |m| m.max(last.0)));
+                *dirty = true;
+                *touched = true;
+                apply_rows(
+                    run,
+                    applied..end,
+                    pipeline,
+                    batcher,
+                    trade_day,
+                    market,
+                    state,
+                    summary,
+                );
             }
-            summary
-                .borrow_mut()
-                .count("late_rows", (applied - first) as u64);
-        }
-        if applied < end {
-            let last = run.key_at(end - 1);
-            st.last_key = Some(last);
-            // Keys ascend: the segment's greatest time is its last row's.
-            st.max_ts = Some(st.max_ts.map_or(last.0, |m| m.max(last.0)));
-            st.dirty = true;
-            st.touched = true;
-            let MarketState {
-                runs,
-                pipeline,
-                batcher,
-                trade_day,
-                market,
-                ..
-            } = st;
-            let run = &runs[ri];
-            apply_rows(
-                run,
-                applied..end,
-                pipeline,
-                batcher,
-                trade_day,
-                market,
-                state,
-                summary,
-            );
-        }
-        st.runs[ri].cursor = end;
-    }
+        },
+    );
     if let Err(e) = st.pipeline.flush_book(&mut st.batcher) {
         summary.borrow_mut().fail(e.to_string());
     }
-    st.runs.retain(|r| r.head().is_some());
+    st.runs.retain(|r| r.cursor < r.len());
 }
 
 /// Applies rows `ks` (merge positions, in key order) of one run to the market's pipeline.

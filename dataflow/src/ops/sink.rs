@@ -15,6 +15,10 @@
 //! Part numbers continue across checkpoints, so reading a partition's parts in name order gives
 //! the rows in the order an uninterrupted run writes them.
 //!
+//! **Timestamps and capabilities.** The sink holds no capability and emits nothing downstream:
+//! it acts on each message as it arrives, whatever its timestamp (the market operator's held
+//! capability), so the checkpoint message's order, not the frontier, decides what is committed.
+//!
 //! Nothing is committed after the worker records an error; staged files are then removed.
 
 use crate::summary::WorkerSummary;
@@ -36,7 +40,7 @@ use timely::dataflow::operators::generic::operator::Operator;
 
 /// A checkpoint request for one market.
 #[derive(Debug, Clone)]
-pub struct CheckpointMsg {
+pub(crate) struct CheckpointMsg {
     /// Market key.
     pub market: u64,
     /// Every row before this ordering time has been applied, no later one.
@@ -55,7 +59,7 @@ pub struct CheckpointMsg {
 
 /// What the market operator sends the sink.
 #[derive(Debug, Clone)]
-pub enum SinkMsg {
+pub(crate) enum SinkMsg {
     /// Rows for a partition.
     Batch(OutBatch),
     /// First message of a market in this run: its committed manifest (None: fresh).
@@ -93,16 +97,16 @@ struct MarketOut {
 }
 
 /// Sink options.
-#[derive(Debug, Clone)]
-pub struct SinkOptions {
+#[derive(Clone)]
+pub(crate) struct SinkOptions {
     /// Output root.
     pub root: PathBuf,
     /// State directory (checkpoints).
     pub state_dir: PathBuf,
     /// Fingerprint written into checkpoints.
     pub fingerprint: String,
-    /// Metrics (rows out, checkpoints).
-    pub metrics: std::sync::Arc<crate::metrics::Metrics>,
+    /// Receives rows out, quality counters and checkpoint commits.
+    pub observer: std::sync::Arc<dyn crate::observer::RunObserver>,
     /// Parquet encoding and metadata.
     pub write: WriteOptions,
     /// Rows per part file before rolling to the next.
@@ -248,16 +252,7 @@ impl MarketOut {
         h.seq += 1;
         h.written_unix_ms = now_unix_ms();
         h.finished = ck.finished;
-        let market_name = self.market.to_string();
-        for (k, v) in &ck.quality {
-            opts.metrics
-                .quality
-                .get_or_create(&vec![
-                    ("market".to_string(), market_name.clone()),
-                    ("counter".to_string(), k.clone()),
-                ])
-                .set(*v as i64);
-        }
+        opts.observer.quality(&self.market, &ck.quality);
         h.quality = ck.quality;
         h.state_bytes = ck.state.len() as u64;
         h.config_fingerprint = opts.fingerprint.clone();
@@ -281,10 +276,7 @@ impl MarketOut {
                 .next()
                 .unwrap_or(&o.path)
                 .to_string();
-            opts.metrics
-                .rows_out
-                .get_or_create(&crate::metrics::dm(&key, &market_name))
-                .inc_by(o.rows);
+            opts.observer.rows_out(&key, &self.market, o.rows);
             *s.rows_out.entry(key).or_default() += o.rows;
         }
         for d in dropped {
@@ -296,19 +288,13 @@ impl MarketOut {
             }
         }
         self.header = h;
-        opts.metrics.checkpoints.inc();
-        opts.metrics
-            .last_checkpoint
-            .set(now_unix_ms() as f64 / 1000.0);
-        opts.metrics
-            .checkpoint_duration
-            .set(t0.elapsed().as_secs_f64());
+        opts.observer.checkpoint_committed(t0.elapsed());
         Ok(())
     }
 }
 
 /// Builds the sink.
-pub fn partition_sink(
+pub(crate) fn partition_sink(
     stream: Stream<'_, u64, Vec<SinkMsg>>,
     opts: SinkOptions,
     summary: Rc<RefCell<WorkerSummary>>,

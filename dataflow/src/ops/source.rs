@@ -59,8 +59,12 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime};
+use timely::container::CapacityContainerBuilder;
+use timely::dataflow::operators::Capability;
+use timely::dataflow::operators::generic::OutputBuilderSession;
 use timely::dataflow::operators::generic::operator::source;
 use timely::dataflow::{ProbeHandle, Scope, Stream};
+use timely::scheduling::Activator;
 
 use crate::summary::WorkerSummary;
 
@@ -90,7 +94,7 @@ pub struct WatchOptions {
 
 /// Source tuning.
 #[derive(Clone)]
-pub struct SourceOptions {
+pub(crate) struct SourceOptions {
     /// Ordering clock.
     pub clock: OrderClock,
     /// Rows per decoded batch.
@@ -185,7 +189,7 @@ impl PartState {
 }
 
 /// `YYYY-MM-DD HH:MM:SS.nnnnnnnnn` UTC.
-pub fn fmt_ts(t: Nanos) -> String {
+fn fmt_ts(t: Nanos) -> String {
     let d = daedalus_model::time::Date::of_nanos(t);
     let ns = t - d.start_nanos();
     let s = ns / 1_000_000_000;
@@ -271,20 +275,21 @@ struct Scanner {
     marks: Watermarks,
 }
 
+/// The source's output handle.
+type Output<'a> = OutputBuilderSession<'a, u64, CapacityContainerBuilder<Vec<Chunk>>>;
+
 /// Builds the source operator; errors are recorded in `summary` and stop this source.
-pub fn bronze_source<'s>(
+pub(crate) fn bronze_source<'s>(
     scope: Scope<'s, u64>,
     state: Arc<RunState>,
     opts: SourceOptions,
     probe: ProbeHandle<u64>,
     summary: Rc<RefCell<WorkerSummary>>,
-    rows_read: Arc<std::sync::atomic::AtomicU64>,
 ) -> Stream<'s, u64, Vec<Chunk>> {
     let index = scope.index();
     source(scope, "BronzeSource", move |cap, info| {
-        let activator = scope.activator_for(info.address.clone());
         // Watch mode: wake on filesystem events under bronze/ (polling stays the fallback).
-        let _watcher = opts.watch.and_then(|_| {
+        let watcher = opts.watch.and_then(|_| {
             use notify::Watcher;
             let sync = scope.worker().sync_activator_for(info.address.to_vec());
             let mut w = notify::recommended_watcher(move |_res: notify::Result<notify::Event>| {
@@ -296,187 +301,257 @@ pub fn bronze_source<'s>(
             w.watch(&dir, notify::RecursiveMode::Recursive).ok()?;
             Some(w)
         });
-        let mut cap = Some(cap);
-        let mut parts: Vec<PartState> = Vec::new();
-        let mut scanner = Scanner {
-            known: HashSet::new(),
-            files_in_partition: BTreeMap::new(),
-            marks: Watermarks {
-                markets: BTreeMap::new(),
-                expected: state.datasets.len(),
+        let mut op = SourceOp {
+            index,
+            activator: scope.activator_for(info.address),
+            scanner: Scanner {
+                known: HashSet::new(),
+                files_in_partition: BTreeMap::new(),
+                marks: Watermarks {
+                    markets: BTreeMap::new(),
+                    expected: state.datasets.len(),
+                },
             },
+            state,
+            opts,
+            probe,
+            summary,
+            cap: Some(cap),
+            parts: Vec::new(),
+            last_scan: None,
+            first: true,
+            in_flight: VecDeque::new(),
+            in_flight_rows: 0,
         };
-        let mut last_scan: Option<Instant> = None;
-        let mut first = true;
-        // Chunks sent at or above the probe's frontier: (time sent, rows), in send order.
-        let mut in_flight: VecDeque<(u64, usize)> = VecDeque::new();
-        let mut in_flight_rows: usize = 0;
-        move |output| {
-            let _keep_watcher_alive = &_watcher;
-            let Some(c) = cap.as_mut() else { return };
-            if state.stop.load(Ordering::Relaxed) {
-                cap = None;
-                return;
-            }
-            // Discovery.
-            let scan_due = match (opts.watch, last_scan) {
-                (_, None) => true,
-                (Some(w), Some(t)) => t.elapsed() >= w.poll,
-                (None, Some(_)) => false,
-            };
-            if scan_due {
-                last_scan = Some(Instant::now());
-                let floor_now = if first {
-                    Nanos::MIN
-                } else {
-                    *c.time() as Nanos
-                };
-                if let Err(e) = scan(&state, &opts, index, floor_now, &mut scanner, &mut parts) {
-                    summary.borrow_mut().fail(e);
-                    cap = None;
-                    return;
-                }
-                if first {
-                    first = false;
-                    // Start at the least bound, not at 0, so downstream frontiers mean event
-                    // time at once.
-                    if let Some(lb) = bound(&parts, &scanner, &opts) {
-                        c.downgrade(&(lb.max(0) as u64).max(*c.time()));
-                    }
-                }
-            }
-            // Flow control: wait while the slowest worker is more than `lead` behind us and
-            // too many of our rows wait downstream (see the module docs).
-            let me = *c.time();
-            let (behind, least) = probe.with_frontier(|f| {
-                (
-                    f.iter().all(|t| t.saturating_add(opts.lead as u64) < me),
-                    f.iter().copied().min(),
-                )
-            });
-            // Sent times are not monotone across partitions: drop every released entry.
-            in_flight.retain(|&(t, rows)| {
-                let keep = least.is_some_and(|l| t >= l);
-                if !keep {
-                    in_flight_rows -= rows;
-                }
-                keep
-            });
-            if behind && in_flight_rows > opts.max_in_flight_rows {
-                activator.activate_after(Duration::from_millis(1));
-                return;
-            }
-            let mut budget = opts.groups_per_activation;
-            while budget > 0 {
-                // The partition with the least remaining lower bound (ties: assignment order),
-                // never beyond the watermark.
-                let wm = opts.watch.and_then(|w| scanner.marks.watermark(w));
-                let Some((pi, _)) = parts
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, p)| p.lower_bound(opts.clock).map(|lb| (i, lb, p)))
-                    .filter(|&(_, lb, p)| {
-                        wm.is_none_or(|w| lb < w) || p.has_rows_below_floor(opts.clock)
-                    })
-                    .map(|(i, lb, _)| (i, lb))
-                    .min_by_key(|&(i, lb)| (lb, i))
-                else {
-                    break;
-                };
-                let p = &mut parts[pi];
-                tracing::debug!(
-                    partition = %p.market_name,
-                    dataset = p.dataset.name(),
-                    opened = p.opened,
-                    units = p.units.len(),
-                    cap = *c.time(),
-                    wm = ?wm,
-                    "source step"
-                );
-                if !p.opened {
-                    if let Err(e) = open_partition(p, &opts) {
-                        summary.borrow_mut().fail(e);
-                        cap = None;
-                        return;
-                    }
-                    summary.borrow_mut().files_opened += p.readers.len() as u64;
-                    state.metrics.files_read.inc_by(p.readers.len() as u64);
-                    continue;
-                }
-                if let Some(g) = p.open_group.as_mut() {
-                    if let Some((pos0, fi, data)) = g.chunks.pop_front() {
-                        g.suffix_min.pop_front();
-                        budget -= 1;
-                        let f = &p.files[fi];
-                        let min = data.ts().iter().copied().min().unwrap_or(0);
-                        let send_at = (min.max(0) as u64).max(*c.time());
-                        let at = c.delayed(&send_at);
-                        in_flight.push_back((send_at, data.len()));
-                        in_flight_rows += data.len();
-                        output.session(&at).give(Chunk {
-                            market: p.market,
-                            pos0,
-                            file: f.rel.clone(),
-                            file_size: f.size,
-                            floor: f.floor,
-                            data,
-                        });
-                        if g.chunks.is_empty() {
-                            p.open_group = None;
-                        }
-                        if let Some(lb) = bound(&parts, &scanner, &opts) {
-                            let t = (lb.max(0) as u64).max(*c.time());
-                            c.downgrade(&t);
-                        }
-                        continue;
-                    }
-                    p.open_group = None;
-                }
-                let Some((fi, gi, _rows, _min)) = p.units.pop_front() else {
-                    continue;
-                };
-                if let Err(e) = read_unit(p, fi, gi, &opts, &state, &summary, &rows_read) {
-                    summary.borrow_mut().fail(e);
-                    cap = None;
-                    return;
-                }
-                // Late rows are reported once their file is fully read.
-                let file_done = !p.units.iter().any(|u| u.0 == fi);
-                if file_done && let Err(e) = report_late(p, fi, &state, &opts, &summary) {
-                    summary.borrow_mut().fail(e);
-                    cap = None;
-                    return;
-                }
-            }
-            parts.retain(|p| !p.opened || p.open_group.is_some() || !p.units.is_empty());
-            match bound(&parts, &scanner, &opts) {
-                Some(lb) => {
-                    let t = (lb.max(0) as u64).max(*c.time());
-                    c.downgrade(&t);
-                    let readable = parts.iter().any(|p| {
-                        p.has_rows_below_floor(opts.clock)
-                            || p.lower_bound(opts.clock).is_some_and(|b| {
-                                opts.watch
-                                    .and_then(|w| scanner.marks.watermark(w))
-                                    .is_none_or(|w| b < w)
-                            })
-                    });
-                    if readable {
-                        activator.activate();
-                    } else if let Some(w) = opts.watch {
-                        activator.activate_after(w.poll);
-                    }
-                }
-                None if opts.watch.is_some() => {
-                    // Nothing known yet: wait for files.
-                    activator.activate_after(opts.watch.expect("watch").poll);
-                }
-                None => {
-                    cap = None;
-                }
-            }
+        move |output: &mut Output<'_>| {
+            let _keep_watcher_alive = &watcher;
+            op.step(output);
         }
     })
+}
+
+/// The source operator's state between activations.
+struct SourceOp {
+    index: usize,
+    state: Arc<RunState>,
+    opts: SourceOptions,
+    probe: ProbeHandle<u64>,
+    summary: Rc<RefCell<WorkerSummary>>,
+    activator: Activator,
+    /// Held at the least time this source may still send; `None` once done or failed.
+    cap: Option<Capability<u64>>,
+    parts: Vec<PartState>,
+    scanner: Scanner,
+    last_scan: Option<Instant>,
+    first: bool,
+    /// Chunks sent at or above the probe's frontier: (time sent, rows), in send order.
+    in_flight: VecDeque<(u64, usize)>,
+    in_flight_rows: usize,
+}
+
+impl SourceOp {
+    /// One activation: discover, wait (flow control) or read, then hold the capability at the
+    /// new bound and schedule the next activation. An error drops the capability.
+    fn step(&mut self, output: &mut Output<'_>) {
+        if self.cap.is_none() {
+            return;
+        }
+        if self.state.stop.load(Ordering::Relaxed) {
+            self.cap = None;
+            return;
+        }
+        let res = self.discover().and_then(|()| {
+            if self.paused() {
+                self.activator.activate_after(Duration::from_millis(1));
+                return Ok(());
+            }
+            self.read(output)?;
+            self.parts
+                .retain(|p| !p.opened || p.open_group.is_some() || !p.units.is_empty());
+            self.reschedule();
+            Ok(())
+        });
+        if let Err(e) = res {
+            self.summary.borrow_mut().fail(e);
+            self.cap = None;
+        }
+    }
+
+    /// Scans bronze when due (once in batch mode, every `poll` in watch mode); the first scan
+    /// moves the capability to the least bound, so downstream frontiers mean event time at once.
+    fn discover(&mut self) -> Result<(), String> {
+        let scan_due = match (self.opts.watch, self.last_scan) {
+            (_, None) => true,
+            (Some(w), Some(t)) => t.elapsed() >= w.poll,
+            (None, Some(_)) => false,
+        };
+        if !scan_due {
+            return Ok(());
+        }
+        self.last_scan = Some(Instant::now());
+        let c = self.cap.as_mut().expect("checked by step");
+        let floor_now = if self.first {
+            Nanos::MIN
+        } else {
+            *c.time() as Nanos
+        };
+        scan(
+            &self.state,
+            &self.opts,
+            self.index,
+            floor_now,
+            &mut self.scanner,
+            &mut self.parts,
+        )?;
+        if std::mem::take(&mut self.first)
+            && let Some(lb) = bound(&self.parts, &self.scanner, &self.opts)
+        {
+            c.downgrade(&(lb.max(0) as u64).max(*c.time()));
+        }
+        Ok(())
+    }
+
+    /// Flow control: true while the slowest worker is more than `lead` behind us and too many of
+    /// our rows wait downstream (see the module docs).
+    fn paused(&mut self) -> bool {
+        let me = *self.cap.as_ref().expect("checked by step").time();
+        let lead = self.opts.lead as u64;
+        let (behind, least) = self.probe.with_frontier(|f| {
+            (
+                f.iter().all(|t| t.saturating_add(lead) < me),
+                f.iter().copied().min(),
+            )
+        });
+        // Sent times are not monotone across partitions: drop every released entry.
+        let rows = &mut self.in_flight_rows;
+        self.in_flight.retain(|&(t, n)| {
+            let keep = least.is_some_and(|l| t >= l);
+            if !keep {
+                *rows -= n;
+            }
+            keep
+        });
+        behind && self.in_flight_rows > self.opts.max_in_flight_rows
+    }
+
+    /// The partition with the least remaining lower bound (ties: assignment order), never
+    /// beyond the watermark unless it has rows below its floor to report.
+    fn next_partition(&self) -> Option<usize> {
+        let clock = self.opts.clock;
+        let wm = self
+            .opts
+            .watch
+            .and_then(|w| self.scanner.marks.watermark(w));
+        self.parts
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| p.lower_bound(clock).map(|lb| (i, lb, p)))
+            .filter(|&(_, lb, p)| wm.is_none_or(|w| lb < w) || p.has_rows_below_floor(clock))
+            .map(|(i, lb, _)| (i, lb))
+            .min_by_key(|&(i, lb)| (lb, i))
+            .map(|(i, _)| i)
+    }
+
+    /// Reads up to `groups_per_activation` row groups' worth of chunks: opens partitions, sends
+    /// decoded chunks at their least time (never below the capability), decodes the next row
+    /// group, reports late rows once a file is fully read.
+    fn read(&mut self, output: &mut Output<'_>) -> Result<(), String> {
+        let mut budget = self.opts.groups_per_activation;
+        while budget > 0 {
+            let Some(pi) = self.next_partition() else {
+                break;
+            };
+            let p = &mut self.parts[pi];
+            tracing::debug!(
+                partition = %p.market_name,
+                dataset = p.dataset.name(),
+                opened = p.opened,
+                units = p.units.len(),
+                "source step"
+            );
+            if !p.opened {
+                open_partition(p, &self.opts)?;
+                self.summary.borrow_mut().files_opened += p.readers.len() as u64;
+                self.state.observer.files_opened(p.readers.len() as u64);
+                continue;
+            }
+            if let Some(g) = p.open_group.as_mut() {
+                if let Some((pos0, fi, data)) = g.chunks.pop_front() {
+                    g.suffix_min.pop_front();
+                    if g.chunks.is_empty() {
+                        p.open_group = None;
+                    }
+                    budget -= 1;
+                    self.send(output, pi, pos0, fi, data);
+                    continue;
+                }
+                p.open_group = None;
+            }
+            let Some((fi, gi, _rows, _min)) = p.units.pop_front() else {
+                continue;
+            };
+            read_unit(p, fi, gi, &self.opts, &self.state, &self.summary)?;
+            // Late rows are reported once their file is fully read.
+            if !p.units.iter().any(|u| u.0 == fi) {
+                report_late(p, fi, &self.state, &self.opts, &self.summary)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends one decoded chunk of partition `pi` at its least time (never below the
+    /// capability), then lowers the capability to the new bound.
+    fn send(&mut self, output: &mut Output<'_>, pi: usize, pos0: u64, fi: usize, data: ChunkData) {
+        let c = self.cap.as_mut().expect("checked by step");
+        let p = &self.parts[pi];
+        let f = &p.files[fi];
+        let min = data.ts().iter().copied().min().unwrap_or(0);
+        let send_at = (min.max(0) as u64).max(*c.time());
+        self.in_flight.push_back((send_at, data.len()));
+        self.in_flight_rows += data.len();
+        output.session(&c.delayed(&send_at)).give(Chunk {
+            market: p.market,
+            pos0,
+            file: f.rel.clone(),
+            file_size: f.size,
+            floor: f.floor,
+            data,
+        });
+        if let Some(lb) = bound(&self.parts, &self.scanner, &self.opts) {
+            let t = (lb.max(0) as u64).max(*c.time());
+            c.downgrade(&t);
+        }
+    }
+
+    /// Holds the capability at the new bound and schedules the next activation: at once while
+    /// something is readable, after `poll` in watch mode; drops it when a batch run is done.
+    fn reschedule(&mut self) {
+        let c = self.cap.as_mut().expect("checked by step");
+        let opts = &self.opts;
+        match bound(&self.parts, &self.scanner, opts) {
+            Some(lb) => {
+                let t = (lb.max(0) as u64).max(*c.time());
+                c.downgrade(&t);
+                let wm = opts.watch.and_then(|w| self.scanner.marks.watermark(w));
+                let readable = self.parts.iter().any(|p| {
+                    p.has_rows_below_floor(opts.clock)
+                        || p.lower_bound(opts.clock)
+                            .is_some_and(|b| wm.is_none_or(|w| b < w))
+                });
+                if readable {
+                    self.activator.activate();
+                } else if let Some(w) = opts.watch {
+                    self.activator.activate_after(w.poll);
+                }
+            }
+            // Nothing known yet: wait for files.
+            None if opts.watch.is_some() => {
+                self.activator
+                    .activate_after(opts.watch.expect("watch").poll);
+            }
+            None => self.cap = None,
+        }
+    }
 }
 
 /// The least time this source may still send: its unread data, capped by the watermark.
@@ -570,44 +645,7 @@ fn scan(
         }
         let pkey = (p.dataset, key, p.date.days_since_epoch());
         let already = sc.files_in_partition.entry(pkey).or_insert(0);
-        let resume = state.resume.get(&key);
-        let mut files = Vec::new();
-        for f in new_files {
-            let rel = relative(&state.root, &f);
-            let size = std::fs::metadata(&f).map(|m| m.len()).unwrap_or(0);
-            let (floor, late_below) = match resume.and_then(|r| r.inputs.get(&rel).map(|s| (r, *s)))
-            {
-                Some((r, s)) => {
-                    if s != size {
-                        return Err(format!(
-                            "{}: bronze file changed since the checkpoint that consumed it ({s} -> {size} bytes): restore it, or rerun with --rebuild for {market}",
-                            f.display()
-                        ));
-                    }
-                    (r.processed_until(), false)
-                }
-                None => (
-                    resume
-                        .map(|r| r.processed_until())
-                        .unwrap_or(Nanos::MIN)
-                        .max(floor_now),
-                    true,
-                ),
-            };
-            let ord = ((p.date.days_since_epoch() as u32 & 0xffff) << 16) | (*already & 0xffff);
-            *already += 1;
-            files.push(FileIn {
-                path: f,
-                rel,
-                size,
-                ord,
-                floor,
-                late_below_floor: late_below,
-                late_rows: 0,
-                late_min: Nanos::MAX,
-                next_row: 0,
-            });
-        }
+        let files = file_ins(state, &market, p.date, new_files, already, floor_now)?;
         let floor = files.iter().map(|f| f.floor).min().unwrap_or(Nanos::MIN);
         parts.push(PartState {
             market: key,
@@ -624,6 +662,57 @@ fn scan(
         });
     }
     Ok(())
+}
+
+/// The new files of a partition, with their floors: a file the market's checkpoint consumed
+/// replays below `processed_until` (and must not have changed); any other file's rows below the
+/// checkpoint, or below `floor_now` (the capability when it appeared), are late.
+fn file_ins(
+    state: &RunState,
+    market: &Market,
+    date: daedalus_model::time::Date,
+    new_files: Vec<PathBuf>,
+    already: &mut u32,
+    floor_now: Nanos,
+) -> Result<Vec<FileIn>, String> {
+    let resume = state.resume.get(&market.hash64());
+    let mut files = Vec::new();
+    for f in new_files {
+        let rel = relative(&state.root, &f);
+        let size = std::fs::metadata(&f).map(|m| m.len()).unwrap_or(0);
+        let (floor, late_below) = match resume.and_then(|r| r.inputs.get(&rel).map(|s| (r, *s))) {
+            Some((r, s)) => {
+                if s != size {
+                    return Err(format!(
+                        "{}: bronze file changed since the checkpoint that consumed it ({s} -> {size} bytes): restore it, or rerun with --rebuild for {market}",
+                        f.display()
+                    ));
+                }
+                (r.processed_until(), false)
+            }
+            None => (
+                resume
+                    .map(|r| r.processed_until())
+                    .unwrap_or(Nanos::MIN)
+                    .max(floor_now),
+                true,
+            ),
+        };
+        let ord = ((date.days_since_epoch() as u32 & 0xffff) << 16) | (*already & 0xffff);
+        *already += 1;
+        files.push(FileIn {
+            path: f,
+            rel,
+            size,
+            ord,
+            floor,
+            late_below_floor: late_below,
+            late_rows: 0,
+            late_min: Nanos::MAX,
+            next_row: 0,
+        });
+    }
+    Ok(files)
 }
 
 /// Reads the footers; a partition wholly replayed (every file consumed, every row below the
@@ -661,10 +750,8 @@ fn read_unit(
     opts: &SourceOptions,
     state: &RunState,
     summary: &Rc<RefCell<WorkerSummary>>,
-    rows_read: &Arc<std::sync::atomic::AtomicU64>,
 ) -> Result<(), String> {
     let reader = &p.readers[fi];
-    let labels = crate::metrics::dm(p.dataset.name(), &p.market_name.to_string());
     let batches = reader
         .read_group(gi, opts.batch_rows)
         .map_err(|e| e.to_string())?;
@@ -683,12 +770,9 @@ fn read_unit(
         )
         .map_err(|e| e.to_string())?;
         summary.borrow_mut().rows_in[p.dataset as usize] += data.len() as u64;
-        rows_read.fetch_add(data.len() as u64, Ordering::Relaxed);
         state
-            .metrics
-            .rows_in
-            .get_or_create(&labels)
-            .inc_by(data.len() as u64);
+            .observer
+            .rows_in(p.dataset, &p.market_name, data.len() as u64);
         let below = data.ts().iter().filter(|&&t| t < f.floor).count() as u64;
         if below > 0 && f.late_below_floor {
             f.late_rows += below;
@@ -749,8 +833,7 @@ fn report_late(
         s.count("late_rows", f.late_rows);
         s.count("late_files", 1);
     }
-    state.metrics.late_rows.inc_by(f.late_rows);
-    state.metrics.late_files.inc();
+    state.observer.late_file(&p.market_name, f.late_rows);
     append_late(
         &state.state_dir,
         &LateRecord {

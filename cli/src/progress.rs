@@ -1,10 +1,11 @@
 //! Progress of a run: a spinner with rows read and rate when stderr is a terminal, a plain log
-//! line every 5 s otherwise (CI logs, files). Driven by one atomic counter the sources bump.
+//! line every 5 s otherwise (CI logs, files). Driven by a counter the command reads (the run
+//! observer's bronze rows, ingest's lines, the generator's rows).
 
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -12,32 +13,25 @@ use std::time::{Duration, Instant};
 static QUIET: AtomicBool = AtomicBool::new(false);
 
 /// Turns the progress display off (`--quiet`) or on for the whole process.
-pub fn set_quiet(quiet: bool) {
+pub(crate) fn set_quiet(quiet: bool) {
     QUIET.store(quiet, Ordering::Relaxed);
 }
 
 /// True when `--quiet` was given.
-pub fn is_quiet() -> bool {
+fn is_quiet() -> bool {
     QUIET.load(Ordering::Relaxed)
 }
 
 /// A running progress reporter.
-pub struct Progress {
+pub(crate) struct Progress {
     stop: Arc<AtomicBool>,
     handle: Option<JoinHandle<()>>,
 }
 
 impl Progress {
-    /// Starts reporting `rows_read` (bronze rows decoded so far) on stderr.
-    pub fn start(rows_read: Arc<AtomicU64>) -> Self {
-        Self::start_with("bronze rows read", move || {
-            rows_read.load(Ordering::Relaxed)
-        })
-    }
-
     /// Starts reporting a counter (`what`: e.g. "lines read") read by `count` on stderr: a
     /// spinner on a terminal, a log line every 5 s otherwise, nothing with `--quiet`.
-    pub fn start_with(what: &'static str, count: impl Fn() -> u64 + Send + 'static) -> Self {
+    pub(crate) fn start_with(what: &'static str, count: impl Fn() -> u64 + Send + 'static) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         if is_quiet() {
             return Progress { stop, handle: None };
@@ -88,7 +82,7 @@ impl Progress {
     }
 
     /// Stops reporting.
-    pub fn finish(mut self) {
+    pub(crate) fn finish(mut self) {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(h) = self.handle.take() {
             h.thread().unpark();

@@ -10,32 +10,35 @@
 //! is listed in [`Inventory::errors`] with the file named (and makes the command exit non-zero);
 //! a root that does not exist or holds no layer at all is an error.
 
-use crate::config::FilterSpec;
+mod state;
+
 use anyhow::{Context, Result, bail};
+use daedalus_dataflow::FilterSpec;
 use daedalus_model::partition::hive_value;
 use daedalus_model::time::{Date, Nanos};
 use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
 use parquet::file::statistics::Statistics;
 use serde::Serialize;
+pub(crate) use state::CheckpointInfo;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The layers of a root, in pipeline order.
-pub const LAYERS: [&str; 3] = ["bronze", "silver", "gold"];
+pub(crate) const LAYERS: [&str; 3] = ["bronze", "silver", "gold"];
 
 /// Key-value metadata keys written by the sinks.
-pub const KEY_CONTRACT: &str = "daedalus.contract_version";
+pub(crate) const KEY_CONTRACT: &str = "daedalus.contract_version";
 /// Producer key.
-pub const KEY_PRODUCER: &str = "daedalus.producer";
+pub(crate) const KEY_PRODUCER: &str = "daedalus.producer";
 /// Run parameters key (JSON of the run configuration).
-pub const KEY_RUN_CONFIG: &str = "daedalus.run_config";
+pub(crate) const KEY_RUN_CONFIG: &str = "daedalus.run_config";
 /// Prefix of quality counters a writer may record (`daedalus.quality.<name>` = integer, or
 /// `daedalus.quality` = JSON object of integers).
-pub const KEY_QUALITY: &str = "daedalus.quality";
+pub(crate) const KEY_QUALITY: &str = "daedalus.quality";
 
 /// One partition directory (`<layer>/<dataset>[/<spec>]/exchange=/symbol=/date=`).
 #[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct PartitionInfo {
+pub(crate) struct PartitionInfo {
     /// `bronze`, `silver` or `gold`.
     pub layer: String,
     /// Dataset folder (`book`, `trades`, `ticker`, `intervals`, `bars`).
@@ -78,7 +81,7 @@ pub struct PartitionInfo {
 
 impl PartitionInfo {
     /// `<layer>/<dataset>[/<spec>]`, e.g. `gold/bars/bar=time_1m`.
-    pub fn dataset_path(&self) -> String {
+    pub(crate) fn dataset_path(&self) -> String {
         match &self.spec {
             Some(s) => format!("{}/{}/{}", self.layer, self.dataset, s),
             None => format!("{}/{}", self.layer, self.dataset),
@@ -86,14 +89,14 @@ impl PartitionInfo {
     }
 
     /// `exchange/symbol`.
-    pub fn market(&self) -> String {
+    pub(crate) fn market(&self) -> String {
         format!("{}/{}", self.exchange, self.symbol)
     }
 }
 
 /// Totals of one dataset and market over its dates.
 #[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct MarketTotals {
+pub(crate) struct MarketTotals {
     /// `<layer>/<dataset>[/<spec>]`.
     pub dataset: String,
     /// Exchange.
@@ -118,34 +121,9 @@ pub struct MarketTotals {
     pub max_ts: Option<Nanos>,
 }
 
-/// One market's checkpoint in the state directory.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct CheckpointInfo {
-    /// Exchange.
-    pub exchange: String,
-    /// Symbol.
-    pub symbol: String,
-    /// Checkpoint sequence number.
-    pub seq: u64,
-    /// Every bronze row with ordering time below this (ns) is covered.
-    pub processed_until: Nanos,
-    /// Wall clock when written (ms since the Unix epoch).
-    pub written_unix_ms: u64,
-    /// The market's input was finished (end of a batch run).
-    pub finished: bool,
-    /// Output files the checkpoint commits.
-    pub committed_files: u64,
-    /// Rows in those files.
-    pub committed_rows: u64,
-    /// Bronze files consumed.
-    pub input_files: u64,
-    /// Quality counters of the market so far.
-    pub quality: BTreeMap<String, u64>,
-}
-
 /// The state directory `<root>/_daedalus/`.
 #[derive(Debug, Clone, Serialize, PartialEq, Default)]
-pub struct StateInfo {
+pub(crate) struct StateInfo {
     /// The directory.
     pub dir: String,
     /// It exists.
@@ -158,7 +136,7 @@ pub struct StateInfo {
 
 /// Everything `inspect` found under a root.
 #[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Inventory {
+pub(crate) struct Inventory {
     /// The root.
     pub root: String,
     /// The contract version this build reads.
@@ -177,13 +155,13 @@ pub struct Inventory {
 
 /// Which partitions to look at.
 #[derive(Debug, Clone, Default)]
-pub struct InspectOptions {
+pub(crate) struct InspectOptions {
     /// Exchange/symbol/date filter (exact symbols).
     pub filter: FilterSpec,
 }
 
 /// The ordering time column of a dataset.
-pub fn time_column(dataset: &str) -> &'static str {
+pub(crate) fn time_column(dataset: &str) -> &'static str {
     match dataset {
         "intervals" | "bars" => "ts_open",
         _ => "ts_event",
@@ -191,7 +169,7 @@ pub fn time_column(dataset: &str) -> &'static str {
 }
 
 /// Formats nanoseconds since the epoch as `YYYY-MM-DDTHH:MM:SS.fffffffffZ`.
-pub fn fmt_ts(ns: Nanos) -> String {
+pub(crate) fn fmt_ts(ns: Nanos) -> String {
     let days = ns.div_euclid(daedalus_model::time::NANOS_PER_DAY);
     let rem = ns.rem_euclid(daedalus_model::time::NANOS_PER_DAY);
     let d = Date::from_days(days);
@@ -228,7 +206,7 @@ fn list_dir(dir: &Path) -> Result<Vec<(String, PathBuf, bool)>> {
 
 /// A partition directory found under a root.
 #[derive(Debug, Clone)]
-pub struct FoundPartition {
+pub(crate) struct FoundPartition {
     /// Layer.
     pub layer: String,
     /// Dataset.
@@ -247,7 +225,7 @@ pub struct FoundPartition {
 
 /// Every partition directory under `root` passing `filter`, in layer/dataset/spec/market/date
 /// order. Directories that do not follow the layout are skipped.
-pub fn find_partitions(root: &Path, filter: &FilterSpec) -> Result<Vec<FoundPartition>> {
+pub(crate) fn find_partitions(root: &Path, filter: &FilterSpec) -> Result<Vec<FoundPartition>> {
     let mut out = Vec::new();
     for layer in LAYERS {
         let ldir = root.join(layer);
@@ -309,12 +287,12 @@ pub fn find_partitions(root: &Path, filter: &FilterSpec) -> Result<Vec<FoundPart
 }
 
 /// True for a staged (uncommitted) file name: dot-named and not a committed `*.parquet`.
-pub fn is_staged(name: &str) -> bool {
+pub(crate) fn is_staged(name: &str) -> bool {
     name.starts_with('.') && (name.ends_with(".inprogress") || !name.ends_with(".parquet"))
 }
 
 /// Committed Parquet files of a partition directory, in name order.
-pub fn committed_files(dir: &Path) -> Result<Vec<PathBuf>> {
+pub(crate) fn committed_files(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(list_dir(dir)?
         .into_iter()
         .filter(|(n, _, d)| !d && !n.starts_with('.') && n.ends_with(".parquet"))
@@ -323,7 +301,7 @@ pub fn committed_files(dir: &Path) -> Result<Vec<PathBuf>> {
 }
 
 /// Reads a file's footer (metadata only; no data page is read).
-pub fn read_footer(path: &Path) -> Result<ParquetMetaData> {
+pub(crate) fn read_footer(path: &Path) -> Result<ParquetMetaData> {
     let f = std::fs::File::open(path).with_context(|| format!("{}: open", path.display()))?;
     ParquetMetaDataReader::new()
         .parse_and_finish(&f)
@@ -336,7 +314,7 @@ pub fn read_footer(path: &Path) -> Result<ParquetMetaData> {
 }
 
 /// The key-value metadata of a footer as a map.
-pub fn footer_kv(md: &ParquetMetaData) -> BTreeMap<String, String> {
+pub(crate) fn footer_kv(md: &ParquetMetaData) -> BTreeMap<String, String> {
     md.file_metadata()
         .key_value_metadata()
         .map(|kv| {
@@ -348,7 +326,7 @@ pub fn footer_kv(md: &ParquetMetaData) -> BTreeMap<String, String> {
 }
 
 /// Checks a recorded contract version against ours; an error names the file.
-pub fn check_contract(path: &Path, recorded: Option<&str>) -> Result<()> {
+pub(crate) fn check_contract(path: &Path, recorded: Option<&str>) -> Result<()> {
     let Some(v) = recorded else {
         return Ok(());
     };
@@ -413,7 +391,7 @@ fn parse_quality(kv: &BTreeMap<String, String>, into: &mut BTreeMap<String, u64>
 }
 
 /// Inspects a root: footers and the state directory only.
-pub fn inspect(root: &Path, opts: &InspectOptions) -> Result<Inventory> {
+pub(crate) fn inspect(root: &Path, opts: &InspectOptions) -> Result<Inventory> {
     if !root.exists() {
         bail!("{}: no such directory", root.display());
     }
@@ -579,7 +557,7 @@ fn state_info(root: &Path, filter: &FilterSpec, errors: &mut Vec<String>) -> Sta
     if let Ok(t) = std::fs::read_to_string(&late) {
         s.late_files = Some(t.lines().filter(|l| !l.trim().is_empty()).count() as u64);
     }
-    match crate::inspect_state::checkpoints(&dir) {
+    match state::checkpoints(&dir) {
         Ok(cks) => {
             s.checkpoints = cks
                 .into_iter()
@@ -645,7 +623,7 @@ fn table(headers: &[&str], rows: &[Vec<String>], right: &[bool]) -> String {
 impl Inventory {
     /// The human-readable report: one table row per dataset, market and date, then run
     /// parameters, state and problems.
-    pub fn render_text(&self) -> String {
+    pub(crate) fn render_text(&self) -> String {
         let mut out = format!("root {}\n\n", self.root);
         let rows: Vec<Vec<String>> = self
             .partitions
@@ -723,42 +701,7 @@ impl Inventory {
             }
         ));
         if !self.state.checkpoints.is_empty() {
-            let rows: Vec<Vec<String>> = self
-                .state
-                .checkpoints
-                .iter()
-                .map(|c| {
-                    vec![
-                        format!("{}/{}", c.exchange, c.symbol),
-                        c.seq.to_string(),
-                        fmt_ts_short(c.processed_until),
-                        fmt_ts(c.written_unix_ms as i64 * 1_000_000)[..19].replace('T', " "),
-                        if c.finished { "yes" } else { "no" }.into(),
-                        c.committed_files.to_string(),
-                        c.committed_rows.to_string(),
-                        c.quality
-                            .iter()
-                            .filter(|(_, v)| **v > 0)
-                            .map(|(k, v)| format!("{k}={v}"))
-                            .collect::<Vec<_>>()
-                            .join(" "),
-                    ]
-                })
-                .collect();
-            out.push_str(&table(
-                &[
-                    "market",
-                    "ckpt",
-                    "processed until",
-                    "written (UTC)",
-                    "finished",
-                    "files",
-                    "rows",
-                    "quality",
-                ],
-                &rows,
-                &[false, true, false, false, false, true, true, false],
-            ));
+            out.push_str(&self.checkpoint_table());
         }
         if let Some(n) = self.state.late_files {
             out.push_str(&format!("late bronze files recorded: {n}\n"));
@@ -771,10 +714,50 @@ impl Inventory {
         }
         out
     }
+
+    /// The state directory's checkpoints, one table row per market.
+    fn checkpoint_table(&self) -> String {
+        let rows: Vec<Vec<String>> = self
+            .state
+            .checkpoints
+            .iter()
+            .map(|c| {
+                vec![
+                    format!("{}/{}", c.exchange, c.symbol),
+                    c.seq.to_string(),
+                    fmt_ts_short(c.processed_until),
+                    fmt_ts(c.written_unix_ms as i64 * 1_000_000)[..19].replace('T', " "),
+                    if c.finished { "yes" } else { "no" }.into(),
+                    c.committed_files.to_string(),
+                    c.committed_rows.to_string(),
+                    c.quality
+                        .iter()
+                        .filter(|(_, v)| **v > 0)
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                ]
+            })
+            .collect();
+        table(
+            &[
+                "market",
+                "ckpt",
+                "processed until",
+                "written (UTC)",
+                "finished",
+                "files",
+                "rows",
+                "quality",
+            ],
+            &rows,
+            &[false, true, false, false, false, true, true, false],
+        )
+    }
 }
 
 /// One line of run parameters: the JSON object's scalar members and short arrays.
-pub fn compact_params(v: &serde_json::Value) -> String {
+pub(crate) fn compact_params(v: &serde_json::Value) -> String {
     match v {
         serde_json::Value::Object(m) => m
             .iter()

@@ -111,7 +111,7 @@ fn cluster_equals_single(bronze: &Path, run_args: &[&str]) {
     let children: Vec<_> = ["0", "1"]
         .iter()
         .map(|p| {
-            let mut a = vec!["run", "--root", &c, "-n", "2", "-p", p, "-h", &h];
+            let mut a = vec!["run", "--root", &c, "-n", "2", "-p", p, "-H", &h];
             a.extend_from_slice(run_args);
             Command::new(BIN)
                 .args(&a)

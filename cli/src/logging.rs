@@ -4,21 +4,11 @@
 //! progress display off ([`crate::progress::set_quiet`]) and, with the default `--log info`,
 //! keeps only warnings and errors.
 
-use clap::ValueEnum;
-
-/// Format of the tracing output.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
-pub enum LogFormat {
-    /// Human-readable lines.
-    #[default]
-    Text,
-    /// One JSON object per line (timestamp, level, target, fields).
-    Json,
-}
+use crate::args::LogFormat;
 
 /// Installs the global tracing subscriber. Safe to call once per process; a second call is
 /// ignored.
-pub fn init(filter: &str, format: LogFormat, quiet: bool) {
+pub(crate) fn init(filter: &str, format: LogFormat, quiet: bool) {
     crate::progress::set_quiet(quiet);
     let filter = if quiet && filter == "info" {
         "warn"

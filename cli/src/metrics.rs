@@ -3,24 +3,33 @@
 //! counters, files read. Exposition by the `prometheus-client` crate (OpenMetrics text), served
 //! by a small HTTP thread on the address the user names (default: none; a bare port means
 //! `127.0.0.1:PORT`, so nothing listens beyond loopback unless asked).
+//!
+//! [`MetricsObserver`] is the engine's [`RunObserver`] of a run: it feeds these metrics and the
+//! rows counter of the progress display.
 
 use anyhow::{Context, Result};
+use daedalus_dataflow::RunObserver;
+use daedalus_model::market::Market;
+use daedalus_model::rows::Dataset;
+use daedalus_model::time::Nanos;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
+use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 type Labels = Vec<(String, String)>;
 type FGauge = Gauge<f64, AtomicU64>;
 
 /// Every metric of a process.
 #[derive(Debug)]
-pub struct Metrics {
+pub(crate) struct Metrics {
     registry: Registry,
     /// Bronze rows decoded, by dataset and market.
     pub rows_in: Family<Labels, Counter>,
@@ -49,7 +58,7 @@ pub struct Metrics {
 }
 
 /// Labels `{dataset, market}`.
-pub fn dm(dataset: &str, market: &str) -> Labels {
+pub(crate) fn dm(dataset: &str, market: &str) -> Labels {
     vec![
         ("dataset".to_string(), dataset.to_string()),
         ("market".to_string(), market.to_string()),
@@ -149,7 +158,7 @@ impl Default for Metrics {
 
 impl Metrics {
     /// The exposition text (OpenMetrics), with the wall-clock-derived gauges refreshed.
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let now = now_secs();
         let wm = self.watermark.get();
         if wm > 0.0 {
@@ -165,7 +174,7 @@ impl Metrics {
     }
 
     /// Raises the watermark gauge to `ns` (event time, ns) if later.
-    pub fn advance_watermark(&self, ns: i64) {
+    pub(crate) fn advance_watermark(&self, ns: i64) {
         let s = ns as f64 / 1e9;
         if s > self.watermark.get() {
             self.watermark.set(s);
@@ -174,7 +183,7 @@ impl Metrics {
 }
 
 /// Parses `--metrics`: `HOST:PORT`, `[V6]:PORT`, or a bare `PORT` (127.0.0.1).
-pub fn parse_addr(spec: &str) -> Result<SocketAddr> {
+pub(crate) fn parse_addr(spec: &str) -> Result<SocketAddr> {
     if let Ok(port) = spec.parse::<u16>() {
         return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
     }
@@ -185,7 +194,7 @@ pub fn parse_addr(spec: &str) -> Result<SocketAddr> {
 
 /// Binds `addr` and serves `metrics` on every path (`/metrics` by convention) from a background
 /// thread for the life of the process. Returns the bound address (port 0 picks a free one).
-pub fn serve(addr: SocketAddr, metrics: Arc<Metrics>) -> Result<SocketAddr> {
+pub(crate) fn serve(addr: SocketAddr, metrics: Arc<Metrics>) -> Result<SocketAddr> {
     let listener =
         TcpListener::bind(addr).with_context(|| format!("--metrics: cannot listen on {addr}"))?;
     let local = listener.local_addr()?;
@@ -218,6 +227,75 @@ pub fn serve(addr: SocketAddr, metrics: Arc<Metrics>) -> Result<SocketAddr> {
         .context("starting the metrics thread")?;
     tracing::info!("metrics on http://{local}/metrics");
     Ok(local)
+}
+
+/// The run observer of a command: Prometheus metrics, and the bronze rows read for the progress
+/// display.
+#[derive(Debug)]
+pub(crate) struct MetricsObserver {
+    /// The metrics served by `--metrics`.
+    pub metrics: Arc<Metrics>,
+    /// Bronze rows decoded so far.
+    pub rows_read: AtomicU64,
+}
+
+impl MetricsObserver {
+    /// An observer feeding `metrics`.
+    pub(crate) fn new(metrics: Arc<Metrics>) -> Self {
+        MetricsObserver {
+            metrics,
+            rows_read: AtomicU64::new(0),
+        }
+    }
+}
+
+impl RunObserver for MetricsObserver {
+    fn rows_in(&self, dataset: Dataset, market: &Market, rows: u64) {
+        self.rows_read.fetch_add(rows, Ordering::Relaxed);
+        self.metrics
+            .rows_in
+            .get_or_create(&dm(dataset.name(), &market.to_string()))
+            .inc_by(rows);
+    }
+
+    fn files_opened(&self, files: u64) {
+        self.metrics.files_read.inc_by(files);
+    }
+
+    fn watermark(&self, ns: Nanos) {
+        self.metrics.advance_watermark(ns);
+    }
+
+    fn late_file(&self, _market: &Market, rows: u64) {
+        self.metrics.late_rows.inc_by(rows);
+        self.metrics.late_files.inc();
+    }
+
+    fn quality(&self, market: &Market, counters: &BTreeMap<String, u64>) {
+        let market = market.to_string();
+        for (k, v) in counters {
+            self.metrics
+                .quality
+                .get_or_create(&vec![
+                    ("market".to_string(), market.clone()),
+                    ("counter".to_string(), k.clone()),
+                ])
+                .set(*v as i64);
+        }
+    }
+
+    fn rows_out(&self, dataset: &str, market: &Market, rows: u64) {
+        self.metrics
+            .rows_out
+            .get_or_create(&dm(dataset, &market.to_string()))
+            .inc_by(rows);
+    }
+
+    fn checkpoint_committed(&self, took: Duration) {
+        self.metrics.checkpoints.inc();
+        self.metrics.last_checkpoint.set(now_secs());
+        self.metrics.checkpoint_duration.set(took.as_secs_f64());
+    }
 }
 
 #[cfg(test)]

@@ -517,7 +517,7 @@ fn restart_across_midnight_single_and_cluster_on_real_binance() {
         let children: Vec<Child> = ["0", "1"]
             .iter()
             .map(|p| {
-                let mut a = vec!["run", "--root", &c, "-n", "2", "-p", p, "-h", &h];
+                let mut a = vec!["run", "--root", &c, "-n", "2", "-p", p, "-H", &h];
                 a.extend_from_slice(extra);
                 Command::new(BIN)
                     .args(&a)

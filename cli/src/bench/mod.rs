@@ -14,72 +14,33 @@
 //! The **I/O ceiling** is `parquet_decode + parquet_encode` (best times): what a job that only
 //! reads the bronze and writes output of the same size would take. The pipeline is reported as a
 //! percentage of it (`ceiling / pipeline`). Decode and encode references run on `-w` threads,
-//! files assigned round-robin like the executor assigns partitions.
+//! files assigned round-robin (the executor instead routes whole markets to workers, balanced by
+//! bronze bytes; the references only need the same thread count).
 //!
 //! Data: the bronze root is generated once per `(events, markets, days, seed)` under `--data`
 //! (default `target/bench-data`) and reused; the pipeline writes into a sibling run root whose
 //! `bronze` is a symlink to it, cleared before every repetition. Peak RSS per stage is the
 //! process's `VmHWM`, reset before each stage through `/proc/self/clear_refs`.
 
-use crate::cli::ParamArgs;
-use crate::graph::{ClusterConfig, execute, plan};
+use crate::metrics::{Metrics, MetricsObserver};
 use anyhow::{Context, Result, bail};
-use clap::Args;
+use daedalus_dataflow::{ClusterConfig, ExecOptions, RunConfig, plan, plan_with};
 use daedalus_model::rows::Dataset;
 use daedalus_sinks::atomic::{AtomicParquetFile, WriteOptions};
 use daedalus_sources::bronze::{
-    BookTimeCarry, BronzeFileReader, OrderClock, date_lower_bound, decode_batch, discover,
-    partition_traded_volume,
+    BookTimeCarry, BronzeFileReader, OrderClock, date_lower_bound, decode_batch,
 };
 use daedalus_sources::synthetic::{GenConfig, generate};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
-
-/// `daedalus bench`.
-#[derive(Debug, Args)]
-pub struct BenchArgs {
-    /// Synthetic bronze rows to generate (book + trades + ticker, all markets).
-    #[arg(long, default_value_t = 2_000_000)]
-    pub events: u64,
-    /// Synthetic markets.
-    #[arg(long, default_value_t = 4)]
-    pub markets: usize,
-    /// Synthetic UTC days.
-    #[arg(long, default_value_t = 1)]
-    pub days: u32,
-    /// Generator seed.
-    #[arg(long, default_value_t = 42)]
-    pub seed: u64,
-    /// Cache directory for generated bronze and run outputs.
-    #[arg(long, default_value = "target/bench-data")]
-    pub data: PathBuf,
-    /// Benchmark this existing root's bronze instead of a generated one (read only; outputs go
-    /// to a run root under `--data`).
-    #[arg(long)]
-    pub root: Option<PathBuf>,
-    /// Repetitions of every stage (best and median are reported).
-    #[arg(long, default_value_t = 1)]
-    pub repeat: usize,
-    /// Worker threads (also the thread count of the decode/encode references).
-    #[arg(short = 'w', long = "workers", default_value_t = 1)]
-    pub workers: usize,
-    /// Skip the decode and encode reference stages (pipeline only).
-    #[arg(long)]
-    pub pipeline_only: bool,
-    /// Run parameters (as for `run`); without `--vpin-v` each market's V is its daily volume / 50.
-    #[command(flatten)]
-    pub params: ParamArgs,
-    /// Print the report as JSON.
-    #[arg(long)]
-    pub json: bool,
-}
 
 /// One timed stage.
 #[derive(Debug, Clone, Serialize)]
-pub struct StageReport {
+pub(crate) struct StageReport {
     /// Stage name.
     pub stage: String,
     /// Best wall time over the repetitions, seconds.
@@ -100,7 +61,7 @@ pub struct StageReport {
 
 /// The machine.
 #[derive(Debug, Clone, Serialize)]
-pub struct MachineInfo {
+pub(crate) struct MachineInfo {
     /// Logical CPUs.
     pub nproc: usize,
     /// `model name` from `/proc/cpuinfo`.
@@ -111,9 +72,9 @@ pub struct MachineInfo {
 
 /// Everything `daedalus bench` measured.
 #[derive(Debug, Clone, Serialize)]
-pub struct BenchReport {
+pub(crate) struct BenchReport {
     /// Run parameters as resolved (outputs, bars, intervals, VPIN ...).
-    pub config: crate::config::RunConfig,
+    pub config: RunConfig,
     /// Generator parameters (`None` with `--root`).
     pub generator: Option<GenConfig>,
     /// Bronze root read.
@@ -160,7 +121,7 @@ fn reset_peak_rss() -> bool {
 }
 
 /// Current peak RSS in bytes.
-pub fn peak_rss_bytes() -> Option<u64> {
+fn peak_rss_bytes() -> Option<u64> {
     proc_status_kb("VmHWM:").map(|k| k * 1024)
 }
 
@@ -344,7 +305,7 @@ fn stage_decode(
             let mut carry = BookTimeCarry::default();
             let mut first = 0u64;
             for gi in 0..r.groups().len() {
-                for b in r.read_group(gi, crate::graph::DECODE_BATCH_ROWS)? {
+                for b in r.read_group(gi, daedalus_dataflow::DECODE_BATCH_ROWS)? {
                     let d = decode_batch(f.dataset, &b, r.path(), first, clock, &mut carry)?;
                     first += b.num_rows() as u64;
                     rows += d.len() as u64;
@@ -447,55 +408,61 @@ impl Timings {
     }
 }
 
-/// Runs the benchmark.
-pub fn run_bench(a: &BenchArgs) -> Result<BenchReport> {
-    let mut config = a.params.resolve()?;
-    let repeat = a.repeat.max(1);
+/// What to benchmark (from `daedalus bench`'s flags).
+#[derive(Debug, Clone)]
+pub(crate) struct BenchOptions {
+    /// The synthetic bronze to generate (unless `root` is given).
+    pub generator: GenConfig,
+    /// Cache directory for generated bronze and run outputs.
+    pub data: PathBuf,
+    /// An existing root whose bronze is read instead of a generated one.
+    pub root: Option<PathBuf>,
+    /// Repetitions of every stage.
+    pub repeat: usize,
+    /// Worker threads (and threads of the references).
+    pub workers: usize,
+    /// Skip the decode and encode reference stages.
+    pub pipeline_only: bool,
+    /// The run's parameters.
+    pub config: RunConfig,
+}
+
+/// The timings of every stage over the repetitions.
+#[derive(Default)]
+struct StageTimings {
+    parquet_decode: Timings,
+    decode: Timings,
+    pipeline: Timings,
+    parquet_encode: Timings,
+}
+
+/// What the repetitions produced besides timings.
+struct Outcome {
+    summary: daedalus_dataflow::WorkerSummary,
+    bronze_rows_decoded: u64,
+    out_files: Vec<PathBuf>,
+}
+
+/// The bronze root to read (cached generated bronze, or `--root`), its generator, and the run
+/// root the pipeline writes.
+fn roots(a: &BenchOptions) -> Result<(PathBuf, Option<GenConfig>, PathBuf)> {
     std::fs::create_dir_all(&a.data)
         .with_context(|| format!("creating --data {}", a.data.display()))?;
     let (bronze_root, generator) = match &a.root {
         Some(r) => (r.clone(), None),
-        None => {
-            let g = GenConfig {
-                seed: a.seed,
-                events: a.events,
-                markets: a.markets,
-                days: a.days,
-                ..GenConfig::default()
-            };
-            (cached_bronze(&a.data, &g)?, Some(g))
-        }
+        None => (
+            cached_bronze(&a.data, &a.generator)?,
+            Some(a.generator.clone()),
+        ),
     };
     let run = run_root(&a.data, &bronze_root)?;
-    // VPIN bucket volume per market like `demo`: about 50 buckets a day at its traded volume.
-    if config.vpin_v.is_empty() {
-        let mut vol: BTreeMap<String, (f64, std::collections::BTreeSet<String>)> = BTreeMap::new();
-        for p in discover(&run, &[Dataset::Trades], |_, _, _| true)? {
-            let e = vol
-                .entry(format!("{}/{}", p.exchange, p.symbol))
-                .or_default();
-            e.1.insert(p.date.to_string());
-            e.0 += partition_traded_volume(&p)?;
-        }
-        for (m, (v, d)) in vol {
-            if v > 0.0 {
-                config.vpin_v.insert(m, v / d.len() as f64 / 50.0);
-            }
-        }
-    }
-    let cluster = ClusterConfig {
-        workers: a.workers.max(1),
-        processes: 1,
-        process: 0,
-        addresses: Vec::new(),
-    };
-    let clock = match config.clock {
-        crate::config::Clock::Event => OrderClock::Event,
-        crate::config::Clock::Receive => OrderClock::Receive,
-    };
-    // The files the run reads: from the plan itself, so the references cover the same bronze.
-    let p0 = plan(run.clone(), config.clone())?;
-    let files: Vec<BronzeFile> = p0
+    Ok((bronze_root, generator, run))
+}
+
+/// The files the run reads: from the plan itself, so the references cover the same bronze.
+fn planned_files(run: &Path, config: &RunConfig, clock: OrderClock) -> Result<Vec<BronzeFile>> {
+    let p0 = plan(run.to_path_buf(), config.clone())?;
+    Ok(p0
         .partitions
         .iter()
         .flat_map(|ap| {
@@ -506,19 +473,21 @@ pub fn run_bench(a: &BenchArgs) -> Result<BenchReport> {
                 lower_bound: lb,
             })
         })
-        .collect();
-    let bronze_paths: Vec<PathBuf> = files.iter().map(|f| f.path.clone()).collect();
-    let bronze_bytes = file_bytes(&bronze_paths);
-    drop(p0);
+        .collect())
+}
 
-    let reset_ok = reset_peak_rss();
-    if !reset_ok {
-        tracing::warn!("bench: cannot reset VmHWM; peak RSS per stage is not reported");
-    }
-    let mut t_pdec = Timings::default();
-    let mut t_dec = Timings::default();
-    let mut t_pipe = Timings::default();
-    let mut t_enc = Timings::default();
+/// Runs every repetition: the decode references, the pipeline, the encode reference.
+fn measure(
+    a: &BenchOptions,
+    run: &Path,
+    config: &RunConfig,
+    files: &[BronzeFile],
+    cluster: &ClusterConfig,
+    reset_ok: bool,
+) -> Result<(StageTimings, Outcome)> {
+    let clock = clock_of(config);
+    let repeat = a.repeat.max(1);
+    let mut t = StageTimings::default();
     let mut bronze_rows_decoded = 0;
     let mut summary = None;
     let write_opts = WriteOptions {
@@ -529,32 +498,29 @@ pub fn run_bench(a: &BenchArgs) -> Result<BenchReport> {
     for rep in 0..repeat {
         if !a.pipeline_only {
             reset_peak_rss();
-            let t = Instant::now();
-            let n = stage_parquet_decode(&files, cluster.workers)?;
-            t_pdec.record(t.elapsed().as_secs_f64(), reset_ok);
+            let t0 = Instant::now();
+            let n = stage_parquet_decode(files, cluster.workers)?;
+            t.parquet_decode
+                .record(t0.elapsed().as_secs_f64(), reset_ok);
             bronze_rows_decoded = n;
             reset_peak_rss();
-            let t = Instant::now();
-            let n2 = stage_decode(&files, cluster.workers, clock, config.reads_trade_ids())?;
-            t_dec.record(t.elapsed().as_secs_f64(), reset_ok);
+            let t0 = Instant::now();
+            let n2 = stage_decode(files, cluster.workers, clock, config.reads_trade_ids())?;
+            t.decode.record(t0.elapsed().as_secs_f64(), reset_ok);
             if n2 != n {
                 bail!("bench: sources reader decoded {n2} rows, bare Parquet {n}");
             }
         }
-        clear_outputs(&run)?;
+        clear_outputs(run)?;
         reset_peak_rss();
-        let t = Instant::now();
-        let p = plan(run.clone(), config.clone())?;
-        let s = execute(p, &cluster)?;
-        t_pipe.record(t.elapsed().as_secs_f64(), reset_ok);
-        if !s.errors.is_empty() {
-            bail!("bench: run failed:\n  {}", s.errors.join("\n  "));
-        }
+        let t0 = Instant::now();
+        let s = stage_pipeline(run, config, cluster)?;
+        t.pipeline.record(t0.elapsed().as_secs_f64(), reset_ok);
         tracing::info!(
             "bench: repetition {}/{}: pipeline {:.2}s",
             rep + 1,
             repeat,
-            t_pipe.secs.last().copied().unwrap_or_default()
+            t.pipeline.secs.last().copied().unwrap_or_default()
         );
         out_files.clear();
         parquet_files(&run.join("silver"), &mut out_files)?;
@@ -562,36 +528,114 @@ pub fn run_bench(a: &BenchArgs) -> Result<BenchReport> {
         if !a.pipeline_only {
             reset_peak_rss();
             let secs = stage_parquet_encode(&out_files, cluster.workers, &write_opts)?;
-            t_enc.record(secs, reset_ok);
+            t.parquet_encode.record(secs, reset_ok);
         }
         summary = Some(s);
     }
-    let s = summary.expect("at least one repetition");
-    let events: u64 = s.rows_in.iter().sum();
-    if !a.pipeline_only && bronze_rows_decoded != events {
-        tracing::warn!("bench: decoded {bronze_rows_decoded} rows, the run read {events}");
-    }
-    let output_bytes = file_bytes(&out_files);
+    let outcome = Outcome {
+        summary: summary.expect("at least one repetition"),
+        bronze_rows_decoded,
+        out_files,
+    };
+    Ok((t, outcome))
+}
+
+/// The run end to end: plan and execute, as `daedalus run` does.
+fn stage_pipeline(
+    run: &Path,
+    config: &RunConfig,
+    cluster: &ClusterConfig,
+) -> Result<daedalus_dataflow::WorkerSummary> {
+    let observer = Arc::new(MetricsObserver::new(Arc::new(Metrics::default())));
+    let exec = ExecOptions {
+        observer: observer.clone(),
+        ..ExecOptions::default()
+    };
+    let p = plan_with(run.to_path_buf(), config.clone(), exec)?;
+    crate::runner::execute_with_progress(p, cluster, observer)
+}
+
+/// The stage reports, with the derived `order_state_features` stage.
+fn stage_reports(
+    a: &BenchOptions,
+    t: &StageTimings,
+    events: u64,
+    bronze_bytes: u64,
+    output_bytes: u64,
+) -> Vec<StageReport> {
     let mut stages = Vec::new();
     if !a.pipeline_only {
-        stages.push(t_pdec.report("parquet_decode", events, bronze_bytes));
-        stages.push(t_dec.report("decode", events, bronze_bytes));
+        stages.push(
+            t.parquet_decode
+                .report("parquet_decode", events, bronze_bytes),
+        );
+        stages.push(t.decode.report("decode", events, bronze_bytes));
         // Derived: pipeline minus the decode and encode stages, per repetition.
         let mut t_feat = Timings::default();
-        for i in 0..repeat {
+        for i in 0..t.pipeline.secs.len() {
             t_feat
                 .secs
-                .push((t_pipe.secs[i] - t_dec.secs[i] - t_enc.secs[i]).max(1e-9));
+                .push((t.pipeline.secs[i] - t.decode.secs[i] - t.parquet_encode.secs[i]).max(1e-9));
         }
         stages.push(t_feat.report("order_state_features", events, 0));
-        stages.push(t_enc.report("parquet_encode", events, output_bytes));
+        stages.push(
+            t.parquet_encode
+                .report("parquet_encode", events, output_bytes),
+        );
     }
-    stages.push(t_pipe.report("pipeline", events, bronze_bytes + output_bytes));
+    stages.push(
+        t.pipeline
+            .report("pipeline", events, bronze_bytes + output_bytes),
+    );
+    stages
+}
+
+fn clock_of(config: &RunConfig) -> OrderClock {
+    match config.clock {
+        daedalus_dataflow::Clock::Event => OrderClock::Event,
+        daedalus_dataflow::Clock::Receive => OrderClock::Receive,
+    }
+}
+
+/// Runs the benchmark.
+pub(crate) fn run_bench(a: &BenchOptions) -> Result<BenchReport> {
+    let mut config = a.config.clone();
+    let (bronze_root, generator, run) = roots(a)?;
+    // VPIN bucket volume per market like `demo`: about 50 buckets a day at its traded volume.
+    if config.vpin_v.is_empty() {
+        for (m, v) in crate::runner::daily_volume_per_market(&run)? {
+            config.vpin_v.insert(m, v / 50.0);
+        }
+    }
+    let cluster = ClusterConfig {
+        workers: a.workers.max(1),
+        processes: 1,
+        process: 0,
+        addresses: Vec::new(),
+    };
+    let files = planned_files(&run, &config, clock_of(&config))?;
+    let bronze_paths: Vec<PathBuf> = files.iter().map(|f| f.path.clone()).collect();
+    let bronze_bytes = file_bytes(&bronze_paths);
+    let reset_ok = reset_peak_rss();
+    if !reset_ok {
+        tracing::warn!("bench: cannot reset VmHWM; peak RSS per stage is not reported");
+    }
+    let (t, o) = measure(a, &run, &config, &files, &cluster, reset_ok)?;
+    let s = o.summary;
+    let events: u64 = s.rows_in.iter().sum();
+    if !a.pipeline_only && o.bronze_rows_decoded != events {
+        tracing::warn!(
+            "bench: decoded {} rows, the run read {events}",
+            o.bronze_rows_decoded
+        );
+    }
+    let output_bytes = file_bytes(&o.out_files);
+    let stages = stage_reports(a, &t, events, bronze_bytes, output_bytes);
     let (ceiling_seconds, pct) = if a.pipeline_only {
         (None, None)
     } else {
-        let c = t_pdec.best() + t_enc.best();
-        (Some(c), Some(100.0 * c / t_pipe.best()))
+        let c = t.parquet_decode.best() + t.parquet_encode.best();
+        (Some(c), Some(100.0 * c / t.pipeline.best()))
     };
     Ok(BenchReport {
         config,
@@ -599,12 +643,12 @@ pub fn run_bench(a: &BenchArgs) -> Result<BenchReport> {
         bronze_root,
         run_root: run,
         workers: cluster.workers,
-        repeat,
+        repeat: a.repeat.max(1),
         bronze_rows: s.rows_in,
         bronze_files: files.len() as u64,
         bronze_bytes,
         output_rows: s.rows_out,
-        output_files: out_files.len() as u64,
+        output_files: o.out_files.len() as u64,
         output_bytes,
         stages,
         ceiling_seconds,
@@ -618,7 +662,7 @@ fn mb(b: u64) -> f64 {
 }
 
 /// Prints the report as a table.
-pub fn print_report(r: &BenchReport) {
+pub(crate) fn print_report(r: &BenchReport) {
     let outs: Vec<&str> = r.config.outputs.iter().map(|o| o.name()).collect();
     println!(
         "daedalus bench: {} worker(s), {} repetition(s), outputs {}, bars {}, on {} ({} CPU, {})",
@@ -663,15 +707,4 @@ pub fn print_report(r: &BenchReport) {
             "I/O ceiling (parquet_decode + parquet_encode): {c:.3}s; pipeline at {p:.1}% of the ceiling"
         );
     }
-}
-
-/// `daedalus bench`: runs and prints (table or `--json`).
-pub fn cmd_bench(a: &BenchArgs) -> Result<()> {
-    let r = run_bench(a)?;
-    if a.json {
-        println!("{}", serde_json::to_string_pretty(&r)?);
-    } else {
-        print_report(&r);
-    }
-    Ok(())
 }

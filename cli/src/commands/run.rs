@@ -1,0 +1,105 @@
+//! `daedalus run`: bronze to silver and gold. Resolves the run parameters (defaults, `--config`,
+//! flags), the cluster layout and the run mode, then plans and executes the engine.
+
+use crate::args::{ClusterArgs, ModeArgs, ParamArgs};
+use crate::metrics::{Metrics, MetricsObserver};
+use crate::runner::{execute_with_progress, print_summary};
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use daedalus_dataflow::{ClusterConfig, ExecOptions, WatchOptions, plan_with};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// `daedalus run`.
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    /// Root holding `bronze/`; silver and gold are written beside it.
+    #[arg(long, value_name = "ROOT")]
+    pub root: PathBuf,
+    /// Run parameters.
+    #[command(flatten)]
+    pub params: ParamArgs,
+    /// Cluster layout.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Run mode: checkpoints, watch, lateness.
+    #[command(flatten)]
+    pub mode: ModeArgs,
+}
+
+/// Runs `daedalus run`.
+pub(crate) fn run(a: &RunArgs) -> Result<()> {
+    let config = crate::config_file::resolve(&a.params)?;
+    let cl = cluster(&a.cluster)?;
+    let observer = Arc::new(MetricsObserver::new(Arc::new(Metrics::default())));
+    if let Some(addr) = &a.mode.metrics {
+        crate::metrics::serve(crate::metrics::parse_addr(addr)?, observer.metrics.clone())?;
+    }
+    let exec = exec_options(&a.mode, observer.clone());
+    let watch = exec.watch.is_some();
+    let p = plan_with(a.root.clone(), config, exec)?;
+    if watch {
+        tracing::info!(
+            "watching {} for new bronze files (SIGINT/SIGTERM: checkpoint and stop)",
+            a.root.join("bronze").display()
+        );
+    }
+    let s = execute_with_progress(p, &cl, observer)?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&s)?);
+    } else {
+        print_summary(&s, &a.root);
+    }
+    Ok(())
+}
+
+/// The engine's execution options of the run-mode flags.
+fn exec_options(m: &ModeArgs, observer: Arc<MetricsObserver>) -> ExecOptions {
+    ExecOptions {
+        state_dir: m.state_dir.clone(),
+        checkpoint_every: m.checkpoint_every.as_nanos() as i64,
+        watch: m.watch.then_some(WatchOptions {
+            poll: m.poll,
+            settle: m.settle,
+            idle: m.idle_timeout,
+            delay: m.watermark_delay,
+        }),
+        on_late: m.on_late.into(),
+        rebuild: m.rebuild,
+        observer,
+    }
+}
+
+/// The cluster layout of timely's flags and the hostfile.
+fn cluster(c: &ClusterArgs) -> Result<ClusterConfig> {
+    let addresses = match &c.hostfile {
+        Some(h) => std::fs::read_to_string(h)
+            .with_context(|| format!("reading hostfile {}", h.display()))?
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .take(c.processes)
+            .map(str::to_string)
+            .collect(),
+        None => Vec::new(),
+    };
+    if c.processes > 1 && c.hostfile.is_some() && addresses.len() < c.processes {
+        bail!(
+            "hostfile has {} address(es) for {} processes",
+            addresses.len(),
+            c.processes
+        );
+    }
+    if c.process >= c.processes.max(1) {
+        bail!("-p {} is not below -n {}", c.process, c.processes);
+    }
+    Ok(ClusterConfig {
+        workers: c.workers.max(1),
+        processes: c.processes.max(1),
+        process: c.process,
+        addresses,
+    })
+}

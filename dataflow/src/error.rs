@@ -1,0 +1,135 @@
+//! The engine's error: what planning or executing a run can fail with. Each variant names what
+//! was being done; the underlying error is its `source` (print the chain, e.g. with `{:#}` of
+//! `anyhow`, to see both).
+//!
+//! Errors inside the dataflow (a bad bronze row, a failed commit) do not stop `execute` with an
+//! `Err`: they are recorded in [`crate::WorkerSummary::errors`], the worker stops committing, and
+//! the run returns its summary.
+
+use crate::config::ConfigError;
+use daedalus_model::market::{Market, ModelError};
+use daedalus_operators::bars::BarSpecError;
+use daedalus_sinks::SinkError;
+use daedalus_sources::SourceError;
+use std::path::PathBuf;
+
+/// Why a run could not be planned or executed.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// A run parameter breaks its rule.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// An interval spec that cannot name a partition.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// A bar spec that does not parse.
+    #[error("--bar {spec:?}")]
+    Bar {
+        /// The spec.
+        spec: String,
+        /// Why.
+        #[source]
+        source: BarSpecError,
+    },
+    /// A batch run with nothing to read.
+    #[error(
+        "no bronze partitions under {} match the filter (datasets {datasets:?}); ingest or generate bronze first",
+        dir.display()
+    )]
+    NoBronze {
+        /// The bronze directory.
+        dir: PathBuf,
+        /// The datasets the run reads.
+        datasets: Vec<&'static str>,
+    },
+    /// Reading bronze failed.
+    #[error("{what}")]
+    Bronze {
+        /// What was being done.
+        what: String,
+        /// Why.
+        #[source]
+        source: SourceError,
+    },
+    /// The state directory or an output directory could not be used.
+    #[error("{what}")]
+    State {
+        /// What was being done.
+        what: String,
+        /// Why.
+        #[source]
+        source: SinkError,
+    },
+    /// A checkpoint made with other output-changing parameters.
+    #[error(
+        "{}: checkpoint of {market} was made with different run parameters (fingerprint {found} vs {expected}): rerun with the same parameters, or --rebuild to recompute it, or use another --state-dir",
+        path.display()
+    )]
+    Fingerprint {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// Its market.
+        market: Market,
+        /// The fingerprint it records.
+        found: String,
+        /// This run's fingerprint.
+        expected: String,
+    },
+    /// Two markets with the same 64-bit key.
+    #[error(
+        "markets {0} and {1} have the same 64-bit key: rename one (this is astronomically unlikely)"
+    )]
+    KeyCollision(Market, Market),
+    /// A market key no bronze partition or checkpoint has.
+    #[error("market key {0:016x} not found under the root")]
+    UnknownMarket(u64),
+    /// Setting up the cluster's network failed.
+    #[error("{what}")]
+    Network {
+        /// What was being done.
+        what: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A peer process that is not one of the cluster's.
+    #[error("process {me}: unexpected connection claiming process index {claimed}")]
+    Peer {
+        /// This process.
+        me: usize,
+        /// The index the peer sent.
+        claimed: usize,
+    },
+    /// timely refused to start or a worker thread panicked.
+    #[error("{0}")]
+    Timely(String),
+}
+
+impl EngineError {
+    pub(crate) fn bronze(what: impl Into<String>) -> impl FnOnce(SourceError) -> Self {
+        let what = what.into();
+        move |source| EngineError::Bronze { what, source }
+    }
+
+    pub(crate) fn state(what: impl Into<String>) -> impl FnOnce(SinkError) -> Self {
+        let what = what.into();
+        move |source| EngineError::State { what, source }
+    }
+
+    pub(crate) fn network(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> Self {
+        let what = what.into();
+        move |source| EngineError::Network { what, source }
+    }
+}
+
+/// The message of an error with its chain of causes, `outer: inner: ...`.
+pub fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}
