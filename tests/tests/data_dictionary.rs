@@ -8,24 +8,35 @@
 //! column is not nullable.
 
 use arrow_schema::{DataType, SchemaRef, TimeUnit};
-use daedalus_model::schema;
+use daedalus_dataflow::{ParamTemplate, RunConfig};
+use daedalus_model::datasets::{
+    bronze_book, bronze_ticker, bronze_trades, gold_bars, silver_book, silver_intervals,
+    silver_ticker, silver_trades,
+};
+use daedalus_model::market::Market;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-/// Default `--mlofi-levels` (CONTRACT §6).
-const MLOFI_LEVELS: usize = 10;
-
-/// Every dataset the engine writes or reads, with its schema at default parameters.
+/// Every dataset the engine writes or reads, with its schema at the default run parameters
+/// (the output layout a default `daedalus run` gives a market).
 fn datasets() -> Vec<(&'static str, SchemaRef)> {
+    let market = Market::new("binance", "BTC-USDT").unwrap();
+    let l = ParamTemplate::new(&RunConfig::default())
+        .unwrap()
+        .params_for(&market)
+        .output_layout();
     vec![
-        ("bronze/book", schema::bronze_book()),
-        ("bronze/trades", schema::bronze_trades()),
-        ("bronze/ticker", schema::bronze_ticker()),
-        ("silver/book", schema::silver_book(MLOFI_LEVELS)),
-        ("silver/ticker", schema::silver_ticker()),
-        ("silver/trades", schema::silver_trades()),
-        ("silver/intervals", schema::silver_intervals(MLOFI_LEVELS)),
-        ("gold/bars", schema::gold_bars()),
+        ("bronze/book", bronze_book::schema()),
+        ("bronze/trades", bronze_trades::schema()),
+        ("bronze/ticker", bronze_ticker::schema()),
+        (
+            "silver/book",
+            silver_book::schema(l.mlofi_levels, &l.book_windows),
+        ),
+        ("silver/ticker", silver_ticker::schema(&l.ticker_windows)),
+        ("silver/trades", silver_trades::schema(&l.trade_windows)),
+        ("silver/intervals", silver_intervals::schema(l.mlofi_levels)),
+        ("gold/bars", gold_bars::schema()),
     ]
 }
 
