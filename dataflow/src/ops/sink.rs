@@ -238,7 +238,14 @@ impl MarketOut {
         let state = std::mem::take(&mut ck.state);
         let (h, dropped) = self.next_header(ck, opts);
         // The commit point.
-        manifest::store(&opts.state_dir, &h, &state)?;
+        if let Err(e) = manifest::store(&opts.state_dir, &h, &state) {
+            if self.is_stored(&h, opts) {
+                // Renamed in, but the directory fsync failed: the checkpoint lists the staged
+                // parts, so they stay for the next run to roll forward.
+                self.staged.drain(..).for_each(|(f, _)| f.keep());
+            }
+            return Err(e);
+        }
         self.header = h;
         summary.borrow_mut().checkpoints += 1;
         self.publish_staged(opts, summary)?;
@@ -252,6 +259,14 @@ impl MarketOut {
         }
         opts.observer.checkpoint_committed(t0.elapsed());
         Ok(())
+    }
+
+    /// True when the market's checkpoint on disk is `h` (the rename of a failed store happened).
+    fn is_stored(&self, h: &CheckpointHeader, opts: &SinkOptions) -> bool {
+        manifest::load(&opts.state_dir, &h.exchange, &h.symbol)
+            .ok()
+            .flatten()
+            .is_some_and(|c| c.header == *h)
     }
 
     /// The checkpoint header after `ck`: the committed manifest plus the staged parts, without
