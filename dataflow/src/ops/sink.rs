@@ -19,7 +19,11 @@
 //! it acts on each message as it arrives, whatever its timestamp (the market operator's held
 //! capability), so the checkpoint message's order, not the frontier, decides what is committed.
 //!
-//! Nothing is committed after the worker records an error; staged files are then removed.
+//! **Errors.** The first error (writing, flushing, fsyncing, renaming; see `docs/OPERATIONS.md`)
+//! stops the sink at once: the rest of that activation's messages, a checkpoint among them, are
+//! dropped, and nothing is committed after the worker records an error. Staged files no
+//! checkpoint lists are then removed; those a committed checkpoint lists stay for the next run's
+//! recovery to roll forward.
 
 use crate::error::RunError;
 use crate::summary::WorkerSummary;
@@ -356,57 +360,59 @@ pub(crate) fn partition_sink(
                 return;
             }
             for msg in data.drain(..) {
-                let res = match msg {
-                    SinkMsg::Open { market, header } => {
-                        let key = market.hash64();
-                        markets.insert(key, MarketOut::new(market, header.map(|h| *h), &opts));
-                        Ok(())
-                    }
-                    SinkMsg::Batch(ob) => {
-                        let key = market_hash(&ob.partition.exchange, &ob.partition.symbol);
-                        match markets.get_mut(&key) {
-                            Some(m) => m.write(&ob, &opts).map_err(RunError::sink(format!(
-                                "writing outputs of {}",
-                                m.market
-                            ))),
-                            None => Err(RunError::Internal {
-                                what: "batch before its Open",
-                                market: format!(
-                                    "{}/{}",
-                                    ob.partition.exchange, ob.partition.symbol
-                                ),
-                            }),
-                        }
-                    }
-                    SinkMsg::Seal { market } => match markets.get_mut(&market) {
-                        Some(m) => m
-                            .seal(false)
-                            .map_err(RunError::sink(format!("writing outputs of {}", m.market))),
-                        None => Ok(()),
-                    },
-                    SinkMsg::Checkpoint(ck) => match markets.get_mut(&ck.market) {
-                        Some(m) => {
-                            let name = m.market.to_string();
-                            m.checkpoint(*ck, &opts, &summary)
-                                .map_err(RunError::sink(format!("checkpoint of {name}")))
-                        }
-                        None => Err(RunError::Internal {
-                            what: "checkpoint before Open",
-                            market: format!("{:016x}", ck.market),
-                        }),
-                    },
-                };
-                if let Err(e) = res {
+                if let Err(e) = handle(&mut markets, msg, &opts, &summary) {
                     // Nothing after a failed message is acted on: a checkpoint that follows
-                    // must not commit past rows that were never written.
-                    // (Breaking out drops the rest of the drained messages.)
+                    // must not commit past rows that were never written. (Breaking out drops
+                    // the rest of the drained messages.)
                     summary.borrow_mut().fail(e);
                     break;
                 }
             }
         });
         if !summary.borrow().errors.is_empty() {
-            markets.clear(); // drops staged files
+            markets.clear(); // drops staged files no committed checkpoint lists
         }
     });
+}
+
+/// Acts on one message.
+fn handle(
+    markets: &mut HashMap<u64, MarketOut>,
+    msg: SinkMsg,
+    opts: &SinkOptions,
+    summary: &Rc<RefCell<WorkerSummary>>,
+) -> Result<(), RunError> {
+    let writing = |m: &MarketOut| RunError::sink(format!("writing outputs of {}", m.market));
+    match msg {
+        SinkMsg::Open { market, header } => {
+            let key = market.hash64();
+            markets.insert(key, MarketOut::new(market, header.map(|h| *h), opts));
+            Ok(())
+        }
+        SinkMsg::Batch(ob) => {
+            let key = market_hash(&ob.partition.exchange, &ob.partition.symbol);
+            match markets.get_mut(&key) {
+                Some(m) => m.write(&ob, opts).map_err(writing(m)),
+                None => Err(RunError::Internal {
+                    what: "batch before its Open",
+                    market: format!("{}/{}", ob.partition.exchange, ob.partition.symbol),
+                }),
+            }
+        }
+        SinkMsg::Seal { market } => match markets.get_mut(&market) {
+            Some(m) => m.seal(false).map_err(writing(m)),
+            None => Ok(()),
+        },
+        SinkMsg::Checkpoint(ck) => match markets.get_mut(&ck.market) {
+            Some(m) => {
+                let what = format!("checkpoint of {}", m.market);
+                m.checkpoint(*ck, opts, summary)
+                    .map_err(RunError::sink(what))
+            }
+            None => Err(RunError::Internal {
+                what: "checkpoint before Open",
+                market: format!("{:016x}", ck.market),
+            }),
+        },
+    }
 }
