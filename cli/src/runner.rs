@@ -36,9 +36,13 @@ pub(crate) fn execute_with_progress(
     let s = s?;
     if !s.errors.is_empty() {
         bail!(
-            "run failed ({} error(s)); nothing from the failed partitions was committed:\n  {}",
+            "run failed ({} error(s)); each failed market keeps its last committed checkpoint and outputs (a rerun completes them):\n  {}",
             s.errors.len(),
-            s.errors.join("\n  ")
+            s.errors
+                .iter()
+                .map(|e| daedalus_dataflow::chain(e))
+                .collect::<Vec<_>>()
+                .join("\n  ")
         );
     }
     tracing::info!("run finished in {:.2}s", t0.elapsed().as_secs_f64());

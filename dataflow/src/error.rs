@@ -3,11 +3,12 @@
 //! `anyhow`, to see both).
 //!
 //! Errors inside the dataflow (a bad bronze row, a failed commit) do not stop `execute` with an
-//! `Err`: they are recorded in [`crate::WorkerSummary::errors`], the worker stops committing, and
-//! the run returns its summary.
+//! `Err`: they are recorded as [`RunError`]s in [`crate::WorkerSummary::errors`], the worker stops
+//! committing, and the run returns its summary.
 
 use crate::config::ConfigError;
 use daedalus_model::market::{Market, ModelError};
+use daedalus_operators::PipelineError;
 use daedalus_operators::bars::BarSpecError;
 use daedalus_sinks::SinkError;
 use daedalus_sources::SourceError;
@@ -132,4 +133,127 @@ pub fn chain(e: &dyn std::error::Error) -> String {
         cur = c.source();
     }
     s
+}
+
+/// An error that stopped a worker during a run, by where it arose, with its typed cause. Recorded
+/// in [`crate::WorkerSummary::errors`]; its [`chain`] is what the summary and the exit message
+/// print.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// A market's pipeline rejected a row or its configuration (the error names the market).
+    #[error(transparent)]
+    Pipeline(Box<PipelineError>),
+    /// Reading bronze failed.
+    #[error("{what}")]
+    Bronze {
+        /// What was being read (a file, or `discovering bronze`).
+        what: String,
+        /// Why.
+        #[source]
+        source: SourceError,
+    },
+    /// Writing or committing outputs (or a checkpoint, or `late.jsonl`) failed.
+    #[error("{what}")]
+    Sink {
+        /// What was being done (`checkpoint of binance/BTCUSDT`, ...).
+        what: String,
+        /// Why: the file and the OS error.
+        #[source]
+        source: SinkError,
+    },
+    /// An engine error (run state, market registry, recovery).
+    #[error(transparent)]
+    Engine(Box<EngineError>),
+    /// The `adv` rule could not derive a day's VPIN bucket volume.
+    #[error("{market}: adv rule")]
+    Adv {
+        /// The market.
+        market: Market,
+        /// Why.
+        #[source]
+        source: Box<EngineError>,
+    },
+    /// A market's checkpointed state does not decode.
+    #[error(
+        "{}: market state does not decode: the checkpoint is from an incompatible build; rerun with --rebuild for {market}",
+        path.display()
+    )]
+    StateDecode {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// Its market.
+        market: Market,
+        /// Why.
+        #[source]
+        source: bincode::Error,
+    },
+    /// A bronze file a checkpoint consumed has changed size since.
+    #[error(
+        "{}: bronze file changed since the checkpoint that consumed it ({was} -> {now} bytes): restore it, or rerun with --rebuild for {market}",
+        file.display()
+    )]
+    BronzeChanged {
+        /// The bronze file.
+        file: PathBuf,
+        /// Its market.
+        market: Market,
+        /// Size recorded by the checkpoint.
+        was: u64,
+        /// Size now.
+        now: u64,
+    },
+    /// Late rows under `--on-late fail`.
+    #[error(
+        "{}: {rows} row(s) of {market} are behind the watermark {watermark} (already checkpointed or passed): late, not applied (--on-late fail)",
+        file.display()
+    )]
+    Late {
+        /// The bronze file.
+        file: PathBuf,
+        /// Late rows in it.
+        rows: u64,
+        /// Its market.
+        market: Market,
+        /// The watermark, `YYYY-MM-DD HH:MM:SS.nnnnnnnnn` UTC.
+        watermark: String,
+    },
+    /// A broken internal invariant (a bug): which message arrived out of order, for which market.
+    #[error("internal: {what} for {market}")]
+    Internal {
+        /// What went wrong (`batch before its Open`, ...).
+        what: &'static str,
+        /// The market (`exchange/symbol`, or its key when unknown).
+        market: String,
+    },
+}
+
+impl From<PipelineError> for RunError {
+    fn from(e: PipelineError) -> Self {
+        RunError::Pipeline(Box::new(e))
+    }
+}
+
+impl From<EngineError> for RunError {
+    fn from(e: EngineError) -> Self {
+        RunError::Engine(Box::new(e))
+    }
+}
+
+impl RunError {
+    pub(crate) fn bronze(what: impl Into<String>) -> impl FnOnce(SourceError) -> Self {
+        let what = what.into();
+        move |source| RunError::Bronze { what, source }
+    }
+
+    pub(crate) fn sink(what: impl Into<String>) -> impl FnOnce(SinkError) -> Self {
+        let what = what.into();
+        move |source| RunError::Sink { what, source }
+    }
+}
+
+/// Serialized as its full chain (the summary's `--json` output lists messages).
+impl serde::Serialize for RunError {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&chain(self))
+    }
 }

@@ -91,7 +91,7 @@ pub fn execute(plan: RunPlan, cluster: &ClusterConfig) -> Result<WorkerSummary> 
     let mut total = WorkerSummary::default();
     for r in guards.join() {
         let s = r.map_err(|e| EngineError::Timely(format!("worker failed: {e}")))?;
-        total.merge(&s);
+        total.merge(s);
     }
     Ok(total)
 }
@@ -170,7 +170,7 @@ fn run_worker(worker: &mut Worker, ctx: &RunContext) -> WorkerSummary {
             .register(m)
             .and_then(|()| ctx.state.ensure_recovered(m))
         {
-            summary.borrow_mut().fail(crate::error::chain(&e));
+            summary.borrow_mut().fail(e);
         }
     }
     let probe = ProbeHandle::new();

@@ -25,7 +25,7 @@ mod summary;
 
 pub use cluster::ClusterConfig;
 pub use config::{Clock, ConfigError, DurationError, FilterSpec, Output, RunConfig};
-pub use error::{EngineError, chain};
+pub use error::{EngineError, RunError, chain};
 pub use graph::execute;
 pub use observer::{NoObserver, RunObserver};
 pub use plan::{

@@ -1,11 +1,12 @@
 //! Per-worker run counters, merged by [`crate::execute`] into the summary of the run (what
 //! `daedalus run`, `demo` and `bench` print).
 
+use crate::error::RunError;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// Counters of one worker (merged across workers and processes by the executor).
-#[derive(Debug, Default, Clone, Serialize, PartialEq)]
+#[derive(Debug, Default, Serialize)]
 pub struct WorkerSummary {
     /// Bronze rows read, by dataset rank (book, ticker, trades).
     pub rows_in: [u64; 3],
@@ -22,13 +23,14 @@ pub struct WorkerSummary {
     /// Quality counters (`gaps`, `resets`, `uncrossed`, `crossed_tickers`, `late_rows`, ...).
     pub quality: BTreeMap<String, u64>,
     /// Errors that stopped this worker (file, row and rule).
-    pub errors: Vec<String>,
+    pub errors: Vec<RunError>,
 }
 
 impl WorkerSummary {
     /// Records an error that stops the run.
-    pub(crate) fn fail(&mut self, e: String) {
-        tracing::error!("{e}");
+    pub(crate) fn fail(&mut self, e: impl Into<RunError>) {
+        let e = e.into();
+        tracing::error!("{}", crate::error::chain(&e));
         self.errors.push(e);
     }
 
@@ -40,7 +42,7 @@ impl WorkerSummary {
     }
 
     /// Merges another worker's counters.
-    pub(crate) fn merge(&mut self, o: &WorkerSummary) {
+    pub(crate) fn merge(&mut self, o: WorkerSummary) {
         for i in 0..3 {
             self.rows_in[i] += o.rows_in[i];
         }
@@ -54,6 +56,6 @@ impl WorkerSummary {
         self.files_opened += o.files_opened;
         self.markets += o.markets;
         self.checkpoints += o.checkpoints;
-        self.errors.extend(o.errors.iter().cloned());
+        self.errors.extend(o.errors);
     }
 }

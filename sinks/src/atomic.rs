@@ -4,6 +4,7 @@
 //! `.parquet` suffix: no reader glob picks it up), fsynced, renamed to `<name>` and the directory
 //! fsynced. Dropping an uncommitted file deletes the staged bytes.
 
+use crate::fault::{self, Step};
 use crate::{Result, SinkError};
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
@@ -89,6 +90,8 @@ pub struct AtomicParquetFile {
     target: PathBuf,
     writer: Option<ArrowWriter<File>>,
     rows: u64,
+    /// Set once the staged file is handed to a [`StagedFile`] (which then owns its removal).
+    handed_off: bool,
     /// Batches not yet encoded, and their rows. Encoding a whole row group at once, then
     /// flushing it, keeps the Parquet column writers (each with a ZSTD context of 1-2 MB) alive
     /// only during that call instead of for as long as the file is open: with hundreds of
@@ -107,10 +110,12 @@ impl AtomicParquetFile {
         })?;
         let staged = dir.join(staged_name(name));
         let target = dir.join(name);
-        let file = File::create(&staged).map_err(|source| SinkError::Io {
-            path: staged.clone(),
-            source,
-        })?;
+        let file = fault::check(Step::StageWrite, &staged)
+            .and_then(|()| File::create(&staged))
+            .map_err(|source| SinkError::Io {
+                path: staged.clone(),
+                source,
+            })?;
         let props = opts.properties(&schema);
         // Also in the Arrow schema's metadata: Arrow readers (pyarrow, Polars) take schema
         // metadata from the embedded `ARROW:schema`, not from the file's key-value list.
@@ -132,6 +137,7 @@ impl AtomicParquetFile {
             staged,
             target,
             writer: Some(writer),
+            handed_off: false,
             rows: 0,
             pending: Vec::new(),
             pending_rows: 0,
@@ -155,12 +161,20 @@ impl AtomicParquetFile {
     /// Encodes the buffered batches as row group(s) and flushes them to the file.
     fn encode_pending(&mut self) -> Result<()> {
         let w = self.writer.as_mut().expect("write after commit");
+        let io = |source| SinkError::Io {
+            path: self.staged.clone(),
+            source,
+        };
+        if !self.pending.is_empty() {
+            fault::check(Step::StageWrite, &self.staged).map_err(io)?;
+        }
         for b in self.pending.drain(..) {
             w.write(&b).map_err(|source| SinkError::Parquet {
                 path: self.staged.clone(),
                 source,
             })?;
         }
+        fault::check(Step::Flush, &self.staged).map_err(io)?;
         w.flush().map_err(|source| SinkError::Parquet {
             path: self.staged.clone(),
             source,
@@ -183,15 +197,20 @@ impl AtomicParquetFile {
     /// make it visible yet: [`StagedFile::commit`] does.
     pub fn finish(mut self) -> Result<StagedFile> {
         self.encode_pending()?;
+        let io = |source| SinkError::Io {
+            path: self.staged.clone(),
+            source,
+        };
+        fault::check(Step::Flush, &self.staged).map_err(io)?;
         let w = self.writer.take().expect("finish twice");
         let file = w.into_inner().map_err(|source| SinkError::Parquet {
             path: self.staged.clone(),
             source,
         })?;
-        file.sync_all().map_err(|source| SinkError::Io {
-            path: self.staged.clone(),
-            source,
-        })?;
+        fault::check(Step::Fsync, &self.staged)
+            .and_then(|()| file.sync_all())
+            .map_err(io)?;
+        self.handed_off = true;
         Ok(StagedFile {
             staged: self.staged.clone(),
             target: self.target.clone(),
@@ -214,12 +233,36 @@ pub struct StagedFile {
 }
 
 impl StagedFile {
-    /// Renames it into place and fsyncs the directory.
+    /// Renames it into place and fsyncs the directory; removed if the rename fails.
     pub fn commit(mut self) -> Result<PathBuf> {
-        std::fs::rename(&self.staged, &self.target).map_err(|source| SinkError::Io {
-            path: self.target.clone(),
-            source,
-        })?;
+        self.rename_into_place()
+    }
+
+    /// Renames it into place and fsyncs the directory, for a file a committed checkpoint already
+    /// lists: whatever fails, the staged file is never removed (recovery rolls it forward).
+    pub fn publish(mut self) -> Result<PathBuf> {
+        self.committed = true;
+        self.rename_into_place()
+    }
+
+    /// Leaves the staged file on disk (a committed checkpoint lists it: recovery rolls it
+    /// forward).
+    pub fn keep(mut self) {
+        self.committed = true;
+    }
+
+    /// The staged path.
+    pub fn staged(&self) -> &Path {
+        &self.staged
+    }
+
+    fn rename_into_place(&mut self) -> Result<PathBuf> {
+        fault::check(Step::Rename, &self.target)
+            .and_then(|()| std::fs::rename(&self.staged, &self.target))
+            .map_err(|source| SinkError::Io {
+                path: self.target.clone(),
+                source,
+            })?;
         self.committed = true;
         if let Some(dir) = self.target.parent() {
             fsync_dir(dir)?;
@@ -228,26 +271,34 @@ impl StagedFile {
     }
 }
 
+/// Removes an uncommitted staged file (best effort: what stays is a dot-file no reader lists,
+/// which the next run's recovery removes).
+pub(crate) fn remove_staged(path: &Path) {
+    // Ignored: called from `Drop`, and a staged file left behind is harmless (see above).
+    let _ = fault::check(Step::Cleanup, path).and_then(|()| std::fs::remove_file(path));
+}
+
 impl Drop for StagedFile {
     fn drop(&mut self) {
         if !self.committed {
-            let _ = std::fs::remove_file(&self.staged);
+            remove_staged(&self.staged);
         }
     }
 }
 
 impl Drop for AtomicParquetFile {
     fn drop(&mut self) {
-        if self.writer.is_some() {
+        if !self.handed_off {
             // Not committed: never leave a partial file behind.
-            let _ = std::fs::remove_file(&self.staged);
+            remove_staged(&self.staged);
         }
     }
 }
 
 /// fsyncs a directory so a rename in it is durable.
 pub(crate) fn fsync_dir(dir: &Path) -> Result<()> {
-    File::open(dir)
+    fault::check(Step::DirFsync, dir)
+        .and_then(|()| File::open(dir))
         .and_then(|d| d.sync_all())
         .map_err(|source| SinkError::Io {
             path: dir.into(),

@@ -10,6 +10,8 @@
 //! - [`bronze`]: the bronze writer: splits rows into UTC date partitions and encodes them.
 //! - [`manifest`]: per-market checkpoints (committed-file manifest + operator state), the
 //!   exactly-once commit point, and crash recovery of output directories.
+//! - [`fault`]: fault injection at each commit step, compiled in only with the
+//!   `fault-injection` feature (tests).
 //! - [`silver`]: the per-market batcher that cuts silver and gold rows into one batch per
 //!   partition.
 //!
@@ -18,6 +20,7 @@
 
 pub mod atomic;
 pub mod bronze;
+pub mod fault;
 pub mod manifest;
 pub(crate) mod partitioned;
 pub mod silver;

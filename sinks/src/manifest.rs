@@ -23,7 +23,8 @@
 //! between forward (staged file listed by the checkpoint: renamed) or back (staged file not
 //! listed, or visible file not listed: removed).
 
-use crate::atomic::{fsync_dir, is_staged_name, staged_name};
+use crate::atomic::{fsync_dir, is_staged_name, remove_staged, staged_name};
+use crate::fault::{self, Step};
 use crate::{Result, SinkError};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -169,19 +170,33 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         std::process::id(),
         SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     )));
+    let res = write_tmp(&tmp, bytes).and_then(|()| {
+        fault::check(Step::CheckpointRename, path)
+            .and_then(|()| std::fs::rename(&tmp, path))
+            .map_err(|source| SinkError::Io {
+                path: path.into(),
+                source,
+            })
+    });
+    if res.is_err() {
+        // Nothing was replaced: the temporary goes (a dot-name nothing reads if this fails too).
+        remove_staged(&tmp);
+    }
+    res?;
+    fsync_dir(dir)
+}
+
+/// Writes and fsyncs `tmp` (the temporary of [`write_atomic`]).
+fn write_tmp(tmp: &Path, bytes: &[u8]) -> Result<()> {
     let io = |source| SinkError::Io {
-        path: tmp.clone(),
+        path: tmp.into(),
         source,
     };
-    let mut f = std::fs::File::create(&tmp).map_err(io)?;
+    let mut f = std::fs::File::create(tmp).map_err(io)?;
+    fault::check(Step::CheckpointWrite, tmp).map_err(io)?;
     f.write_all(bytes).map_err(io)?;
-    f.sync_all().map_err(io)?;
-    drop(f);
-    std::fs::rename(&tmp, path).map_err(|source| SinkError::Io {
-        path: path.into(),
-        source,
-    })?;
-    fsync_dir(dir)
+    fault::check(Step::Fsync, tmp).map_err(io)?;
+    f.sync_all().map_err(io)
 }
 
 /// Encodes a checkpoint frame.

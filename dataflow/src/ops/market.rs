@@ -32,6 +32,7 @@
 //! **VPIN `adv` rule.** Before a market's first trade of a UTC day, V for that day is asked from
 //! the run's [`crate::state::AdvOracle`] (bronze trades of the 30 previous days present now).
 
+use crate::error::RunError;
 use crate::merge::{MergeRun, merge_segments};
 use crate::ops::sink::{CheckpointMsg, SinkMsg};
 use crate::state::RunState;
@@ -176,29 +177,30 @@ fn new_market(
     key: u64,
     state: &RunState,
     params_for: &dyn Fn(&Market) -> MarketParams,
-) -> Result<(MarketState, SinkMsg), String> {
-    let market = state.market(key).map_err(|e| e.to_string())?;
-    state.ensure_recovered(&market).map_err(|e| e.to_string())?;
+) -> Result<(MarketState, SinkMsg), RunError> {
+    let market = state.market(key)?;
+    state.ensure_recovered(&market)?;
     let params = params_for(&market);
     let batcher = SilverBatcher::new(&params.output_layout());
     let resume = state.resume.get(&key);
     let (pipeline, last_key, max_ts, has_provisional) = match resume {
         Some(r) => {
-            let saved: SavedMarket = bincode::deserialize(&r.checkpoint.state).map_err(|e| {
-                format!(
-                    "{}: market state does not decode ({e}): the checkpoint is from an incompatible build; rerun with --rebuild for {market}",
-                    daedalus_sinks::manifest::checkpoint_path(&state.state_dir, &market.exchange, &market.symbol).display()
-                )
-            })?;
+            let saved: SavedMarket =
+                bincode::deserialize(&r.checkpoint.state).map_err(|source| {
+                    RunError::StateDecode {
+                        path: daedalus_sinks::manifest::checkpoint_path(
+                            &state.state_dir,
+                            &market.exchange,
+                            &market.symbol,
+                        ),
+                        market: market.clone(),
+                        source,
+                    }
+                })?;
             let prov = r.checkpoint.header.outputs.iter().any(|o| o.provisional);
             (saved.pipeline, saved.last_key, saved.max_ts, prov)
         }
-        None => (
-            MarketPipeline::new(params).map_err(|e| e.to_string())?,
-            None,
-            None,
-            false,
-        ),
+        None => (MarketPipeline::new(params)?, None, None, false),
     };
     let open = SinkMsg::Open {
         market: market.clone(),
@@ -402,7 +404,7 @@ impl MarketOp {
                 if st.touched
                     && let Err(e) = finish_market(st, batches, out)
                 {
-                    self.summary.borrow_mut().fail(e.to_string());
+                    self.summary.borrow_mut().fail(e);
                 }
             } else if stopping {
                 drain(st, batches, out);
@@ -545,7 +547,7 @@ fn release(
         },
     );
     if let Err(e) = st.pipeline.flush_book(&mut st.batcher) {
-        summary.borrow_mut().fail(e.to_string());
+        summary.borrow_mut().fail(e);
     }
     st.runs.retain(|r| r.cursor < r.len());
 }
@@ -562,7 +564,7 @@ fn apply_rows(
     state: &RunState,
     summary: &Rc<RefCell<WorkerSummary>>,
 ) {
-    let fail = |e: String| summary.borrow_mut().fail(e);
+    let fail = |e: PipelineError| summary.borrow_mut().fail(e);
     match &run.chunk.data {
         ChunkData::Book(c) => {
             for k in ks {
@@ -579,7 +581,7 @@ fn apply_rows(
                     c.size[i],
                     batcher,
                 ) {
-                    fail(e.to_string());
+                    fail(e);
                 }
             }
         }
@@ -594,7 +596,7 @@ fn apply_rows(
                     [c.bid_price[i], c.bid_size[i], c.ask_price[i], c.ask_size[i]],
                     batcher,
                 ) {
-                    fail(e.to_string());
+                    fail(e);
                 }
             }
         }
@@ -625,7 +627,7 @@ fn apply_rows(
                     c.sign[i],
                     batcher,
                 ) {
-                    fail(e.to_string());
+                    fail(e);
                 }
             }
         }
@@ -651,8 +653,9 @@ fn new_trade_day(
             market,
             daedalus_model::time::Date::from_days(day)
         ),
-        Err(e) => summary
-            .borrow_mut()
-            .fail(format!("{market}: adv rule: {e:#}")),
+        Err(source) => summary.borrow_mut().fail(RunError::Adv {
+            market: market.clone(),
+            source: Box::new(source),
+        }),
     }
 }

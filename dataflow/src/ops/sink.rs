@@ -19,13 +19,20 @@
 //! it acts on each message as it arrives, whatever its timestamp (the market operator's held
 //! capability), so the checkpoint message's order, not the frontier, decides what is committed.
 //!
-//! Nothing is committed after the worker records an error; staged files are then removed.
+//! **Errors.** The first error (writing, flushing, fsyncing, renaming; see `docs/OPERATIONS.md`)
+//! stops the sink at once: the rest of that activation's messages, a checkpoint among them, are
+//! dropped, and nothing is committed after the worker records an error. Staged files no
+//! checkpoint lists are then removed; those a committed checkpoint lists stay for the next run's
+//! recovery to roll forward.
 
+use crate::error::RunError;
 use crate::summary::WorkerSummary;
 use daedalus_model::market::{Market, market_hash};
 use daedalus_model::partition::Partition;
 use daedalus_model::time::Nanos;
+use daedalus_sinks::SinkError;
 use daedalus_sinks::atomic::{AtomicParquetFile, StagedFile, WriteOptions};
+use daedalus_sinks::fault::{self, Step};
 use daedalus_sinks::manifest::{
     self, CheckpointHeader, FORMAT_VERSION, InputFile, OutputFile, now_unix_ms,
 };
@@ -164,7 +171,7 @@ impl MarketOut {
         }
     }
 
-    fn write(&mut self, ob: &OutBatch, opts: &SinkOptions) -> Result<(), String> {
+    fn write(&mut self, ob: &OutBatch, opts: &SinkOptions) -> Result<(), SinkError> {
         if self
             .open
             .get(&ob.partition)
@@ -183,8 +190,7 @@ impl MarketOut {
                 &name,
                 ob.batch.schema(),
                 &opts.write,
-            )
-            .map_err(|e| e.to_string())?;
+            )?;
             self.open.insert(
                 ob.partition.clone(),
                 OpenPart {
@@ -195,13 +201,13 @@ impl MarketOut {
             );
         }
         let p = self.open.get_mut(&ob.partition).expect("just set");
-        p.file.write(&ob.batch).map_err(|e| e.to_string())?;
+        p.file.write(&ob.batch)?;
         p.rows += ob.batch.num_rows() as u64;
         Ok(())
     }
 
-    fn finish_part(&mut self, p: OpenPart, provisional: bool) -> Result<(), String> {
-        let staged = p.file.finish().map_err(|e| e.to_string())?;
+    fn finish_part(&mut self, p: OpenPart, provisional: bool) -> Result<(), SinkError> {
+        let staged = p.file.finish()?;
         self.staged.push((
             staged,
             OutputFile {
@@ -213,21 +219,67 @@ impl MarketOut {
         Ok(())
     }
 
-    fn seal(&mut self, provisional: bool) -> Result<(), String> {
+    fn seal(&mut self, provisional: bool) -> Result<(), SinkError> {
         for (_, p) in std::mem::take(&mut self.open) {
             self.finish_part(p, provisional)?;
         }
         Ok(())
     }
 
+    /// Commits a checkpoint: seals the open parts (write, flush, fsync), writes the checkpoint
+    /// (the commit point), then renames the staged parts into place and removes dropped
+    /// provisional files. An error before the commit point leaves the previous checkpoint and
+    /// outputs as they were (the staged parts are removed when the sink drops them); after it,
+    /// the staged parts stay for the next run's recovery to roll forward.
     fn checkpoint(
         &mut self,
-        ck: CheckpointMsg,
+        mut ck: CheckpointMsg,
         opts: &SinkOptions,
         summary: &Rc<RefCell<WorkerSummary>>,
-    ) -> Result<(), String> {
+    ) -> Result<(), SinkError> {
         let t0 = std::time::Instant::now();
         self.seal(ck.finished)?;
+        let state = std::mem::take(&mut ck.state);
+        let (h, dropped) = self.next_header(ck, opts);
+        // The commit point.
+        if let Err(e) = manifest::store(&opts.state_dir, &h, &state) {
+            if self.is_stored(&h, opts) {
+                // Renamed in, but the directory fsync failed: the checkpoint lists the staged
+                // parts, so they stay for the next run to roll forward.
+                self.staged.drain(..).for_each(|(f, _)| f.keep());
+            }
+            return Err(e);
+        }
+        self.header = h;
+        summary.borrow_mut().checkpoints += 1;
+        self.publish_staged(opts, summary)?;
+        for d in dropped {
+            let p = opts.root.join(&d);
+            match fault::check(Step::Cleanup, &p).and_then(|()| std::fs::remove_file(&p)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(source) => return Err(SinkError::Io { path: p, source }),
+            }
+        }
+        opts.observer.checkpoint_committed(t0.elapsed());
+        Ok(())
+    }
+
+    /// True when the market's checkpoint on disk is `h` (the rename of a failed store happened).
+    fn is_stored(&self, h: &CheckpointHeader, opts: &SinkOptions) -> bool {
+        manifest::load(&opts.state_dir, &h.exchange, &h.symbol)
+            .ok()
+            .flatten()
+            .is_some_and(|c| c.header == *h)
+    }
+
+    /// The checkpoint header after `ck`: the committed manifest plus the staged parts, without
+    /// the provisional files `ck` drops (returned, to remove once committed).
+    fn next_header(
+        &self,
+        ck: CheckpointMsg,
+        opts: &SinkOptions,
+    ) -> (CheckpointHeader, Vec<String>) {
         let mut h = self.header.clone();
         let mut dropped = Vec::new();
         if ck.drop_provisional {
@@ -263,13 +315,22 @@ impl MarketOut {
             .find(|(k, _)| k == "daedalus.run_config")
             .map(|(_, v)| v.clone())
             .unwrap_or_default();
-        // The commit point.
-        manifest::store(&opts.state_dir, &h, &ck.state).map_err(|e| e.to_string())?;
-        let mut s = summary.borrow_mut();
-        s.checkpoints += 1;
-        for (f, o) in self.staged.drain(..) {
-            f.commit().map_err(|e| e.to_string())?;
-            s.files_written += 1;
+        (h, dropped)
+    }
+
+    /// Renames the committed staged parts into place. On the first error the rest are kept
+    /// staged (the checkpoint lists them: the next run rolls them forward).
+    fn publish_staged(
+        &mut self,
+        opts: &SinkOptions,
+        summary: &Rc<RefCell<WorkerSummary>>,
+    ) -> Result<(), SinkError> {
+        let mut staged = std::mem::take(&mut self.staged).into_iter();
+        while let Some((f, o)) = staged.next() {
+            if let Err(e) = f.publish() {
+                staged.for_each(|(f, _)| f.keep());
+                return Err(e);
+            }
             let key = o
                 .path
                 .split("/exchange=")
@@ -277,18 +338,10 @@ impl MarketOut {
                 .unwrap_or(&o.path)
                 .to_string();
             opts.observer.rows_out(&key, &self.market, o.rows);
+            let mut s = summary.borrow_mut();
+            s.files_written += 1;
             *s.rows_out.entry(key).or_default() += o.rows;
         }
-        for d in dropped {
-            let p = opts.root.join(&d);
-            match std::fs::remove_file(&p) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(format!("{}: {e}", p.display())),
-            }
-        }
-        self.header = h;
-        opts.observer.checkpoint_committed(t0.elapsed());
         Ok(())
     }
 }
@@ -307,42 +360,59 @@ pub(crate) fn partition_sink(
                 return;
             }
             for msg in data.drain(..) {
-                let res = match msg {
-                    SinkMsg::Open { market, header } => {
-                        let key = market.hash64();
-                        markets.insert(key, MarketOut::new(market, header.map(|h| *h), &opts));
-                        Ok(())
-                    }
-                    SinkMsg::Batch(ob) => {
-                        let key = market_hash(&ob.partition.exchange, &ob.partition.symbol);
-                        match markets.get_mut(&key) {
-                            Some(m) => m.write(&ob, &opts),
-                            None => Err(format!(
-                                "internal: batch for {}/{} before its Open",
-                                ob.partition.exchange, ob.partition.symbol
-                            )),
-                        }
-                    }
-                    SinkMsg::Seal { market } => match markets.get_mut(&market) {
-                        Some(m) => m.seal(false),
-                        None => Ok(()),
-                    },
-                    SinkMsg::Checkpoint(ck) => match markets.get_mut(&ck.market) {
-                        Some(m) => {
-                            let name = m.market.to_string();
-                            m.checkpoint(*ck, &opts, &summary)
-                                .map_err(|e| format!("checkpoint of {name}: {e}"))
-                        }
-                        None => Err("internal: checkpoint before Open".to_string()),
-                    },
-                };
-                if let Err(e) = res {
+                if let Err(e) = handle(&mut markets, msg, &opts, &summary) {
+                    // Nothing after a failed message is acted on: a checkpoint that follows
+                    // must not commit past rows that were never written. (Breaking out drops
+                    // the rest of the drained messages.)
                     summary.borrow_mut().fail(e);
+                    break;
                 }
             }
         });
         if !summary.borrow().errors.is_empty() {
-            markets.clear(); // drops staged files
+            markets.clear(); // drops staged files no committed checkpoint lists
         }
     });
+}
+
+/// Acts on one message.
+fn handle(
+    markets: &mut HashMap<u64, MarketOut>,
+    msg: SinkMsg,
+    opts: &SinkOptions,
+    summary: &Rc<RefCell<WorkerSummary>>,
+) -> Result<(), RunError> {
+    let writing = |m: &MarketOut| RunError::sink(format!("writing outputs of {}", m.market));
+    match msg {
+        SinkMsg::Open { market, header } => {
+            let key = market.hash64();
+            markets.insert(key, MarketOut::new(market, header.map(|h| *h), opts));
+            Ok(())
+        }
+        SinkMsg::Batch(ob) => {
+            let key = market_hash(&ob.partition.exchange, &ob.partition.symbol);
+            match markets.get_mut(&key) {
+                Some(m) => m.write(&ob, opts).map_err(writing(m)),
+                None => Err(RunError::Internal {
+                    what: "batch before its Open",
+                    market: format!("{}/{}", ob.partition.exchange, ob.partition.symbol),
+                }),
+            }
+        }
+        SinkMsg::Seal { market } => match markets.get_mut(&market) {
+            Some(m) => m.seal(false).map_err(writing(m)),
+            None => Ok(()),
+        },
+        SinkMsg::Checkpoint(ck) => match markets.get_mut(&ck.market) {
+            Some(m) => {
+                let what = format!("checkpoint of {}", m.market);
+                m.checkpoint(*ck, opts, summary)
+                    .map_err(RunError::sink(what))
+            }
+            None => Err(RunError::Internal {
+                what: "checkpoint before Open",
+                market: format!("{:016x}", ck.market),
+            }),
+        },
+    }
 }

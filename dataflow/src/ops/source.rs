@@ -43,6 +43,7 @@
 //! **Stopping.** When the run's stop flag is set (SIGINT/SIGTERM) the capability is dropped at
 //! once; the market operator then checkpoints without flushing open windows.
 
+use crate::error::RunError;
 use crate::state::RunState;
 use daedalus_model::market::Market;
 use daedalus_model::rows::Dataset;
@@ -379,7 +380,7 @@ impl SourceOp {
 
     /// Scans bronze when due (once in batch mode, every `poll` in watch mode); the first scan
     /// moves the capability to the least bound, so downstream frontiers mean event time at once.
-    fn discover(&mut self) -> Result<(), String> {
+    fn discover(&mut self) -> Result<(), RunError> {
         let scan_due = match (self.opts.watch, self.last_scan) {
             (_, None) => true,
             (Some(w), Some(t)) => t.elapsed() >= w.poll,
@@ -455,7 +456,7 @@ impl SourceOp {
     /// Reads up to `groups_per_activation` row groups' worth of chunks: opens partitions, sends
     /// decoded chunks at their least time (never below the capability), decodes the next row
     /// group, reports late rows once a file is fully read.
-    fn read(&mut self, output: &mut Output<'_>) -> Result<(), String> {
+    fn read(&mut self, output: &mut Output<'_>) -> Result<(), RunError> {
         let mut budget = self.opts.groups_per_activation;
         while budget > 0 {
             let Some(pi) = self.next_partition() else {
@@ -586,17 +587,17 @@ fn scan(
     floor_now: Nanos,
     sc: &mut Scanner,
     parts: &mut Vec<PartState>,
-) -> Result<(), String> {
+) -> Result<(), RunError> {
     let keep = opts.keep.clone();
     let found = discover(&state.root, &state.datasets, |e, s, d| keep(e, s, d))
-        .map_err(|e| format!("discovering bronze: {e}"))?;
+        .map_err(RunError::bronze("discovering bronze"))?;
     let now = Instant::now();
     for p in found {
         let market = Market {
             exchange: p.exchange.clone(),
             symbol: p.symbol.clone(),
         };
-        state.register(&market).map_err(|e| e.to_string())?;
+        state.register(&market)?;
         let key = market.hash64();
         let mut new_files = Vec::new();
         for f in &p.files {
@@ -625,7 +626,7 @@ fn scan(
                     opts.clock,
                     date_lower_bound(p.date, opts.clock),
                 )
-                .map_err(|e| e.to_string())?;
+                .map_err(RunError::bronze("reading bronze footers"))?;
                 newest = newest.max(r.max_time());
             }
         }
@@ -674,7 +675,7 @@ fn file_ins(
     new_files: Vec<PathBuf>,
     already: &mut u32,
     floor_now: Nanos,
-) -> Result<Vec<FileIn>, String> {
+) -> Result<Vec<FileIn>, RunError> {
     let resume = state.resume.get(&market.hash64());
     let mut files = Vec::new();
     for f in new_files {
@@ -683,10 +684,12 @@ fn file_ins(
         let (floor, late_below) = match resume.and_then(|r| r.inputs.get(&rel).map(|s| (r, *s))) {
             Some((r, s)) => {
                 if s != size {
-                    return Err(format!(
-                        "{}: bronze file changed since the checkpoint that consumed it ({s} -> {size} bytes): restore it, or rerun with --rebuild for {market}",
-                        f.display()
-                    ));
+                    return Err(RunError::BronzeChanged {
+                        file: f,
+                        market: market.clone(),
+                        was: s,
+                        now: size,
+                    });
                 }
                 (r.processed_until(), false)
             }
@@ -717,12 +720,12 @@ fn file_ins(
 
 /// Reads the footers; a partition wholly replayed (every file consumed, every row below the
 /// floor) is not read at all.
-fn open_partition(p: &mut PartState, opts: &SourceOptions) -> Result<(), String> {
+fn open_partition(p: &mut PartState, opts: &SourceOptions) -> Result<(), RunError> {
     let lb = date_lower_bound(p.date, opts.clock);
     let mut max_all: Option<Nanos> = Some(Nanos::MIN);
     for (fi, f) in p.files.iter().enumerate() {
         let mut r = BronzeFileReader::open(&f.path, p.dataset, opts.clock, lb)
-            .map_err(|e| e.to_string())?;
+            .map_err(RunError::bronze("opening bronze"))?;
         if !opts.trade_ids {
             r.skip_trade_ids();
         }
@@ -750,11 +753,11 @@ fn read_unit(
     opts: &SourceOptions,
     state: &RunState,
     summary: &Rc<RefCell<WorkerSummary>>,
-) -> Result<(), String> {
+) -> Result<(), RunError> {
     let reader = &p.readers[fi];
     let batches = reader
         .read_group(gi, opts.batch_rows)
-        .map_err(|e| e.to_string())?;
+        .map_err(RunError::bronze("reading bronze"))?;
     let mut chunks = VecDeque::with_capacity(batches.len());
     for b in batches {
         let f = &mut p.files[fi];
@@ -768,7 +771,7 @@ fn read_unit(
             opts.clock,
             &mut p.carry,
         )
-        .map_err(|e| e.to_string())?;
+        .map_err(RunError::bronze("decoding bronze"))?;
         summary.borrow_mut().rows_in[p.dataset as usize] += data.len() as u64;
         state
             .observer
@@ -816,18 +819,17 @@ fn report_late(
     state: &RunState,
     opts: &SourceOptions,
     summary: &Rc<RefCell<WorkerSummary>>,
-) -> Result<(), String> {
+) -> Result<(), RunError> {
     let f = &mut p.files[fi];
     if f.late_rows == 0 {
         return Ok(());
     }
-    let msg = format!(
-        "{}: {} row(s) of {} are behind the watermark {} (already checkpointed or passed): late, not applied",
-        f.path.display(),
-        f.late_rows,
-        p.market_name,
-        fmt_ts(f.floor)
-    );
+    let late = RunError::Late {
+        file: f.path.clone(),
+        rows: f.late_rows,
+        market: p.market_name.clone(),
+        watermark: fmt_ts(f.floor),
+    };
     {
         let mut s = summary.borrow_mut();
         s.count("late_rows", f.late_rows);
@@ -845,17 +847,19 @@ fn report_late(
             detected_unix_ms: now_unix_ms(),
         },
     )
-    .map_err(|e| e.to_string())?;
+    .map_err(RunError::sink("recording late rows"))?;
     f.late_rows = 0;
     match opts.on_late {
         LatePolicy::Record => {
+            let msg = late.to_string();
+            let msg = msg.strip_suffix(" (--on-late fail)").unwrap_or(&msg);
             tracing::warn!(
                 "{msg}; listed in {}",
                 state.state_dir.join("late.jsonl").display()
             );
             Ok(())
         }
-        LatePolicy::Fail => Err(format!("{msg} (--on-late fail)")),
+        LatePolicy::Fail => Err(late),
     }
 }
 
