@@ -10,6 +10,7 @@
 //! - [`bronze`]: the bronze writer: splits rows into UTC date partitions and encodes them.
 //! - [`manifest`]: per-market checkpoints (committed-file manifest + operator state), the
 //!   exactly-once commit point, and crash recovery of output directories.
+//! - [`lock`]: one writer at a time: the run, ingest and bronze locks under `_daedalus/`.
 //! - [`silver`]: the per-market batcher that cuts silver and gold rows into one batch per
 //!   partition.
 //!
@@ -18,6 +19,7 @@
 
 pub mod atomic;
 pub mod bronze;
+pub mod lock;
 pub mod manifest;
 pub(crate) mod partitioned;
 pub mod silver;

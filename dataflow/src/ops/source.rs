@@ -395,7 +395,7 @@ impl SourceOp {
         } else {
             *c.time() as Nanos
         };
-        scan(
+        let scanned = scan(
             &self.state,
             &self.opts,
             self.index,
@@ -403,6 +403,9 @@ impl SourceOp {
             &mut self.scanner,
             &mut self.parts,
         )?;
+        if !scanned {
+            return Ok(()); // an ingest is committing: next poll
+        }
         if std::mem::take(&mut self.first)
             && let Some(lb) = bound(&self.parts, &self.scanner, &self.opts)
         {
@@ -578,7 +581,9 @@ fn mtime_age(p: &Path) -> Option<Duration> {
     )
 }
 
-/// Lists bronze, registers markets, updates watermarks and adds this worker's new files.
+/// Lists bronze, registers markets, updates watermarks and adds this worker's new files. The
+/// listing holds the bronze lock (shared), so it never sees part of an ingest's commit: a batch
+/// run waits for the commit, a watch run skips this scan (`Ok(false)`) and tries at the next poll.
 fn scan(
     state: &RunState,
     opts: &SourceOptions,
@@ -586,7 +591,16 @@ fn scan(
     floor_now: Nanos,
     sc: &mut Scanner,
     parts: &mut Vec<PartState>,
-) -> Result<(), String> {
+) -> Result<bool, String> {
+    use daedalus_sinks::lock::{Wait, bronze_read};
+    let wait = if opts.watch.is_some() {
+        Wait::Refuse
+    } else {
+        Wait::Block
+    };
+    let Some(_bronze) = bronze_read(&state.root, wait).map_err(|e| e.to_string())? else {
+        return Ok(false);
+    };
     let keep = opts.keep.clone();
     let found = discover(&state.root, &state.datasets, |e, s, d| keep(e, s, d))
         .map_err(|e| format!("discovering bronze: {e}"))?;
@@ -661,7 +675,7 @@ fn scan(
             floor,
         });
     }
-    Ok(())
+    Ok(true)
 }
 
 /// The new files of a partition, with their floors: a file the market's checkpoint consumed
