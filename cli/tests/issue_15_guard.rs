@@ -439,3 +439,76 @@ fn issue_15_run_during_ingest_sees_all_files_or_none() {
         std::fs::remove_dir_all(&y).unwrap();
     }
 }
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Item 4 in a cluster: the processes of one cluster run are not refused (process 0 holds the
+/// lock for all, see also `cli_cluster.rs`), and a cluster started while a `run --watch` holds
+/// the root is refused at process 0, naming the watch run, while its process 1 writes nothing.
+/// Once the watch run stops, the same cluster command runs.
+#[test]
+fn issue_15_cluster_takes_the_lock_at_process_0() {
+    let d = tempfile::tempdir().unwrap();
+    let g = gen_root(d.path());
+    let gs = s(&g);
+    let mut watch = spawn(&["run", "--root", &gs, "--watch", "--poll", "50ms"]);
+    let t0 = Instant::now();
+    while !std::fs::read_to_string(g.join("_daedalus/run.lock"))
+        .is_ok_and(|c| c.contains("--watch"))
+    {
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "the watch run took no lock"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // Let the watch run commit what is there, then freeze the picture.
+    std::thread::sleep(Duration::from_secs(2));
+    let before = mtimes(&g);
+    let hosts = d.path().join("hosts.txt");
+    std::fs::write(
+        &hosts,
+        format!("127.0.0.1:{}\n127.0.0.1:{}\n", free_port(), free_port()),
+    )
+    .unwrap();
+    let hs = s(&hosts);
+    let cluster = |p: &str| spawn(&["run", "--root", &gs, "-n", "2", "-p", p, "-H", &hs]);
+    let p1 = cluster("1");
+    let (ok0, err0) = finish(cluster("0"));
+    assert!(!ok0, "process 0 ran beside a watch run");
+    assert!(
+        err0.contains("locked by another writer") && err0.contains("--watch"),
+        "{err0}"
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let mut p1 = p1;
+    let _ = p1.kill();
+    let _ = p1.wait();
+    assert_eq!(mtimes(&g), before, "a refused cluster process wrote");
+    let _ = Command::new("kill")
+        .args(["-INT", &watch.id().to_string()])
+        .status();
+    assert!(watch.wait().unwrap().success());
+    let hosts2 = d.path().join("hosts2.txt");
+    std::fs::write(
+        &hosts2,
+        format!("127.0.0.1:{}\n127.0.0.1:{}\n", free_port(), free_port()),
+    )
+    .unwrap();
+    let h2 = s(&hosts2);
+    let run = |p: &str| spawn(&["run", "--root", &gs, "-n", "2", "-p", p, "-H", &h2]);
+    let (a, b) = (run("0"), run("1"));
+    let (ra, rb) = (finish(a), finish(b));
+    assert!(
+        ra.0 && rb.0,
+        "cluster after the watch run:\n{}\n{}",
+        ra.1,
+        rb.1
+    );
+}
