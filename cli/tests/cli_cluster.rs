@@ -1,5 +1,5 @@
 //! The `daedalus` binary as a user runs it: a 2-process timely cluster on loopback
-//! (`-n 2 -p 0|1 -h hostfile`) writes exactly the rows of a single-worker run. On the real
+//! (`-n 2 -p 0|1 -H hostfile`) writes exactly the rows of a single-worker run. On the real
 //! Binance recordings when `../shared` is present (ingested with `daedalus ingest`), always on a
 //! synthetic root (`daedalus gen`).
 

@@ -15,7 +15,7 @@ pub struct ClusterConfig {
     pub processes: usize,
     /// This process's index.
     pub process: usize,
-    /// `host:port` per process (from `-h hostfile`); default `localhost:2101+i`.
+    /// `host:port` per process (from `-H hostfile`); default `localhost:2101+i`.
     pub addresses: Vec<String>,
 }
 

@@ -205,7 +205,7 @@ pub struct ParamTemplate {
 
 impl ParamTemplate {
     /// Resolves the run's windows, interval grids, bar specs and outputs.
-    fn new(config: &RunConfig) -> Result<Self> {
+    pub fn new(config: &RunConfig) -> Result<Self> {
         let sec = NANOS_PER_SEC;
         let outs = config.output_set();
         let flags = OutputFlags {

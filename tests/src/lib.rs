@@ -169,3 +169,17 @@ pub fn duckdb_query(sql: &str) -> Option<Vec<String>> {
             .collect(),
     )
 }
+
+/// Copies the directory tree `from` into `to` (which exists).
+pub fn copy_tree(from: &Path, to: &Path) {
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let p = e.path();
+        let q = to.join(e.file_name());
+        if p.is_dir() {
+            std::fs::create_dir_all(&q).unwrap();
+            copy_tree(&p, &q);
+        } else {
+            std::fs::copy(&p, &q).unwrap();
+        }
+    }
+}

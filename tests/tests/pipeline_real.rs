@@ -9,7 +9,9 @@ use arrow_array::{Array, RecordBatch};
 use daedalus_dataflow::config::RunConfig;
 use daedalus_dataflow::{ClusterConfig, execute, plan};
 use daedalus_sources::ingest::{IngestOptions, InputFormat, ingest};
-use daedalus_tests::{assert_same_outputs, binance_files, conformance, read_partitions, skip};
+use daedalus_tests::{
+    assert_same_outputs, binance_files, conformance, copy_tree, read_partitions, skip,
+};
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use std::collections::BTreeMap;
@@ -39,19 +41,6 @@ fn reference_config() -> RunConfig {
         c.vpin_v.insert(m.to_string(), v);
     }
     c
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    for e in std::fs::read_dir(from).unwrap().flatten() {
-        let p = e.path();
-        let q = to.join(e.file_name());
-        if p.is_dir() {
-            std::fs::create_dir_all(&q).unwrap();
-            copy_tree(&p, &q);
-        } else {
-            std::fs::copy(&p, &q).unwrap();
-        }
-    }
 }
 
 /// A fresh root holding a copy of `bronze`.
