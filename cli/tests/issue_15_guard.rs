@@ -586,7 +586,7 @@ fn issue_15_watch_run_and_ingest_coexist() {
     let y = d.path().join("y");
     let ys = s(&y);
     std::fs::create_dir_all(&y).unwrap();
-    let mut watch = spawn(&[
+    let watch = spawn(&[
         "run", "--root", &ys, "--watch", "--poll", "20ms", "--settle", "0s",
     ]);
     let t0 = Instant::now();
