@@ -581,6 +581,21 @@ fn mtime_age(p: &Path) -> Option<Duration> {
     )
 }
 
+/// The bronze lock, shared, for one listing: a batch run waits for an ingest's commit to end,
+/// a watch run gets `None` while one is under way.
+fn bronze_listing_lock(
+    root: &Path,
+    opts: &SourceOptions,
+) -> Result<Option<daedalus_sinks::lock::LockGuard>, String> {
+    use daedalus_sinks::lock::{Wait, bronze_read};
+    let wait = if opts.watch.is_some() {
+        Wait::Refuse
+    } else {
+        Wait::Block
+    };
+    bronze_read(root, wait).map_err(|e| e.to_string())
+}
+
 /// Lists bronze, registers markets, updates watermarks and adds this worker's new files. The
 /// listing holds the bronze lock (shared), so it never sees part of an ingest's commit: a batch
 /// run waits for the commit, a watch run skips this scan (`Ok(false)`) and tries at the next poll.
@@ -592,13 +607,7 @@ fn scan(
     sc: &mut Scanner,
     parts: &mut Vec<PartState>,
 ) -> Result<bool, String> {
-    use daedalus_sinks::lock::{Wait, bronze_read};
-    let wait = if opts.watch.is_some() {
-        Wait::Refuse
-    } else {
-        Wait::Block
-    };
-    let Some(_bronze) = bronze_read(&state.root, wait).map_err(|e| e.to_string())? else {
+    let Some(_bronze) = bronze_listing_lock(&state.root, opts)? else {
         return Ok(false);
     };
     let keep = opts.keep.clone();
