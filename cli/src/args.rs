@@ -234,6 +234,10 @@ pub(crate) struct ModeArgs {
     /// Serve Prometheus metrics on this address (`HOST:PORT`, or a bare port = 127.0.0.1:PORT).
     #[arg(long)]
     pub metrics: Option<String>,
+    /// When another `run` holds the root's lock (`_daedalus/run.lock`), wait for it instead of
+    /// failing with its pid and command.
+    #[arg(long)]
+    pub wait: bool,
     /// Discard the checkpoints and outputs of the markets selected by --exchange/--symbol (all
     /// without them) and recompute them from bronze.
     #[arg(long)]

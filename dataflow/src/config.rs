@@ -252,6 +252,44 @@ impl RunConfig {
         Ok(())
     }
 
+    /// Makes the interval and bar specs a set (issue 15): a spec equal or equivalent to an
+    /// earlier one (`1m` after `60s`: the same width; `time_60s` after `time_1m`: the same bar) is
+    /// dropped, the first spelling kept. Returns one note per dropped spec. Nothing is renamed, so
+    /// a configuration without duplicates is unchanged (and so is its fingerprint).
+    pub fn dedup_specs(&mut self) -> Vec<String> {
+        let mut notes = Vec::new();
+        let mut widths: Vec<(i64, String)> = Vec::new();
+        self.interval.retain(|spec| {
+            let Ok(w) = interval_width(spec) else {
+                return true; // invalid: validate() names it
+            };
+            if let Some((_, first)) = widths.iter().find(|(x, _)| *x == w) {
+                notes.push(format!(
+                    "--interval {spec} repeats {first}: merged (specs are a set), keeping {first}"
+                ));
+                return false;
+            }
+            widths.push((w, spec.clone()));
+            true
+        });
+        let mut names: Vec<(String, String)> = Vec::new();
+        self.bar.retain(|spec| {
+            let Ok(b) = daedalus_operators::bars::BarSpec::parse(spec) else {
+                return true; // invalid: the plan names it
+            };
+            let name = b.name();
+            if let Some((_, first)) = names.iter().find(|(n, _)| *n == name) {
+                notes.push(format!(
+                    "--bar {spec} repeats {first}: merged (specs are a set), keeping {first}"
+                ));
+                return false;
+            }
+            names.push((name, spec.clone()));
+            true
+        });
+        notes
+    }
+
     /// Whether bronze `trade_id` values are decoded: only `silver/trades` writes them.
     pub fn reads_trade_ids(&self) -> bool {
         self.outputs.contains(&Output::Trades)

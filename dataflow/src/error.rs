@@ -76,6 +76,43 @@ pub enum EngineError {
         /// This run's fingerprint.
         expected: String,
     },
+    /// A checkpoint whose header names another market than its path (copied or moved by hand).
+    #[error(
+        "{}: checkpoint is for {found}, but its path is that of {expected}: it was copied from another market; restore the market's own checkpoint or remove it and rerun with --rebuild --exchange {} --symbol {} (nothing was changed)",
+        path.display(), expected.exchange, expected.symbol
+    )]
+    CheckpointMarket {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// The market its header names.
+        found: Market,
+        /// The market of its path.
+        expected: Market,
+    },
+    /// A checkpoint written for another root (its header's root id is not this root's).
+    #[error(
+        "{}: checkpoint of {market} belongs to root {found}, but this root is {expected} (ROOT_ID of the state directory): it was copied from another root; restore this root's checkpoint or remove it and rerun with --rebuild (nothing was changed)",
+        path.display()
+    )]
+    CheckpointRoot {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// Its market.
+        market: Market,
+        /// The root id it records.
+        found: String,
+        /// This root's id.
+        expected: String,
+    },
+    /// A lock under `_daedalus/` could not be taken.
+    #[error("{what}")]
+    Lock {
+        /// What was being done.
+        what: String,
+        /// Why.
+        #[source]
+        source: daedalus_sinks::lock::LockError,
+    },
     /// Two markets with the same 64-bit key.
     #[error(
         "markets {0} and {1} have the same 64-bit key: rename one (this is astronomically unlikely)"

@@ -237,6 +237,7 @@ fn sink_options(plan: &RunPlan, state: &RunState) -> SinkOptions {
         root: plan.root.clone(),
         state_dir: state.state_dir.clone(),
         fingerprint: state.fingerprint.clone(),
+        root_id: state.root_id.clone(),
         observer: state.observer.clone(),
         write: WriteOptions {
             metadata: plan.config.metadata(),

@@ -108,8 +108,12 @@ pub fn plan(root: PathBuf, config: RunConfig) -> Result<RunPlan> {
 }
 
 /// Plans a run: discovers and prunes partitions by path, interns markets, resolves parameters.
-/// A batch run needs at least one partition; a watch run may start on an empty root.
-pub fn plan_with(root: PathBuf, config: RunConfig, exec: ExecOptions) -> Result<RunPlan> {
+/// A batch run needs at least one partition; a watch run may start on an empty root. Interval
+/// and bar specs are a set: duplicates are merged with a warning ([`RunConfig::dedup_specs`]).
+pub fn plan_with(root: PathBuf, mut config: RunConfig, exec: ExecOptions) -> Result<RunPlan> {
+    for note in config.dedup_specs() {
+        tracing::warn!("{note}");
+    }
     config.validate()?;
     let parts = discover_partitions(&root, &config)?;
     if parts.is_empty() && exec.watch.is_none() {
@@ -142,6 +146,12 @@ pub fn plan_with(root: PathBuf, config: RunConfig, exec: ExecOptions) -> Result<
 fn discover_partitions(root: &std::path::Path, config: &RunConfig) -> Result<Vec<BronzePartition>> {
     let datasets = datasets_needed(&config.outputs);
     let nq = config.normalize_quotes;
+    // Never part of an ingest's commit: the listing holds the bronze lock (shared).
+    let _bronze = daedalus_sinks::lock::bronze_read(root, daedalus_sinks::lock::Wait::Block)
+        .map_err(|source| EngineError::Lock {
+            what: "listing bronze".into(),
+            source,
+        })?;
     discover(root, &datasets, |e, s, d| {
         config.filter.matches(e, s, d, nq)
     })

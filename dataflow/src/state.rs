@@ -107,6 +107,8 @@ pub(crate) struct RunState {
     pub state_dir: PathBuf,
     /// Fingerprint of the output-changing parameters.
     pub fingerprint: String,
+    /// The root's identity (`<state_dir>/ROOT_ID`), written into every checkpoint.
+    pub root_id: String,
     /// Checkpoints loaded at start, by market key.
     pub resume: BTreeMap<u64, MarketResume>,
     /// Markets seen so far (key -> market).
@@ -138,12 +140,39 @@ fn fnv_hex(s: &str) -> String {
 pub(crate) fn config_fingerprint(c: &RunConfig) -> String {
     let mut c = c.clone();
     c.filter = Default::default();
+    c.dedup_specs();
     let json = serde_json::to_string(&c).unwrap_or_default();
     fnv_hex(&format!(
         "{}|{}|{json}",
         daedalus_model::CONTRACT_VERSION,
         manifest::FORMAT_VERSION
     ))
+}
+
+/// A checkpoint proves who it is (issue 15): its header names the market of its path, and the
+/// root id it records (if any: checkpoints of earlier releases have none and are adopted) is
+/// this root's. Checked for every checkpoint before anything is touched.
+fn check_identity(state_dir: &Path, m: &Market, h: &CheckpointHeader, root_id: &str) -> Result<()> {
+    let path = manifest::checkpoint_path(state_dir, &m.exchange, &m.symbol);
+    if h.exchange != m.exchange || h.symbol != m.symbol {
+        return Err(EngineError::CheckpointMarket {
+            path,
+            found: Market {
+                exchange: h.exchange.clone(),
+                symbol: h.symbol.clone(),
+            },
+            expected: m.clone(),
+        });
+    }
+    match &h.root_id {
+        Some(id) if id != root_id => Err(EngineError::CheckpointRoot {
+            path,
+            market: m.clone(),
+            found: id.clone(),
+            expected: root_id.to_string(),
+        }),
+        _ => Ok(()),
+    }
 }
 
 impl RunState {
@@ -160,6 +189,7 @@ impl RunState {
         let state_err = || EngineError::state(format!("state directory {}", state_dir.display()));
         manifest::init_state_dir(state_dir).map_err(state_err())?;
         let fingerprint = config_fingerprint(config);
+        let root_id = manifest::root_id(state_dir).map_err(state_err())?;
         let mut resume = BTreeMap::new();
         for (e, s) in manifest::list_markets(state_dir).map_err(state_err())? {
             let m = Market {
@@ -172,6 +202,7 @@ impl RunState {
             let Some(cp) = manifest::load(state_dir, &e, &s).map_err(state_err())? else {
                 continue;
             };
+            check_identity(state_dir, &m, &cp.header, &root_id)?;
             if cp.header.config_fingerprint != fingerprint {
                 return Err(EngineError::Fingerprint {
                     path: manifest::checkpoint_path(state_dir, &e, &s),
@@ -198,6 +229,7 @@ impl RunState {
             root: root.to_path_buf(),
             state_dir: state_dir.to_path_buf(),
             fingerprint,
+            root_id,
             resume,
             registry: Mutex::new(BTreeMap::new()),
             recovered: Mutex::new(HashSet::new()),
@@ -275,5 +307,35 @@ impl RunState {
             );
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fingerprint of a configuration without duplicate specs is what the previous release
+    /// wrote into its checkpoints (issue 15: old checkpoints must still resume).
+    #[test]
+    fn fingerprints_without_duplicates_are_unchanged() {
+        let mut c = RunConfig::default();
+        assert_eq!(config_fingerprint(&c), "0aac08b0f7078e32");
+        c.interval = vec!["1s".into(), "1m".into()];
+        c.bar = vec!["time_1m".into(), "volume_5".into()];
+        assert_eq!(config_fingerprint(&c), "d78c8c4f1070be34");
+    }
+
+    /// Issue 15, reproduction 6: specs are a set; the fingerprint uses the set.
+    #[test]
+    fn issue_15_duplicate_specs_share_the_fingerprint_of_the_set() {
+        let c = RunConfig {
+            interval: vec!["1s".into(), "1m".into()],
+            bar: vec!["time_1m".into(), "volume_5".into()],
+            ..Default::default()
+        };
+        let mut d = c.clone();
+        d.interval = vec!["1s".into(), "1s".into(), "1m".into(), "60s".into()];
+        d.bar = vec!["time_1m".into(), "time_60s".into(), "volume_5".into()];
+        assert_eq!(config_fingerprint(&d), config_fingerprint(&c));
     }
 }

@@ -12,6 +12,7 @@
 //!   exactly-once commit point, and crash recovery of output directories.
 //! - [`fault`]: fault injection at each commit step, compiled in only with the
 //!   `fault-injection` feature (tests).
+//! - [`lock`]: one writer at a time: the run, ingest and bronze locks under `_daedalus/`.
 //! - [`silver`]: the per-market batcher that cuts silver and gold rows into one batch per
 //!   partition.
 //!
@@ -21,6 +22,7 @@
 pub mod atomic;
 pub mod bronze;
 pub mod fault;
+pub mod lock;
 pub mod manifest;
 pub(crate) mod partitioned;
 pub mod silver;

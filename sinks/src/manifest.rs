@@ -5,6 +5,7 @@
 //!
 //! ```text
 //! _daedalus/FORMAT                                      "daedalus-state <FORMAT_VERSION>"
+//! _daedalus/ROOT_ID                                     the root's identity, written once
 //! _daedalus/markets/exchange=<e>/symbol=<s>.ckpt        one checkpoint per market
 //! _daedalus/late.jsonl                                  one JSON line per late bronze file
 //! ```
@@ -73,10 +74,15 @@ pub struct CheckpointHeader {
     /// The run parameters (JSON of the run configuration), so any output can be reproduced.
     #[serde(default)]
     pub parameters: String,
-    /// Exchange.
+    /// Exchange: must match the checkpoint's path.
     pub exchange: String,
-    /// Symbol.
+    /// Symbol: must match the checkpoint's path.
     pub symbol: String,
+    /// Identity of the root that wrote it (`_daedalus/ROOT_ID`, see [`root_id`]); a checkpoint
+    /// of another root is refused. `None` in checkpoints of releases before issue 15, which are
+    /// adopted (the next checkpoint of the market carries the id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root_id: Option<String>,
     /// Every bronze row of this market with ordering time `< processed_until` (ns) has been
     /// applied to the state, and no later row.
     pub processed_until: i64,
@@ -150,6 +156,59 @@ pub fn init_state_dir(state_dir: &Path) -> Result<()> {
             source,
         }),
     }
+}
+
+/// The root's identity: the content of `<state_dir>/ROOT_ID`, created at the first run with a
+/// fresh random-enough id (wall clock, pid, address entropy). Created atomically and only if
+/// absent (a hard link of a complete temporary), so concurrent processes of a cluster agree on
+/// one id whichever creates it.
+pub fn root_id(state_dir: &Path) -> Result<String> {
+    let path = state_dir.join("ROOT_ID");
+    let io = |p: &Path| {
+        let p = p.to_path_buf();
+        move |source| SinkError::Io { path: p, source }
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(s) if !s.trim().is_empty() => return Ok(s.trim().to_string()),
+        Ok(_) => {
+            return Err(corrupt(
+                &path,
+                "empty root id: restore it from a backup or remove it (its checkpoints will then be refused)",
+            ));
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(source) => return Err(SinkError::Io { path, source }),
+    }
+    std::fs::create_dir_all(state_dir).map_err(io(state_dir))?;
+    let id = new_root_id();
+    let tmp = state_dir.join(staged_name(&format!("ROOT_ID.{}", std::process::id())));
+    let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
+    f.write_all(format!("{id}\n").as_bytes())
+        .map_err(io(&tmp))?;
+    f.sync_all().map_err(io(&tmp))?;
+    drop(f);
+    let linked = std::fs::hard_link(&tmp, &path);
+    let _ = std::fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => fsync_dir(state_dir)?,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(source) => return Err(SinkError::Io { path, source }),
+    }
+    let s = std::fs::read_to_string(&path).map_err(io(&path))?;
+    Ok(s.trim().to_string())
+}
+
+/// A new root id: 32 hex digits from the wall clock, the pid and a hasher's random keys.
+fn new_root_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(nanos);
+    h.write_u32(std::process::id());
+    format!("{:016x}{:016x}", h.finish(), nanos as u64)
 }
 
 /// Writes `bytes` to `path` atomically (dot-temporary, fsync, rename, directory fsync).
@@ -500,6 +559,7 @@ mod tests {
             parameters: "{}".into(),
             exchange: "binance".into(),
             symbol: "BTCUSDT".into(),
+            root_id: Some("r1".into()),
             processed_until: 42,
             seq: 3,
             written_unix_ms: 1,
@@ -537,6 +597,34 @@ mod tests {
                 assert!(decode(p, &b).is_err(), "flip byte {i} bit {bit}");
             }
         }
+    }
+
+    /// A checkpoint of the previous release (no `root_id` in its header) still decodes, with
+    /// `root_id: None`; a header with one round-trips it.
+    #[test]
+    fn issue_15_previous_release_headers_decode_without_a_root_id() {
+        let mut h = header();
+        h.root_id = None;
+        let json = serde_json::to_string(&h).unwrap();
+        assert!(!json.contains("root_id"), "{json}");
+        let bytes = encode(&h, &[7]);
+        let c = decode(Path::new("old.ckpt"), &bytes).unwrap();
+        assert_eq!(c.header.root_id, None);
+        assert_eq!(c.header, h);
+        let with = header();
+        let c = decode(Path::new("new.ckpt"), &encode(&with, &[])).unwrap();
+        assert_eq!(c.header.root_id.as_deref(), Some("r1"));
+    }
+
+    #[test]
+    fn root_id_is_created_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = root_id(dir.path()).unwrap();
+        let b = root_id(dir.path()).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.len(), 32);
+        let other = tempfile::tempdir().unwrap();
+        assert_ne!(root_id(other.path()).unwrap(), a);
     }
 
     #[test]

@@ -5,6 +5,7 @@ use crate::metrics::{Metrics, dm};
 use crate::progress::Progress;
 use anyhow::Result;
 use clap::{Args, ValueEnum};
+use daedalus_sinks::lock::{Wait, ingest_locks};
 use daedalus_sources::ingest::{IngestOptions, IngestReport, InputFormat, ingest};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -38,6 +39,9 @@ pub(crate) struct IngestArgs {
     /// (`HOST:PORT`, or a bare port = 127.0.0.1:PORT).
     #[arg(long)]
     pub metrics: Option<String>,
+    /// When another ingest holds the root's ingest lock, wait for it instead of failing.
+    #[arg(long)]
+    pub wait: bool,
     /// Input files (gzip or plain).
     #[arg(required = true)]
     pub inputs: Vec<PathBuf>,
@@ -49,6 +53,11 @@ pub(crate) fn run(a: &IngestArgs) -> Result<()> {
         FormatArg::BinanceRaw => InputFormat::BinanceRaw,
         FormatArg::TardisCsv => InputFormat::TardisCsv,
     };
+    // One ingest at a time, and no run lists bronze while this one commits. For now the bronze
+    // lock is held around the whole ingest call (issue 15); it narrows to the commit with the
+    // ingest state of issue 14.
+    let wait = if a.wait { Wait::Block } else { Wait::Refuse };
+    let _locks = ingest_locks(&a.root, wait)?;
     let t0 = Instant::now();
     let metrics = Arc::new(Metrics::default());
     if let Some(addr) = &a.metrics {

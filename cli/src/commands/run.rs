@@ -7,6 +7,7 @@ use crate::runner::{execute_with_progress, print_summary};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use daedalus_dataflow::{ClusterConfig, ExecOptions, WatchOptions, plan_with};
+use daedalus_sinks::lock::{Wait, run_lock};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -34,6 +35,18 @@ pub(crate) struct RunArgs {
 pub(crate) fn run(a: &RunArgs) -> Result<()> {
     let config = crate::config_file::resolve(&a.params)?;
     let cl = cluster(&a.cluster)?;
+    // One writer per root (docs/OPERATIONS.md): process 0 of a cluster holds the lock for the
+    // whole cluster; the others write nothing before they are connected to it.
+    let _lock = if cl.process == 0 {
+        let wait = if a.mode.wait {
+            Wait::Block
+        } else {
+            Wait::Refuse
+        };
+        Some(run_lock(&a.root, wait)?)
+    } else {
+        None
+    };
     let observer = Arc::new(MetricsObserver::new(Arc::new(Metrics::default())));
     if let Some(addr) = &a.mode.metrics {
         crate::metrics::serve(crate::metrics::parse_addr(addr)?, observer.metrics.clone())?;

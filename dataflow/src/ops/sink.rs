@@ -112,6 +112,8 @@ pub(crate) struct SinkOptions {
     pub state_dir: PathBuf,
     /// Fingerprint written into checkpoints.
     pub fingerprint: String,
+    /// The root's identity, written into checkpoints (adopts those of older releases).
+    pub root_id: String,
     /// Receives rows out, quality counters and checkpoint commits.
     pub observer: std::sync::Arc<dyn crate::observer::RunObserver>,
     /// Parquet encoding and metadata.
@@ -146,6 +148,7 @@ impl MarketOut {
             parameters: String::new(),
             exchange: market.exchange.clone(),
             symbol: market.symbol.clone(),
+            root_id: Some(opts.root_id.clone()),
             processed_until: Nanos::MIN,
             seq: 0,
             written_unix_ms: 0,
@@ -308,6 +311,7 @@ impl MarketOut {
         h.quality = ck.quality;
         h.state_bytes = ck.state.len() as u64;
         h.config_fingerprint = opts.fingerprint.clone();
+        h.root_id = Some(opts.root_id.clone());
         h.parameters = opts
             .write
             .metadata

@@ -43,7 +43,7 @@
 //! **Stopping.** When the run's stop flag is set (SIGINT/SIGTERM) the capability is dropped at
 //! once; the market operator then checkpoints without flushing open windows.
 
-use crate::error::RunError;
+use crate::error::{EngineError, RunError};
 use crate::state::RunState;
 use daedalus_model::market::Market;
 use daedalus_model::rows::Dataset;
@@ -396,7 +396,7 @@ impl SourceOp {
         } else {
             *c.time() as Nanos
         };
-        scan(
+        let scanned = scan(
             &self.state,
             &self.opts,
             self.index,
@@ -404,6 +404,9 @@ impl SourceOp {
             &mut self.scanner,
             &mut self.parts,
         )?;
+        if !scanned {
+            return Ok(()); // an ingest is committing: next poll
+        }
         if std::mem::take(&mut self.first)
             && let Some(lb) = bound(&self.parts, &self.scanner, &self.opts)
         {
@@ -579,7 +582,29 @@ fn mtime_age(p: &Path) -> Option<Duration> {
     )
 }
 
-/// Lists bronze, registers markets, updates watermarks and adds this worker's new files.
+/// The bronze lock, shared, for one listing: a batch run waits for an ingest's commit to end,
+/// a watch run gets `None` while one is under way.
+fn bronze_listing_lock(
+    root: &Path,
+    opts: &SourceOptions,
+) -> Result<Option<daedalus_sinks::lock::LockGuard>, RunError> {
+    use daedalus_sinks::lock::{Wait, bronze_read};
+    let wait = if opts.watch.is_some() {
+        Wait::Refuse
+    } else {
+        Wait::Block
+    };
+    bronze_read(root, wait).map_err(|source| {
+        RunError::Engine(Box::new(EngineError::Lock {
+            what: "taking the bronze lock to list bronze".into(),
+            source,
+        }))
+    })
+}
+
+/// Lists bronze, registers markets, updates watermarks and adds this worker's new files. The
+/// listing holds the bronze lock (shared), so it never sees part of an ingest's commit: a batch
+/// run waits for the commit, a watch run skips this scan (`Ok(false)`) and tries at the next poll.
 fn scan(
     state: &RunState,
     opts: &SourceOptions,
@@ -587,7 +612,10 @@ fn scan(
     floor_now: Nanos,
     sc: &mut Scanner,
     parts: &mut Vec<PartState>,
-) -> Result<(), RunError> {
+) -> Result<bool, RunError> {
+    let Some(_bronze) = bronze_listing_lock(&state.root, opts)? else {
+        return Ok(false);
+    };
     let keep = opts.keep.clone();
     let found = discover(&state.root, &state.datasets, |e, s, d| keep(e, s, d))
         .map_err(RunError::bronze("discovering bronze"))?;
@@ -662,7 +690,7 @@ fn scan(
             floor,
         });
     }
-    Ok(())
+    Ok(true)
 }
 
 /// The new files of a partition, with their floors: a file the market's checkpoint consumed
