@@ -228,6 +228,15 @@ impl StagedFile {
     }
 }
 
+impl StagedFile {
+    /// `(staged, target)` paths, handing the rename over to the caller (an ingest commit
+    /// journal): the staged file is no longer removed when this value is dropped.
+    pub fn into_paths(mut self) -> (PathBuf, PathBuf) {
+        self.committed = true;
+        (self.staged.clone(), self.target.clone())
+    }
+}
+
 impl Drop for StagedFile {
     fn drop(&mut self) {
         if !self.committed {

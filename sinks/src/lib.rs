@@ -18,6 +18,7 @@
 
 pub mod atomic;
 pub mod bronze;
+pub mod ingest_state;
 pub mod manifest;
 pub(crate) mod partitioned;
 pub mod silver;
