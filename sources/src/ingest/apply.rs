@@ -66,8 +66,7 @@ impl<'a> Work<'a> {
         let mut report = IngestReport::default();
         let chains = match self.format {
             InputFormat::BinanceRaw => {
-                let seeds = self.states.iter().map(|(m, s)| (m.clone(), s.chain));
-                let seeds = seeds.collect();
+                let seeds = self.chains_at(info);
                 binance_raw::ingest_input(&info.path, &mut w, self.opts, &mut report, seeds)?
             }
             InputFormat::TardisCsv => {
@@ -80,6 +79,23 @@ impl<'a> Work<'a> {
             report,
             chains,
         })
+    }
+
+    /// Each market's book chain at the place of `info` in its order: before the first applied
+    /// input that follows it (or an earlier version of it), else after the last.
+    fn chains_at(&self, info: &InputInfo) -> BTreeMap<Market, BookChain> {
+        let key = (info.order, info.name.as_str());
+        let at = |s: &MarketState| {
+            let next = s
+                .inputs
+                .iter()
+                .find(|r| r.name == info.name || r.key() > key);
+            next.map(|r| r.chain_before).unwrap_or(s.chain)
+        };
+        self.states
+            .iter()
+            .map(|(m, s)| (m.clone(), at(s)))
+            .collect()
     }
 
     /// Markets a parsed input touched.
