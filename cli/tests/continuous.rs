@@ -375,8 +375,18 @@ fn watch_then_batch_equals_batch_on_real_binance() {
 
     // A bronze file that appears after its time range was checkpointed is late: reported, not
     // absorbed (outputs unchanged), and fails the run under --on-late fail.
-    let late_src = root
-        .join("bronze/trades/exchange=binance/symbol=BTC-USDT/date=2024-08-08/binance-raw.parquet");
+    let trades_dir = root.join("bronze/trades/exchange=binance/symbol=BTC-USDT/date=2024-08-08");
+    let late_src = std::fs::read_dir(&trades_dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("binance-raw-")
+        })
+        .unwrap();
     let late = late_src.with_file_name("zz-late.parquet");
     std::fs::copy(&late_src, &late).unwrap();
     let out = daedalus(&["run", "--root", &s(&root), "--json"]);

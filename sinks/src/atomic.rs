@@ -271,6 +271,15 @@ impl StagedFile {
     }
 }
 
+impl StagedFile {
+    /// `(staged, target)` paths, handing the rename over to the caller (an ingest commit
+    /// journal): the staged file is no longer removed when this value is dropped.
+    pub fn into_paths(mut self) -> (PathBuf, PathBuf) {
+        self.committed = true;
+        (self.staged.clone(), self.target.clone())
+    }
+}
+
 /// Removes an uncommitted staged file (best effort: what stays is a dot-file no reader lists,
 /// which the next run's recovery removes).
 pub(crate) fn remove_staged(path: &Path) {

@@ -46,6 +46,16 @@ pub struct BronzeWriter {
     inner: PartitionedWriter,
     flush_rows: usize,
     buffers: BTreeMap<(Market, Date), Buffers>,
+    /// Least and greatest `ts_recv` written per market.
+    recv: BTreeMap<Market, (i64, i64)>,
+}
+
+/// The files of a writer finished but not yet visible ([`BronzeWriter::stage`]).
+pub struct StagedBronze {
+    /// `(partition, staged file, rows)` in partition order.
+    pub files: Vec<(Partition, crate::atomic::StagedFile, u64)>,
+    /// Least and greatest `ts_recv` of the rows written, per market.
+    pub recv: BTreeMap<Market, (i64, i64)>,
 }
 
 impl BronzeWriter {
@@ -57,10 +67,17 @@ impl BronzeWriter {
             inner: PartitionedWriter::new(root, file_name, opts),
             flush_rows,
             buffers: BTreeMap::new(),
+            recv: BTreeMap::new(),
         }
     }
 
-    fn buf(&mut self, market: &Market, ts_event: i64) -> (&mut Buffers, Date) {
+    fn buf(&mut self, market: &Market, ts_event: i64, ts_recv: i64) -> (&mut Buffers, Date) {
+        match self.recv.get_mut(market) {
+            Some(r) => *r = (r.0.min(ts_recv), r.1.max(ts_recv)),
+            None => {
+                self.recv.insert(market.clone(), (ts_recv, ts_recv));
+            }
+        }
         let date = Date::of_nanos(ts_event);
         let key = (market.clone(), date);
         (self.buffers.entry(key).or_default(), date)
@@ -69,7 +86,7 @@ impl BronzeWriter {
     /// Adds a book row.
     pub fn book(&mut self, market: &Market, row: BookRow) -> Result<()> {
         let flush = self.flush_rows;
-        let (b, date) = self.buf(market, row.ts_event);
+        let (b, date) = self.buf(market, row.ts_event, row.ts_recv);
         b.book.push(row);
         if b.book.len() >= flush {
             self.flush_one(market, date, Dataset::Book)?;
@@ -80,7 +97,7 @@ impl BronzeWriter {
     /// Adds a trade row.
     pub fn trade(&mut self, market: &Market, row: TradeRow) -> Result<()> {
         let flush = self.flush_rows;
-        let (b, date) = self.buf(market, row.ts_event);
+        let (b, date) = self.buf(market, row.ts_event, row.ts_recv);
         b.trades.push(row);
         if b.trades.len() >= flush {
             self.flush_one(market, date, Dataset::Trades)?;
@@ -91,7 +108,7 @@ impl BronzeWriter {
     /// Adds a ticker row.
     pub fn ticker(&mut self, market: &Market, row: TickerRow) -> Result<()> {
         let flush = self.flush_rows;
-        let (b, date) = self.buf(market, row.ts_event);
+        let (b, date) = self.buf(market, row.ts_event, row.ts_recv);
         b.ticker.push(row);
         if b.ticker.len() >= flush {
             self.flush_one(market, date, Dataset::Ticker)?;
@@ -140,8 +157,7 @@ impl BronzeWriter {
         Ok(())
     }
 
-    /// Flushes every buffer and commits every file; returns `(partition, path, rows)`.
-    pub fn commit(mut self) -> Result<Vec<(Partition, PathBuf, u64)>> {
+    fn flush_all(&mut self) -> Result<()> {
         let keys: Vec<(Market, Date)> = self.buffers.keys().cloned().collect();
         for (m, d) in keys {
             for ds in Dataset::ALL {
@@ -149,6 +165,23 @@ impl BronzeWriter {
             }
         }
         self.buffers.clear();
+        Ok(())
+    }
+
+    /// Flushes every buffer and commits every file; returns `(partition, path, rows)`.
+    pub fn commit(mut self) -> Result<Vec<(Partition, PathBuf, u64)>> {
+        self.flush_all()?;
         self.inner.commit()
+    }
+
+    /// Flushes every buffer and finishes every file under its staged name (fsynced, not yet
+    /// visible): the caller commits them (an ingest commit renames them with its state).
+    pub fn stage(mut self) -> Result<StagedBronze> {
+        self.flush_all()?;
+        let recv = std::mem::take(&mut self.recv);
+        Ok(StagedBronze {
+            files: self.inner.finish()?,
+            recv,
+        })
     }
 }

@@ -22,6 +22,7 @@
 pub mod atomic;
 pub mod bronze;
 pub mod fault;
+pub mod ingest_state;
 pub mod lock;
 pub mod manifest;
 pub(crate) mod partitioned;

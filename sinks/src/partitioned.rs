@@ -51,6 +51,17 @@ impl PartitionedWriter {
             .write(batch)
     }
 
+    /// Finishes every file without committing it; returns `(partition, staged file, rows)` in
+    /// partition order.
+    pub fn finish(mut self) -> Result<Vec<(Partition, crate::atomic::StagedFile, u64)>> {
+        let mut out = Vec::with_capacity(self.open.len());
+        for (p, f) in std::mem::take(&mut self.open) {
+            let rows = f.rows();
+            out.push((p, f.finish()?, rows));
+        }
+        Ok(out)
+    }
+
     /// Commits every file; returns `(partition, path, rows)` in partition order.
     pub fn commit(mut self) -> Result<Vec<(Partition, PathBuf, u64)>> {
         let mut out = Vec::with_capacity(self.open.len());

@@ -26,7 +26,7 @@ fn file_error(file: &Path, e: std::io::Error) -> SourceError {
 }
 
 /// Opens a file as text lines, transparently gunzipping (detected by magic bytes).
-fn open_reader(path: &Path) -> Result<Box<dyn BufRead>> {
+pub(crate) fn open_reader(path: &Path) -> Result<Box<dyn BufRead>> {
     let mut f = std::fs::File::open(path).map_err(|e| file_error(path, e))?;
     let mut magic = [0u8; 2];
     let n = f.read(&mut magic).map_err(|e| file_error(path, e))?;

@@ -1,40 +1,47 @@
-//! `daedalus ingest`: venue recordings to bronze. This module dispatches to the parser of the
-//! format (`crate::formats`); the options, the report and the line reader they share are leaves.
-//!
-//! One call writes through one [`BronzeWriter`] and commits only at the end: on any error nothing
-//! partially written stays behind. Output files are named `<format>.parquet` in each partition
-//! (deterministic, so re-ingesting the same inputs replaces rather than duplicates; ingesting a
-//! different set of recordings of the same market and date into the same root replaces it too —
-//! ingest each market's recordings together).
+//! `daedalus ingest`: venue recordings to bronze (CONTRACT §10). The parser of each format lives
+//! in `crate::formats`; this module makes ingest a stage whose bronze is a function of the set of
+//! inputs: every input writes its own files ([`input`]), each market's ingest state records what
+//! was applied and the book chain to continue ([`state`]), inputs are applied per market in
+//! order of first receive time ([`apply`]), and each input is committed exactly once with its
+//! files and states ([`commit`]; an interrupted commit is rolled forward or cleaned up at the
+//! next call).
 
+pub(crate) mod apply;
+pub(crate) mod commit;
+pub(crate) mod input;
 pub(crate) mod lines;
 pub(crate) mod options;
 pub(crate) mod report;
+pub mod state;
 
 pub use lines::LINES_READ;
 pub use options::{IngestOptions, InputFormat};
 pub use report::{IngestReport, MarketCounts};
 
 use crate::error::Result;
-use crate::formats::{binance_raw, tardis_csv};
-use daedalus_sinks::bronze::BronzeWriter;
+use apply::{Work, apply_one};
+use input::InputInfo;
 use std::path::{Path, PathBuf};
 
-/// Ingests `inputs` in `format` into `out_root/bronze`.
+/// Ingests `inputs` in `format` into `out_root/bronze`, one input per commit, in order of first
+/// receive time (ties by name).
 pub fn ingest(
     format: InputFormat,
     inputs: &[PathBuf],
     out_root: &Path,
     opts: &IngestOptions,
 ) -> Result<IngestReport> {
-    let mut writer = BronzeWriter::new(out_root, format.file_name());
-    let mut report = IngestReport::default();
-    match format {
-        InputFormat::BinanceRaw => {
-            binance_raw::ingest_files(inputs, &mut writer, opts, &mut report)?
-        }
-        InputFormat::TardisCsv => tardis_csv::ingest_files(inputs, &mut writer, opts, &mut report)?,
+    commit::recover(out_root)?;
+    let mut states = state::load_all(out_root)?;
+    let mut infos = Vec::with_capacity(inputs.len());
+    for p in inputs {
+        infos.push(InputInfo::read(p, format)?);
     }
-    report.files = writer.commit()?.into_iter().map(|(_, p, _)| p).collect();
+    infos.sort_by(|a, b| (a.order, &a.name).cmp(&(b.order, &b.name)));
+    let mut report = IngestReport::default();
+    for info in &infos {
+        let w = Work::new(out_root, format, opts, std::mem::take(&mut states));
+        states = apply_one(w, info, &mut report)?;
+    }
     Ok(report)
 }

@@ -10,12 +10,11 @@ pub enum InputFormat {
 }
 
 impl InputFormat {
-    /// The bronze file name this format writes in each partition (deterministic, so re-ingesting
-    /// replaces rather than duplicates).
-    pub(crate) fn file_name(self) -> &'static str {
+    /// The format's name, the first part of its bronze file names (CONTRACT §10.1).
+    pub fn name(self) -> &'static str {
         match self {
-            InputFormat::BinanceRaw => "binance-raw.parquet",
-            InputFormat::TardisCsv => "tardis-csv.parquet",
+            InputFormat::BinanceRaw => "binance-raw",
+            InputFormat::TardisCsv => "tardis-csv",
         }
     }
 }

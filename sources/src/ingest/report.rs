@@ -1,12 +1,13 @@
 //! What an ingest call did: rows per market, lines read, lenient skips, files written.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 
 /// Rows written per market.
-#[derive(Debug, Default, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
 pub struct MarketCounts {
     /// Book rows (snapshot and diff levels).
     pub book_rows: u64,
@@ -39,9 +40,42 @@ pub struct IngestReport {
     pub truncated_files: Vec<PathBuf>,
     /// Files written.
     pub files: Vec<PathBuf>,
+    /// Inputs applied by this call (names), re-applied ones included.
+    pub applied: Vec<String>,
+    /// Inputs skipped because they were already ingested unchanged (names).
+    pub unchanged: Vec<String>,
+}
+
+impl MarketCounts {
+    /// Adds `o` to these counts.
+    pub fn add(&mut self, o: &MarketCounts) {
+        self.book_rows += o.book_rows;
+        self.book_messages += o.book_messages;
+        self.trades += o.trades;
+        self.tickers += o.tickers;
+        self.snapshots += o.snapshots;
+        self.stale_diffs += o.stale_diffs;
+        self.unsynced_diffs += o.unsynced_diffs;
+        self.gaps += o.gaps;
+    }
 }
 
 impl IngestReport {
+    /// Adds the report of one input to this call's report.
+    pub(crate) fn merge(&mut self, o: IngestReport) {
+        for (m, c) in o.markets {
+            self.markets.entry(m).or_default().add(&c);
+        }
+        self.lines += o.lines;
+        for (k, v) in o.skipped {
+            *self.skipped.entry(k).or_default() += v;
+        }
+        self.truncated_files.extend(o.truncated_files);
+        self.files.extend(o.files);
+        self.applied.extend(o.applied);
+        self.unchanged.extend(o.unchanged);
+    }
+
     /// Counts a lenient skip.
     pub(crate) fn skip(&mut self, rule: &str) {
         *self.skipped.entry(rule.to_string()).or_default() += 1;
@@ -75,9 +109,11 @@ impl fmt::Display for IngestReport {
         }
         write!(
             f,
-            "lines read: {}; files written: {}",
+            "lines read: {}; files written: {}; inputs applied: {}; unchanged (skipped): {}",
             self.lines,
-            self.files.len()
+            self.files.len(),
+            self.applied.len(),
+            self.unchanged.len()
         )?;
         if !self.skipped.is_empty() {
             write!(f, "; skipped (lenient): {:?}", self.skipped)?;

@@ -9,7 +9,8 @@
 //! **Timestamps** (§9.1): trades `T`; depth diffs `E`; futures bookTicker `E`; spot bookTicker has
 //! none, so `ts_recv`; a snapshot uses its `E` where present, else its own `ts_recv`. ms → ns.
 //!
-//! **Book sync** (§9.2), per market, over its files in name order as one stream: diffs are taken
+//! **Book sync** (§9.2), per market, over its inputs in the order the ingest driver applies them
+//! (first receive time), each continuing the chain its predecessor ended ([`BookChain`]): diffs are taken
 //! in stream order, including those recorded before the snapshot line (buffered until it comes).
 //! Stale diffs are dropped (`u <= L` spot, `u < L` futures; counted). The first applied diff must
 //! straddle L (spot `U <= L+1 <= u`, futures `U <= L <= u`); after it spot needs
@@ -30,7 +31,7 @@
 mod markets;
 mod messages;
 mod rows;
-mod sync;
+pub(crate) mod sync;
 
 use crate::error::Result;
 use crate::formats::context::Ctx;
@@ -44,36 +45,55 @@ use daedalus_sinks::bronze::BronzeWriter;
 use markets::{Kind, canonical, kind_of, stream_of};
 use messages::{Origin, Snapshot};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+pub use sync::BookChain;
 use sync::BookSync;
 
-/// Each market's book sync, across files.
-type Books = BTreeMap<Market, BookSync>;
+/// Each market's book sync within one input, seeded with the chains its predecessors ended.
+pub(crate) struct Books {
+    map: BTreeMap<Market, BookSync>,
+    seeds: BTreeMap<Market, BookChain>,
+}
 
-/// Ingests Binance raw recordings: files in name order; each market's lines form one stream.
-pub(crate) fn ingest_files(
-    inputs: &[PathBuf],
+impl Books {
+    fn get(&mut self, kind: Kind, market: Market) -> &mut BookSync {
+        let seeds = &self.seeds;
+        self.map
+            .entry(market.clone())
+            .or_insert_with(|| match seeds.get(&market) {
+                Some(c) => BookSync::resume(kind, market, *c),
+                None => BookSync::new(kind, market),
+            })
+    }
+}
+
+/// Ingests one Binance raw recording, continuing each market's book chain from `seeds`;
+/// returns the chain each market it touched ends with (CONTRACT §10.2).
+pub(crate) fn ingest_input(
+    file: &Path,
     w: &mut BronzeWriter,
     opts: &IngestOptions,
     report: &mut IngestReport,
-) -> Result<()> {
-    let mut files: Vec<PathBuf> = inputs.to_vec();
-    files.sort_by(|a, b| a.file_name().cmp(&b.file_name()).then(a.cmp(b)));
+    seeds: BTreeMap<Market, BookChain>,
+) -> Result<BTreeMap<Market, BookChain>> {
     let mut ctx = Ctx {
         w,
         report,
         lenient: opts.lenient,
     };
-    let mut books = Books::new();
-    for file in &files {
-        ingest_file(file, &mut books, &mut ctx)?;
-    }
-    for (m, b) in &books {
+    let mut books = Books {
+        map: BTreeMap::new(),
+        seeds,
+    };
+    ingest_file(file, &mut books, &mut ctx)?;
+    let mut out = BTreeMap::new();
+    for (m, b) in &books.map {
         if b.unsynced() > 0 {
             ctx.report.market(m).unsynced_diffs += b.unsynced() as u64;
         }
+        out.insert(m.clone(), b.chain());
     }
-    Ok(())
+    Ok(out)
 }
 
 fn ingest_file(file: &Path, books: &mut Books, ctx: &mut Ctx) -> Result<()> {
@@ -186,10 +206,7 @@ impl FileParser<'_> {
                 let Some(d) = rows::diff(json, at, kind, &mut self.scratch, ctx)? else {
                     return Ok(());
                 };
-                books
-                    .entry(market.clone())
-                    .or_insert_with(|| BookSync::new(kind, market))
-                    .on_diff(d, ctx)
+                books.get(kind, market).on_diff(d, ctx)
             }
             "trade" => rows::trade(json, at, &market, ctx),
             _ => rows::ticker(json, at, kind, &market, ctx),
@@ -235,8 +252,5 @@ fn snapshot(
         },
         None => file_market.clone(),
     };
-    books
-        .entry(market.clone())
-        .or_insert_with(|| BookSync::new(kind, market))
-        .on_snapshot(&snap, at, ctx)
+    books.get(kind, market).on_snapshot(&snap, at, ctx)
 }

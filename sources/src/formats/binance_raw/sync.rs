@@ -27,6 +27,17 @@ pub(super) struct Diff {
     pub(super) line: u64,
 }
 
+/// What of a market's book sync continues into its next input (CONTRACT §10.2): the snapshot's
+/// `lastUpdateId` and the `u` of the last applied diff. Diffs still waiting for a snapshot at the
+/// end of an input do not carry over (counted as unsynced).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct BookChain {
+    /// Snapshot `lastUpdateId` once seen (None: not synced).
+    pub snapshot: Option<u64>,
+    /// `u` of the last applied diff.
+    pub last_u: Option<u64>,
+}
+
 /// Sync state of one market's book stream.
 #[derive(Debug)]
 pub(super) struct BookSync {
@@ -38,6 +49,8 @@ pub(super) struct BookSync {
     pending: Vec<Diff>,
     /// `u` of the last applied diff (None until the first diff after the snapshot applied).
     prev_u: Option<u64>,
+    /// True until the first diff of an input that continues its predecessor's chain.
+    continuing: bool,
 }
 
 impl BookSync {
@@ -48,6 +61,27 @@ impl BookSync {
             snapshot: None,
             pending: Vec::new(),
             prev_u: None,
+            continuing: false,
+        }
+    }
+
+    /// Resumes the chain `c` a previous input ended with.
+    pub(super) fn resume(kind: Kind, market: Market, c: BookChain) -> Self {
+        BookSync {
+            kind,
+            market,
+            snapshot: c.snapshot,
+            pending: Vec::new(),
+            prev_u: c.last_u,
+            continuing: c.last_u.is_some(),
+        }
+    }
+
+    /// The chain to continue in the next input.
+    pub(super) fn chain(&self) -> BookChain {
+        BookChain {
+            snapshot: self.snapshot,
+            last_u: self.prev_u,
         }
     }
 
@@ -89,6 +123,7 @@ impl BookSync {
         let l = self.snapshot.expect("called after the snapshot");
         match self.prev_u {
             None => self.on_first_diff(d, l, ctx),
+            Some(prev_u) if self.continuing => self.on_continuing_diff(d, prev_u, ctx),
             Some(prev_u) => {
                 if let Some(what) = self.chain_break(&d, prev_u) {
                     self.gap(&d, what, ctx)?;
@@ -115,6 +150,30 @@ impl BookSync {
             let what = format!(
                 "first diff after the snapshot (lastUpdateId {l}) does not straddle it: U={} u={}",
                 d.first, d.last
+            );
+            self.gap(&d, what, ctx)?;
+        }
+        self.emit_diff(&d, ctx)
+    }
+
+    /// The first diff of an input continuing a chain that ended at `last_u`: dropped when
+    /// already applied (`u <= last_u`), else it must meet the chain (spot
+    /// `U <= last_u + 1 <= u`, futures `pu == last_u`); only a real break is a gap.
+    fn on_continuing_diff(&mut self, d: Diff, last_u: u64, ctx: &mut Ctx) -> Result<()> {
+        if d.last <= last_u {
+            self.counts(ctx).stale_diffs += 1;
+            return Ok(());
+        }
+        self.continuing = false;
+        let meets = if self.kind == Kind::Spot {
+            d.first <= last_u + 1
+        } else {
+            d.prev == Some(last_u)
+        };
+        if !meets {
+            let what = format!(
+                "continuation does not meet the previous input's chain (last u={last_u}): U={} u={} pu={:?}",
+                d.first, d.last, d.prev
             );
             self.gap(&d, what, ctx)?;
         }
@@ -197,6 +256,7 @@ impl BookSync {
         c.snapshots += 1;
         self.snapshot = Some(l);
         self.prev_u = None;
+        self.continuing = false;
         for d in std::mem::take(&mut self.pending) {
             self.on_synced_diff(d, ctx)?;
         }

@@ -24,26 +24,22 @@ use daedalus_model::market::Market;
 use daedalus_sinks::bronze::BronzeWriter;
 use header::Header;
 use rows::Row;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Ingests Tardis CSV files (in name order).
-pub(crate) fn ingest_files(
-    inputs: &[PathBuf],
+/// Ingests one Tardis CSV file (no state carries from one input to the next).
+pub(crate) fn ingest_input(
+    file: &Path,
     w: &mut BronzeWriter,
     opts: &IngestOptions,
     report: &mut IngestReport,
 ) -> Result<()> {
-    let mut files = inputs.to_vec();
-    files.sort();
     let mut ctx = Ctx {
         w,
         report,
         lenient: opts.lenient,
     };
-    for f in &files {
-        ingest_file(f, &mut ctx)?;
-    }
-    Ok(())
+    ingest_file(file, &mut ctx)
 }
 
 fn ingest_file(file: &Path, ctx: &mut Ctx) -> Result<()> {
