@@ -2,7 +2,7 @@
 //!
 //! Levels are keyed by the exact decimal value of the venue's price string ([`DecKey`], so
 //! `"30249.40"` and `"30249.4"` are one level) and keep the venue's original price and size
-//! strings, which the checksums ([`super::checksum`]) are computed from.
+//! strings, which the checksums (the `checksum` module) are computed from.
 
 use super::{Bad, VerifyStats};
 use daedalus_model::rows::BookSide;
