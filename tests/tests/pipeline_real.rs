@@ -305,6 +305,7 @@ fn filters_prune_by_path_and_follow_normalize_quotes() {
         c.filter.symbol = symbols.iter().map(|s| s.to_string()).collect();
         plan(bronze.path().to_path_buf(), c)
             .map(|p| p.markets.iter().map(|m| m.to_string()).collect::<Vec<_>>())
+            .map_err(|e| e.to_string())
     };
     assert_eq!(
         markets(&["BTC-USD"], true).unwrap(),
