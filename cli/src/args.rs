@@ -148,16 +148,16 @@ pub(crate) struct ParamArgs {
     #[arg(long = "bar")]
     pub bar: Vec<String>,
     /// VPIN window n (buckets).
-    #[arg(long)]
+    #[arg(long, value_parser = duration::vpin_n, allow_negative_numbers = true)]
     pub vpin_n: Option<usize>,
     /// VPIN bucket volume per market: <exchange>/<symbol>=<V> (repeatable).
     #[arg(long = "vpin-v")]
     pub vpin_v: Vec<String>,
     /// Kyle regression window W.
-    #[arg(long)]
+    #[arg(long, value_parser = duration::kyle_window, allow_negative_numbers = true)]
     pub kyle_window: Option<usize>,
     /// MLOFI depth M.
-    #[arg(long)]
+    #[arg(long, value_parser = duration::mlofi_levels, allow_negative_numbers = true)]
     pub mlofi_levels: Option<usize>,
     /// Treat USDT/USDC quotes as USD for filters and symbol_norm.
     #[arg(long)]
@@ -186,13 +186,16 @@ pub(crate) struct ParamArgs {
 #[derive(Debug, Args, Clone)]
 pub(crate) struct ClusterArgs {
     /// Worker threads per process.
-    #[arg(short = 'w', long = "workers", default_value_t = 1)]
+    #[arg(short = 'w', long = "workers", default_value_t = 1,
+          value_parser = duration::workers, allow_negative_numbers = true)]
     pub workers: usize,
     /// Number of processes.
-    #[arg(short = 'n', long = "processes", default_value_t = 1)]
+    #[arg(short = 'n', long = "processes", default_value_t = 1,
+          value_parser = duration::processes, allow_negative_numbers = true)]
     pub processes: usize,
     /// This process's index (0-based).
-    #[arg(short = 'p', long = "process", default_value_t = 0)]
+    #[arg(short = 'p', long = "process", default_value_t = 0,
+          value_parser = duration::process, allow_negative_numbers = true)]
     pub process: usize,
     /// Hostfile: one host:port per line, in process order.
     #[arg(short = 'H', long = "hostfile")]
@@ -213,20 +216,20 @@ pub(crate) struct ModeArgs {
     #[arg(long, default_value = "1d", value_parser = duration::period)]
     pub checkpoint_every: Duration,
     /// Watch mode: rescan period.
-    #[arg(long, default_value = "1s", value_parser = duration::parse)]
+    #[arg(long, default_value = "1s", value_parser = duration::poll)]
     pub poll: Duration,
     /// Watch mode: a file written in place counts once unchanged (mtime) for this long; files
     /// renamed in (the recommended way) count at once.
-    #[arg(long, default_value = "2s", value_parser = duration::parse)]
+    #[arg(long, default_value = "2s", value_parser = duration::settle)]
     pub settle: Duration,
     /// Watch mode: a market without a new file for this long (wall clock) stops holding the
     /// watermark back.
-    #[arg(long, default_value = "10m", value_parser = duration::parse)]
+    #[arg(long, default_value = "10m", value_parser = duration::idle_timeout)]
     pub idle_timeout: Duration,
     /// Watch mode, for intraday files: a market's watermark also follows its newest file's last
     /// event time minus this delay (files of a market may arrive at most this far behind its
     /// newest one). Default: the date rule only (a date is final once the next date has a file).
-    #[arg(long, value_parser = duration::parse)]
+    #[arg(long, value_parser = duration::watermark_delay)]
     pub watermark_delay: Option<Duration>,
     /// Rows behind the watermark.
     #[arg(long, value_enum, default_value_t = OnLateArg::Record)]

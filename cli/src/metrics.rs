@@ -187,9 +187,20 @@ pub(crate) fn parse_addr(spec: &str) -> Result<SocketAddr> {
     if let Ok(port) = spec.parse::<u16>() {
         return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
     }
-    spec.parse::<SocketAddr>().with_context(|| {
-        format!("--metrics {spec:?}: expected HOST:PORT (e.g. 127.0.0.1:9184) or a port number")
-    })
+    if let Ok(a) = spec.parse::<SocketAddr>() {
+        return Ok(a);
+    }
+    // A host name (`localhost:9184`): resolved, the first address taken (issue 16).
+    use std::net::ToSocketAddrs;
+    spec.to_socket_addrs()
+        .ok()
+        .and_then(|mut it| it.next())
+        .with_context(|| {
+            format!(
+                "--metrics {spec:?}: expected HOST:PORT (e.g. 127.0.0.1:9184 or localhost:9184) \
+                 or a port number"
+            )
+        })
 }
 
 /// Binds `addr` and serves `metrics` on every path (`/metrics` by convention) from a background
@@ -329,6 +340,7 @@ mod tests {
         assert!(got.starts_with("HTTP/1.1 200 OK"));
         assert!(got.contains("daedalus_rows_in_total"));
         assert!(parse_addr("not an address").is_err());
+        assert!(parse_addr("localhost:9184").unwrap().ip().is_loopback());
         assert_eq!(
             parse_addr("9184").unwrap(),
             "127.0.0.1:9184".parse().unwrap()

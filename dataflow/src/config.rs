@@ -129,7 +129,17 @@ impl FilterSpec {
                 })
                 .transpose()
         };
-        Ok((p(&self.from, "from")?, p(&self.to, "to")?))
+        let (from, to) = (p(&self.from, "from")?, p(&self.to, "to")?);
+        if let (Some(f), Some(t)) = (from, to)
+            && f > t
+        {
+            return Err(ConfigError::Invalid(format!(
+                "--from {} is after --to {}: the date range is empty",
+                self.from.as_deref().unwrap_or_default(),
+                self.to.as_deref().unwrap_or_default()
+            )));
+        }
+        Ok((from, to))
     }
 
     /// True when the filter's exchange and symbol lists select a market (dates aside): the one
@@ -164,6 +174,86 @@ impl FilterSpec {
         }
         let (from, to) = self.date_bounds().unwrap_or((None, None));
         from.is_none_or(|f| date >= f) && to.is_none_or(|t| date <= t)
+    }
+}
+
+/// The documented range of every numeric run parameter (issue 16; docs/OPERATIONS.md
+/// "Parameter bounds"): [`RunConfig::validate`], the CLI's flag parsers, the docs and the tests
+/// read these numbers. Durations are in nanoseconds.
+pub mod bounds {
+    use std::ops::RangeInclusive;
+
+    /// `--mlofi-levels` (MLOFI depth M).
+    pub const MLOFI_LEVELS: RangeInclusive<i64> = 1..=50;
+    /// `--vpin-n` (VPIN window, buckets).
+    pub const VPIN_N: RangeInclusive<i64> = 1..=100_000;
+    /// `--kyle-window` (Kyle regression window W).
+    pub const KYLE_WINDOW: RangeInclusive<i64> = 2..=100_000;
+    /// `--interval` width (and it must divide a day): 100 ms to 1 day.
+    pub const INTERVAL_NS: RangeInclusive<i64> = 100_000_000..=86_400_000_000_000;
+    /// `-w/--workers` (worker threads per process).
+    pub const WORKERS: RangeInclusive<i64> = 1..=512;
+    /// `-n/--processes`.
+    pub const PROCESSES: RangeInclusive<i64> = 1..=512;
+    /// `--poll` (watch rescan period): 10 ms to 1 h.
+    pub const POLL_NS: RangeInclusive<i64> = 10_000_000..=3_600_000_000_000;
+    /// `--settle`: 0 to 1 h.
+    pub const SETTLE_NS: RangeInclusive<i64> = 0..=3_600_000_000_000;
+    /// `--idle-timeout`: 100 ms to 30 days.
+    pub const IDLE_TIMEOUT_NS: RangeInclusive<i64> = 100_000_000..=2_592_000_000_000_000;
+    /// `--watermark-delay`: 0 to 30 days.
+    pub const WATERMARK_DELAY_NS: RangeInclusive<i64> = 0..=2_592_000_000_000_000;
+
+    /// `Ok` when `v` is in `r`; otherwise the message naming the parameter, the range and `v`.
+    pub fn check(name: &str, v: i64, r: &RangeInclusive<i64>) -> Result<(), String> {
+        if r.contains(&v) {
+            Ok(())
+        } else {
+            Err(format!(
+                "{name} {v} is out of range: must be in {}..={}",
+                r.start(),
+                r.end()
+            ))
+        }
+    }
+
+    /// As [`check`], for a duration in nanoseconds: the message shows the spec and the bounds as
+    /// durations.
+    pub fn check_ns(
+        name: &str,
+        spec: &str,
+        ns: i64,
+        r: &RangeInclusive<i64>,
+    ) -> Result<(), String> {
+        if r.contains(&ns) {
+            Ok(())
+        } else {
+            Err(format!(
+                "{name} {spec} is out of range: must be from {} to {}",
+                show_ns(*r.start()),
+                show_ns(*r.end())
+            ))
+        }
+    }
+
+    /// A duration in the largest unit that divides it (`100ms`, `1h`, `30d`, `0s`).
+    pub fn show_ns(ns: i64) -> String {
+        if ns == 0 {
+            return "0s".into();
+        }
+        for (unit, m) in [
+            ("d", 86_400_000_000_000),
+            ("h", 3_600_000_000_000),
+            ("m", 60_000_000_000),
+            ("s", 1_000_000_000),
+            ("ms", 1_000_000),
+            ("us", 1_000),
+        ] {
+            if ns % m == 0 {
+                return format!("{}{unit}", ns / m);
+            }
+        }
+        format!("{ns}ns")
     }
 }
 
@@ -219,21 +309,13 @@ impl RunConfig {
     /// Checks every parameter; errors name the parameter and the rule.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |m: String| Err(ConfigError::Invalid(m));
-        if self.mlofi_levels == 0 || self.mlofi_levels > 50 {
-            return invalid(format!(
-                "mlofi_levels must be in 1..=50, got {}",
-                self.mlofi_levels
-            ));
-        }
-        if self.vpin_n == 0 {
-            return invalid("vpin_n must be positive".into());
-        }
-        if self.kyle_window < 2 {
-            return invalid(format!(
-                "kyle_window must be at least 2, got {}",
-                self.kyle_window
-            ));
-        }
+        let int = |name: &str, v: usize, r| {
+            bounds::check(name, i64::try_from(v).unwrap_or(i64::MAX), r)
+                .map_err(ConfigError::Invalid)
+        };
+        int("mlofi_levels", self.mlofi_levels, &bounds::MLOFI_LEVELS)?;
+        int("vpin_n", self.vpin_n, &bounds::VPIN_N)?;
+        int("kyle_window", self.kyle_window, &bounds::KYLE_WINDOW)?;
         if self.outputs.is_empty() {
             return invalid("outputs is empty: nothing to write".into());
         }
@@ -244,10 +326,12 @@ impl RunConfig {
         }
         self.filter.date_bounds()?;
         for spec in &self.interval {
-            interval_width(spec).map_err(|source| ConfigError::Interval {
+            let ns = interval_width(spec).map_err(|source| ConfigError::Interval {
                 spec: spec.clone(),
                 source,
             })?;
+            bounds::check_ns("interval", spec, ns, &bounds::INTERVAL_NS)
+                .map_err(ConfigError::Invalid)?;
         }
         Ok(())
     }

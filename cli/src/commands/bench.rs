@@ -34,7 +34,8 @@ pub(crate) struct BenchArgs {
     #[arg(long, default_value_t = 1)]
     pub repeat: usize,
     /// Worker threads (also the thread count of the decode/encode references).
-    #[arg(short = 'w', long = "workers", default_value_t = 1)]
+    #[arg(short = 'w', long = "workers", default_value_t = 1,
+          value_parser = crate::duration::workers, allow_negative_numbers = true)]
     pub workers: usize,
     /// Skip the decode and encode reference stages (pipeline only).
     #[arg(long)]

@@ -26,7 +26,8 @@ pub(crate) struct DemoArgs {
     #[arg(long, default_value_t = 200_000)]
     pub events: u64,
     /// Worker threads.
-    #[arg(short = 'w', long = "workers", default_value_t = 2)]
+    #[arg(short = 'w', long = "workers", default_value_t = 2,
+          value_parser = crate::duration::workers, allow_negative_numbers = true)]
     pub workers: usize,
 }
 

@@ -8,7 +8,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use daedalus_dataflow::{ClusterConfig, ExecOptions, WatchOptions, plan_with};
 use daedalus_sinks::lock::{Wait, run_lock};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// `daedalus run`.
@@ -35,6 +35,7 @@ pub(crate) struct RunArgs {
 pub(crate) fn run(a: &RunArgs) -> Result<()> {
     let config = crate::config_file::resolve(&a.params)?;
     let cl = cluster(&a.cluster)?;
+    check_paths(a)?;
     // One writer per root (docs/OPERATIONS.md): process 0 of a cluster holds the lock for the
     // whole cluster; the others write nothing before they are connected to it.
     let _lock = if cl.process == 0 {
@@ -65,6 +66,40 @@ pub(crate) fn run(a: &RunArgs) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&s)?);
     } else {
         print_summary(&s, &a.root);
+    }
+    Ok(())
+}
+
+/// Refuses a root that does not exist (outside watch mode, where bronze may arrive later) and a
+/// `--state-dir` inside a dataset folder of the root (issue 16): checkpoints there would be read
+/// as data and break every later run.
+fn check_paths(a: &RunArgs) -> Result<()> {
+    if !a.mode.watch && !a.root.exists() {
+        bail!(
+            "root {} does not exist: give the folder that holds bronze/",
+            a.root.display()
+        );
+    }
+    if let Some(sd) = &a.mode.state_dir {
+        let norm = |p: &Path| {
+            p.canonicalize()
+                .or_else(|_| std::path::absolute(p))
+                .unwrap_or_else(|_| p.to_path_buf())
+        };
+        let (sd_n, root_n) = (norm(sd), norm(&a.root));
+        for ds in ["bronze", "silver", "gold"] {
+            let lexical = std::path::absolute(a.root.join(ds)).unwrap_or_default();
+            if sd_n.starts_with(root_n.join(ds)) || norm(sd).starts_with(&lexical) {
+                bail!(
+                    "--state-dir {} is inside the dataset folder {}: checkpoints there would be \
+                     read as data; choose a folder outside bronze/, silver/ and gold/ (default \
+                     {})",
+                    sd.display(),
+                    a.root.join(ds).display(),
+                    a.root.join("_daedalus").display()
+                );
+            }
+        }
     }
     Ok(())
 }
