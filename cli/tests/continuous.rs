@@ -52,31 +52,9 @@ fn s(p: &Path) -> String {
     p.display().to_string()
 }
 
-fn real_binance() -> Option<Vec<String>> {
-    let base = std::env::var_os("DAEDALUS_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
-    let real = base.join("data/real/hftbacktest");
-    if !real.is_dir() {
-        return None;
-    }
-    let mut files: Vec<String> = ["spot", "usdm", "cm"]
-        .iter()
-        .flat_map(|d| {
-            std::fs::read_dir(real.join(d))
-                .unwrap()
-                .flatten()
-                .map(|e| e.path().display().to_string())
-        })
-        .filter(|p| p.ends_with(".gz"))
-        .collect();
-    files.sort();
-    Some(files)
-}
-
 /// A root with the real Binance recordings ingested into `bronze/`.
 fn ingest_real() -> Option<tempfile::TempDir> {
-    let files = real_binance()?;
+    let files = daedalus_tests::binance_file_args()?;
     let d = tempfile::tempdir().unwrap();
     let out = s(d.path());
     let mut a = vec!["ingest", "--format", "binance-raw", "--out", &out];

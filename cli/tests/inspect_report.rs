@@ -18,28 +18,7 @@ use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_daedalus");
 
-fn real_data() -> Option<PathBuf> {
-    let base = std::env::var_os("DAEDALUS_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
-    let p = base.join("data/real");
-    p.is_dir().then_some(p)
-}
-
-fn binance_files() -> Option<Vec<PathBuf>> {
-    let real = real_data()?;
-    let mut v = Vec::new();
-    for d in ["spot", "usdm", "cm"] {
-        let mut fs: Vec<PathBuf> = std::fs::read_dir(real.join("hftbacktest").join(d))
-            .ok()?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "gz"))
-            .collect();
-        fs.sort();
-        v.extend(fs);
-    }
-    Some(v)
-}
+use daedalus_tests::binance_files;
 
 fn daedalus(args: &[&str]) -> Output {
     Command::new(BIN)

@@ -10,28 +10,6 @@ use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_daedalus");
 
-fn real_binance() -> Option<Vec<String>> {
-    let base = std::env::var_os("DAEDALUS_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
-    let real = base.join("data/real/hftbacktest");
-    if !real.is_dir() {
-        return None;
-    }
-    let mut files: Vec<String> = ["spot", "usdm", "cm"]
-        .iter()
-        .flat_map(|d| {
-            std::fs::read_dir(real.join(d))
-                .unwrap()
-                .flatten()
-                .map(|e| e.path().display().to_string())
-        })
-        .filter(|p| p.ends_with(".gz"))
-        .collect();
-    files.sort();
-    Some(files)
-}
-
 fn args<'a>(root: &'a str, files: &'a [String]) -> Vec<&'a str> {
     let mut a = vec!["ingest", "--format", "binance-raw", "--root", root];
     a.extend(files.iter().map(String::as_str));
@@ -68,7 +46,7 @@ fn tree(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
 
 #[test]
 fn issue_14_kill_9_then_rerun_gives_the_uninterrupted_bronze() {
-    let Some(files) = real_binance() else {
+    let Some(files) = daedalus_tests::binance_file_args() else {
         eprintln!("SKIP issue_14_kill_9: ../shared/data/real not found");
         return;
     };

@@ -342,26 +342,11 @@ fn issue_15_fault_at_flush_with_failing_cleanup() {
     synthetic_case("flush:1,cleanup:all");
 }
 
-fn real_binance() -> Option<Vec<String>> {
-    let base = std::env::var_os("DAEDALUS_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
-    let real = base.join("data/real/hftbacktest");
-    let mut files: Vec<String> = ["spot", "usdm", "cm"]
-        .iter()
-        .filter_map(|d| std::fs::read_dir(real.join(d)).ok())
-        .flat_map(|rd| rd.flatten().map(|e| s(&e.path())))
-        .filter(|p| p.ends_with(".gz"))
-        .collect();
-    files.sort();
-    (!files.is_empty()).then_some(files)
-}
-
 /// The real Binance recordings: 2024-08-08 committed, then 2024-08-09 added, with a fault at
 /// the checkpoint's write, its rename and an output rename.
 #[test]
 fn issue_15_faults_on_real_binance() {
-    let Some(files) = real_binance() else {
+    let Some(files) = daedalus_tests::binance_file_args() else {
         println!("SKIP issue_15_faults_on_real_binance: ../shared/data/real is absent");
         return;
     };

@@ -381,28 +381,6 @@ fn issue_15_two_runs_on_one_root_one_refused_or_in_turn() {
     println!("two runs on one root: {refused} of 10 non-waiting trials refused the second run");
 }
 
-fn real_binance() -> Option<Vec<String>> {
-    let base = std::env::var_os("DAEDALUS_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
-    let real = base.join("data/real/hftbacktest");
-    if !real.is_dir() {
-        return None;
-    }
-    let mut files: Vec<String> = ["spot", "usdm", "cm"]
-        .iter()
-        .flat_map(|d| {
-            std::fs::read_dir(real.join(d))
-                .unwrap()
-                .flatten()
-                .map(|e| e.path().display().to_string())
-        })
-        .filter(|p| p.ends_with(".gz"))
-        .collect();
-    files.sort();
-    Some(files)
-}
-
 /// Waits until the ingest of `root` holds the bronze lock (it recorded itself in it).
 fn wait_for_ingest_lock(root: &Path, ingest: &mut Child) {
     let t0 = Instant::now();
@@ -423,7 +401,7 @@ fn wait_for_ingest_lock(root: &Path, ingest: &mut Child) {
 /// output (and a rerun's) equals a single run's over all files.
 #[test]
 fn issue_15_run_during_ingest_sees_all_files_or_none() {
-    let Some(files) = real_binance() else {
+    let Some(files) = daedalus_tests::binance_file_args() else {
         println!(
             "SKIP issue_15_run_during_ingest_sees_all_files_or_none: ../shared/data/real not found"
         );
@@ -572,7 +550,7 @@ fn issue_15_previous_release_root_is_adopted() {
 /// output.
 #[test]
 fn issue_15_watch_run_and_ingest_coexist() {
-    let Some(files) = real_binance() else {
+    let Some(files) = daedalus_tests::binance_file_args() else {
         println!("SKIP issue_15_watch_run_and_ingest_coexist: ../shared/data/real not found");
         return;
     };

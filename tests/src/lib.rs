@@ -48,6 +48,17 @@ pub fn binance_files() -> Option<Vec<PathBuf>> {
     Some(v)
 }
 
+/// The raw Binance recordings as command-line arguments, sorted by full path (`cm`, `spot`,
+/// `usdm`), the order the binary's tests pass them in.
+pub fn binance_file_args() -> Option<Vec<String>> {
+    let mut v: Vec<String> = binance_files()?
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    v.sort();
+    Some(v)
+}
+
 /// Every committed Parquet file under `root/<prefix>`, read and concatenated per partition
 /// directory (relative path), files in name order.
 pub fn read_partitions(root: &Path, prefix: &str) -> BTreeMap<String, RecordBatch> {
