@@ -241,8 +241,18 @@ pub(crate) struct ModeArgs {
     /// failing with its pid and command.
     #[arg(long)]
     pub wait: bool,
-    /// Discard the checkpoints and outputs of the markets selected by --exchange/--symbol (all
-    /// without them) and recompute them from bronze.
+    /// Recompute the markets selected by --exchange/--symbol (all without them) from bronze,
+    /// then replace their outputs and checkpoints in one commit per market (the previous ones
+    /// stand until then); with --from/--to, only the partitions of that window, starting from
+    /// the checkpoint history.
     #[arg(long)]
     pub rebuild: bool,
+    /// Recompute every market with late, changed or removed bronze from the last checkpoint
+    /// before it and replace the affected partitions; with --watch, as late files arrive.
+    #[arg(long, conflicts_with = "rebuild")]
+    pub restate: bool,
+    /// Event time of checkpoint history kept per market (for --restate and --rebuild --from);
+    /// 0 keeps none.
+    #[arg(long, default_value = "7d", value_parser = duration::keep_checkpoints)]
+    pub keep_checkpoints: Duration,
 }

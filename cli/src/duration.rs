@@ -73,6 +73,11 @@ pub(crate) fn watermark_delay(spec: &str) -> Result<Duration, String> {
     bounded("--watermark-delay", spec, &bounds::WATERMARK_DELAY_NS)
 }
 
+/// `--keep-checkpoints` ([`bounds::KEEP_CHECKPOINTS_NS`]).
+pub(crate) fn keep_checkpoints(spec: &str) -> Result<Duration, String> {
+    bounded("--keep-checkpoints", spec, &bounds::KEEP_CHECKPOINTS_NS)
+}
+
 /// An integer flag checked against its documented range: parsed as a signed number so that
 /// `-1` is reported as out of range, not as an unknown argument.
 fn int(name: &str, s: &str, r: &RangeInclusive<i64>) -> Result<usize, String> {

@@ -203,6 +203,8 @@ pub mod bounds {
     pub const IDLE_TIMEOUT_NS: RangeInclusive<i64> = 100_000_000..=2_592_000_000_000_000;
     /// `--watermark-delay`: 0 to 30 days.
     pub const WATERMARK_DELAY_NS: RangeInclusive<i64> = 0..=2_592_000_000_000_000;
+    /// `--keep-checkpoints`: 0 (no history: restatements start at the first row) to 3660 days.
+    pub const KEEP_CHECKPOINTS_NS: RangeInclusive<i64> = 0..=316_224_000_000_000_000;
 
     /// `Ok` when `v` is in `r`; otherwise the message naming the parameter, the range and `v`.
     pub fn check(name: &str, v: i64, r: &RangeInclusive<i64>) -> Result<(), String> {

@@ -32,6 +32,46 @@ pub enum EngineError {
         #[source]
         source: BarSpecError,
     },
+    /// A consumed bronze file is gone, under `--on-late fail`.
+    #[error(
+        "{market}: bronze file {file} was consumed by the checkpoint and is gone (--on-late fail): restore it, or run --restate to recompute {market} without it"
+    )]
+    RemovedInput {
+        /// The market.
+        market: Market,
+        /// The file, relative to the root.
+        file: String,
+    },
+    /// A rebuild limited to a window would keep outputs computed with other parameters.
+    #[error(
+        "{market}: --rebuild --from/--to keeps the outputs outside the window, but they were computed with other parameters (checkpoint fingerprint {found}, now {expected}): rebuild the market whole (without --from/--to)"
+    )]
+    WindowFingerprint {
+        /// The market.
+        market: Market,
+        /// Fingerprint of its checkpoint.
+        found: String,
+        /// Fingerprint of this run.
+        expected: String,
+    },
+    /// A recomputation was stopped (SIGINT/SIGTERM) before it finished: nothing was replaced.
+    #[error(
+        "{what} stopped before it finished: nothing was replaced (the previous outputs and checkpoints stand)"
+    )]
+    RecomputeStopped {
+        /// `rebuild` or `restatement`.
+        what: &'static str,
+    },
+    /// A recomputation's run failed: nothing was replaced.
+    #[error(
+        "{what} failed, nothing was replaced (the previous outputs and checkpoints stand):\n  {errors}"
+    )]
+    RecomputeFailed {
+        /// `rebuild` or `restatement`.
+        what: &'static str,
+        /// The run's errors, one per line.
+        errors: String,
+    },
     /// A batch run with nothing to read.
     #[error(
         "no bronze partitions under {} match the filter (datasets {datasets:?}); ingest or generate bronze first",
@@ -223,21 +263,6 @@ pub enum RunError {
         /// Why.
         #[source]
         source: bincode::Error,
-    },
-    /// A bronze file a checkpoint consumed has changed size since.
-    #[error(
-        "{}: bronze file changed since the checkpoint that consumed it ({was} -> {now} bytes): restore it, or rerun with --rebuild for {market}",
-        file.display()
-    )]
-    BronzeChanged {
-        /// The bronze file.
-        file: PathBuf,
-        /// Its market.
-        market: Market,
-        /// Size recorded by the checkpoint.
-        was: u64,
-        /// Size now.
-        now: u64,
     },
     /// Late rows under `--on-late fail`.
     #[error(

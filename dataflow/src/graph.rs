@@ -59,28 +59,32 @@ pub fn execute(plan: RunPlan, cluster: &ClusterConfig) -> Result<WorkerSummary> 
         .state_dir
         .clone()
         .unwrap_or_else(|| plan.root.join("_daedalus"));
-    let rebuild = plan.exec.rebuild;
-    let filter = plan.config.filter.clone();
-    let nq = plan.config.normalize_quotes;
-    let state = Arc::new(RunState::open(
-        &plan.root,
-        &state_dir,
-        &plan.config,
-        &|m| rebuild && filter.selects_market(&m.exchange, &m.symbol, nq),
-        datasets_needed(&plan.config.outputs),
-        plan.exec.observer.clone(),
-    )?);
+    if plan.exec.shadow.is_none() && cluster.process == 0 {
+        // Finish a rebuild's or restatement's committed switch-overs before anything reads a
+        // checkpoint; the other processes connect only once this one listens, after this.
+        let n = daedalus_sinks::swap::recover(&plan.root, &state_dir).map_err(
+            EngineError::state(format!(
+                "finishing interrupted switch-overs in {}",
+                state_dir.display()
+            )),
+        )?;
+        if n > 0 {
+            tracing::info!("finished {n} interrupted rebuild/restatement switch-over(s)");
+        }
+    }
+    let (builders, comms) = allocators(cluster)?;
+    let state = Arc::new(open_state(&plan, &state_dir)?);
+    let removed = report_removed_inputs(&plan, &state)?;
     let known = known_markets(&plan, &state)?;
     let peers = cluster.workers.max(1) * cluster.processes.max(1);
     let proposed = proposed_routing(&plan, peers);
     install_signal_handlers(&state)?;
     let ctx = Arc::new(RunContext {
         plan,
-        state,
+        state: state.clone(),
         known,
         proposed,
     });
-    let (builders, comms) = allocators(cluster)?;
     let guards = timely::execute::execute_from(
         builders,
         comms,
@@ -93,10 +97,48 @@ pub fn execute(plan: RunPlan, cluster: &ClusterConfig) -> Result<WorkerSummary> 
         let s = r.map_err(|e| EngineError::Timely(format!("worker failed: {e}")))?;
         total.merge(s);
     }
+    total.count("removed_inputs", removed);
+    total.stopped = state.stop.load(std::sync::atomic::Ordering::Relaxed);
+    total.restart = state.restart.load(std::sync::atomic::Ordering::Relaxed);
     Ok(total)
 }
 
-/// Markets known now (from bronze, checkpoints, and with `--rebuild` the state directory) that
+/// Opens the run state: the live root, or a recomputation's shadow.
+fn open_state(plan: &RunPlan, state_dir: &std::path::Path) -> Result<RunState> {
+    let out_root = plan
+        .exec
+        .shadow
+        .as_ref()
+        .map_or_else(|| plan.root.clone(), |s| s.out_root.clone());
+    RunState::open(
+        &plan.root,
+        &out_root,
+        plan.exec.shadow.is_some(),
+        state_dir,
+        &plan.config,
+        datasets_needed(&plan.config.outputs),
+        plan.exec.observer.clone(),
+    )
+}
+
+/// Consumed bronze files that are gone (issue 14): named in a warning and counted like late
+/// files (`--on-late fail` stops); `--restate` recomputes their markets.
+fn report_removed_inputs(plan: &RunPlan, state: &RunState) -> Result<u64> {
+    for (m, p) in &state.removed_inputs {
+        if plan.exec.on_late == crate::plan::LatePolicy::Fail {
+            return Err(EngineError::RemovedInput {
+                market: m.clone(),
+                file: p.clone(),
+            });
+        }
+        tracing::warn!(
+            "{m}: bronze file {p} was consumed by the checkpoint and is gone: outputs computed from it are kept until `run --restate` recomputes {m}"
+        );
+    }
+    Ok(state.removed_inputs.len() as u64)
+}
+
+/// Markets known now (from bronze and checkpoints) that
 /// the filter selects: their outputs are reconciled by the worker that owns them, before any
 /// data flows.
 fn known_markets(plan: &RunPlan, state: &RunState) -> Result<Vec<Market>> {
@@ -106,14 +148,6 @@ fn known_markets(plan: &RunPlan, state: &RunState) -> Result<Vec<Market>> {
             exchange: r.checkpoint.header.exchange.clone(),
             symbol: r.checkpoint.header.symbol.clone(),
         });
-    }
-    if plan.exec.rebuild {
-        let listed = daedalus_sinks::manifest::list_markets(&state.state_dir).map_err(
-            EngineError::state(format!("listing {}", state.state_dir.display())),
-        )?;
-        for (exchange, symbol) in listed {
-            known.push(Market { exchange, symbol });
-        }
     }
     known.sort();
     known.dedup();
@@ -214,6 +248,7 @@ fn run_worker(worker: &mut Worker, ctx: &RunContext) -> WorkerSummary {
 fn source_options(plan: &RunPlan, routing: Arc<Routing>) -> SourceOptions {
     let filter = plan.config.filter.clone();
     let nq = plan.config.normalize_quotes;
+    let only = plan.exec.shadow.as_ref().map(|s| s.markets.clone());
     SourceOptions {
         clock: match plan.config.clock {
             Clock::Event => OrderClock::Event,
@@ -227,14 +262,24 @@ fn source_options(plan: &RunPlan, routing: Arc<Routing>) -> SourceOptions {
         watch: plan.exec.watch,
         on_late: plan.exec.on_late,
         routing,
-        keep: Arc::new(move |e: &str, s: &str, d: Date| filter.matches(e, s, d, nq)),
+        restart_on_late: plan.exec.restate && plan.exec.watch.is_some() && only.is_none(),
+        keep: Arc::new(move |e: &str, s: &str, d: Date| {
+            filter.matches(e, s, d, nq)
+                && only.as_ref().is_none_or(|o| {
+                    o.contains(&Market {
+                        exchange: e.to_string(),
+                        symbol: s.to_string(),
+                    })
+                })
+        }),
     }
 }
 
 /// The sink's settings for this run.
 fn sink_options(plan: &RunPlan, state: &RunState) -> SinkOptions {
     SinkOptions {
-        root: plan.root.clone(),
+        root: state.out_root.clone(),
+        keep_checkpoints: plan.exec.keep_checkpoints,
         state_dir: state.state_dir.clone(),
         fingerprint: state.fingerprint.clone(),
         root_id: state.root_id.clone(),

@@ -19,6 +19,7 @@ mod merge;
 mod observer;
 mod ops;
 mod plan;
+pub mod restate;
 mod routing;
 mod state;
 mod summary;
@@ -30,7 +31,7 @@ pub use graph::execute;
 pub use observer::{NoObserver, RunObserver};
 pub use plan::{
     AssignedPartition, DECODE_BATCH_ROWS, ExecOptions, LatePolicy, ParamTemplate, RunPlan,
-    WatchOptions, adv_schedule, plan, plan_with,
+    ShadowRun, WatchOptions, adv_schedule, plan, plan_with,
 };
 pub use state::{ADV_BUCKETS_PER_DAY, ADV_DAYS};
 pub use summary::WorkerSummary;

@@ -67,10 +67,30 @@ pub struct ExecOptions {
     pub watch: Option<WatchOptions>,
     /// Late rows.
     pub on_late: LatePolicy,
-    /// Discard the selected markets' checkpoints and outputs and recompute them.
+    /// Recompute the selected markets from their first row (or, with `--from`, from the
+    /// checkpoint history at the window) into a shadow, then replace their outputs
+    /// ([`crate::restate`]).
     pub rebuild: bool,
+    /// Recompute every market with late, changed or removed bronze from the last checkpoint
+    /// before it, then replace the affected partitions ([`crate::restate`]); in watch mode, do
+    /// so as late files arrive.
+    pub restate: bool,
+    /// Event time (ns) of checkpoint history kept per market (`--keep-checkpoints`).
+    pub keep_checkpoints: i64,
     /// Receives the run's progress (rows, files, watermark, checkpoints).
     pub observer: Arc<dyn RunObserver>,
+    /// Set only by [`crate::restate`]: this run computes a recomputation's shadow.
+    pub shadow: Option<ShadowRun>,
+}
+
+/// A recomputation's run (see [`crate::restate`]): outputs go to the shadow's output tree, only
+/// the recomputed markets are read, and nothing of the live root is reconciled or replaced.
+#[derive(Clone, Debug)]
+pub struct ShadowRun {
+    /// Where silver and gold go.
+    pub(crate) out_root: PathBuf,
+    /// The markets recomputed.
+    pub(crate) markets: Arc<std::collections::BTreeSet<Market>>,
 }
 
 impl Default for ExecOptions {
@@ -81,7 +101,10 @@ impl Default for ExecOptions {
             watch: None,
             on_late: LatePolicy::Record,
             rebuild: false,
+            restate: false,
+            keep_checkpoints: daedalus_sinks::history::DEFAULT_KEEP_NS,
             observer: Arc::new(NoObserver),
+            shadow: None,
         }
     }
 }

@@ -101,8 +101,13 @@ impl AdvOracle {
 
 /// Process-wide run state.
 pub(crate) struct RunState {
-    /// Root (bronze in, silver/gold out).
+    /// Root (bronze in; silver/gold out unless this run computes a shadow).
     pub root: PathBuf,
+    /// Where silver and gold go: the root, or a recomputation's shadow output tree.
+    pub out_root: PathBuf,
+    /// This run computes a recomputation's shadow: its output tree starts empty and is never
+    /// reconciled (the live outputs it will replace are elsewhere).
+    pub shadow: bool,
     /// Checkpoint directory.
     pub state_dir: PathBuf,
     /// Fingerprint of the output-changing parameters.
@@ -117,6 +122,11 @@ pub(crate) struct RunState {
     recovered: Mutex<HashSet<u64>>,
     /// Set by SIGINT/SIGTERM: stop reading, checkpoint, exit 0.
     pub stop: Arc<AtomicBool>,
+    /// Set by a watch run with `--restate` when late bronze arrives: stop reading and
+    /// checkpoint like a stop, so the caller restates and resumes watching.
+    pub restart: AtomicBool,
+    /// Consumed bronze files of resumed markets that are gone: (market, path relative to root).
+    pub removed_inputs: Vec<(Market, String)>,
     /// VPIN `adv` rule.
     pub adv: AdvOracle,
     /// Datasets the run reads.
@@ -176,13 +186,14 @@ fn check_identity(state_dir: &Path, m: &Market, h: &CheckpointHeader, root_id: &
 }
 
 impl RunState {
-    /// Opens the state directory, loads and verifies every checkpoint; markets selected by
-    /// `rebuild` are treated as fresh (their checkpoints are removed by their owner).
+    /// Opens the state directory, loads and verifies every checkpoint, and lists consumed bronze
+    /// files that are gone.
     pub(crate) fn open(
         root: &Path,
+        out_root: &Path,
+        shadow: bool,
         state_dir: &Path,
         config: &RunConfig,
-        rebuild: &dyn Fn(&Market) -> bool,
         datasets: Vec<Dataset>,
         observer: Arc<dyn RunObserver>,
     ) -> Result<Self> {
@@ -191,14 +202,12 @@ impl RunState {
         let fingerprint = config_fingerprint(config);
         let root_id = manifest::root_id(state_dir).map_err(state_err())?;
         let mut resume = BTreeMap::new();
+        let mut removed_inputs = Vec::new();
         for (e, s) in manifest::list_markets(state_dir).map_err(state_err())? {
             let m = Market {
                 exchange: e.clone(),
                 symbol: s.clone(),
             };
-            if rebuild(&m) {
-                continue;
-            }
             let Some(cp) = manifest::load(state_dir, &e, &s).map_err(state_err())? else {
                 continue;
             };
@@ -211,12 +220,18 @@ impl RunState {
                     expected: fingerprint,
                 });
             }
-            let inputs = cp
+            let inputs: HashMap<String, u64> = cp
                 .header
                 .inputs
                 .iter()
                 .map(|i| (i.path.clone(), i.size))
                 .collect();
+            removed_inputs.extend(
+                inputs
+                    .keys()
+                    .filter(|p| !root.join(p).exists())
+                    .map(|p| (m.clone(), p.clone())),
+            );
             resume.insert(
                 m.hash64(),
                 MarketResume {
@@ -225,8 +240,11 @@ impl RunState {
                 },
             );
         }
+        removed_inputs.sort();
         Ok(RunState {
             root: root.to_path_buf(),
+            out_root: out_root.to_path_buf(),
+            shadow,
             state_dir: state_dir.to_path_buf(),
             fingerprint,
             root_id,
@@ -234,10 +252,18 @@ impl RunState {
             registry: Mutex::new(BTreeMap::new()),
             recovered: Mutex::new(HashSet::new()),
             stop: Arc::new(AtomicBool::new(false)),
+            restart: AtomicBool::new(false),
+            removed_inputs,
             adv: AdvOracle::default(),
             datasets,
             observer,
         })
+    }
+
+    /// Sources stop reading and markets checkpoint: a signal, or late data to restate.
+    pub(crate) fn halting(&self) -> bool {
+        self.stop.load(std::sync::atomic::Ordering::Relaxed)
+            || self.restart.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Records a market seen by a source.
@@ -287,7 +313,7 @@ impl RunState {
     /// checkpoint, every output file of the market goes (a fresh run replaces them).
     pub(crate) fn ensure_recovered(&self, m: &Market) -> Result<()> {
         let key = m.hash64();
-        if !self.recovered.lock().expect("recovered").insert(key) {
+        if self.shadow || !self.recovered.lock().expect("recovered").insert(key) {
             return Ok(());
         }
         let header: Option<&CheckpointHeader> = self.resume.get(&key).map(|r| &r.checkpoint.header);
@@ -296,7 +322,7 @@ impl RunState {
                 EngineError::state(format!("removing the checkpoint of {m}")),
             )?;
         }
-        let rec = manifest::recover_market(&self.root, &m.exchange, &m.symbol, header)
+        let rec = manifest::recover_market(&self.out_root, &m.exchange, &m.symbol, header)
             .map_err(EngineError::state(format!("recovering outputs of {m}")))?;
         if rec != Default::default() {
             tracing::info!(

@@ -24,6 +24,12 @@ pub struct WorkerSummary {
     pub quality: BTreeMap<String, u64>,
     /// Errors that stopped this worker (file, row and rule).
     pub errors: Vec<RunError>,
+    /// The run was stopped by SIGINT/SIGTERM (markets checkpointed what they applied).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub stopped: bool,
+    /// A watch run with `--restate` stopped reading because late bronze arrived.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub restart: bool,
 }
 
 impl WorkerSummary {

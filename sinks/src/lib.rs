@@ -12,6 +12,10 @@
 //!   exactly-once commit point, and crash recovery of output directories.
 //! - [`fault`]: fault injection at each commit step, compiled in only with the
 //!   `fault-injection` feature (tests).
+//! - [`history`]: each market's checkpoints at its `--checkpoint-every` boundaries, kept for
+//!   restatement and windowed rebuilds.
+//! - [`swap`]: recompute, then replace: the one-commit switch-over of a rebuilt or restated
+//!   market from its shadow, and its roll-forward after a crash.
 //! - [`lock`]: one writer at a time: the run, ingest and bronze locks under `_daedalus/`.
 //! - [`silver`]: the per-market batcher that cuts silver and gold rows into one batch per
 //!   partition.
@@ -22,11 +26,13 @@
 pub mod atomic;
 pub mod bronze;
 pub mod fault;
+pub mod history;
 pub mod ingest_state;
 pub mod lock;
 pub mod manifest;
 pub(crate) mod partitioned;
 pub mod silver;
+pub mod swap;
 
 pub use atomic::{AtomicParquetFile, StagedFile, WriteOptions};
 pub use bronze::BronzeWriter;

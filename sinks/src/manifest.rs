@@ -387,6 +387,27 @@ pub(crate) fn market_output_dirs(root: &Path, exchange: &str, symbol: &str) -> V
     out
 }
 
+/// The visible output files of one market under `root`, relative to it, sorted.
+pub fn market_output_files(root: &Path, exchange: &str, symbol: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for dir in market_output_dirs(root, exchange, symbol) {
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().to_string();
+            if name.ends_with(".parquet")
+                && !is_staged_name(&name)
+                && let Ok(rel) = e.path().strip_prefix(root)
+            {
+                out.push(rel.to_string_lossy().replace('\\', "/"));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
 /// Collects into `out` the `date=*` directories under `<dir>/**/<ex>/<sy>`, descending at most
 /// four dataset/spec levels.
 fn walk_market_dirs(dir: &Path, ex: &str, sy: &str, depth: usize, out: &mut Vec<PathBuf>) {
@@ -536,6 +557,46 @@ pub fn append_late(state_dir: &Path, rec: &LateRecord) -> Result<()> {
     line.push('\n');
     f.write_all(line.as_bytes()).map_err(io)?;
     f.sync_data().map_err(io)
+}
+
+/// The records of `<state_dir>/late.jsonl` (none when it does not exist). A line that does not
+/// parse is an error naming the file and line.
+pub fn read_late(state_dir: &Path) -> Result<Vec<LateRecord>> {
+    let path = state_dir.join("late.jsonl");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(source) => return Err(SinkError::Io { path, source }),
+    };
+    let mut out = Vec::new();
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        out.push(serde_json::from_str(line).map_err(|e| {
+            corrupt(
+                &path,
+                format!("line {}: not a late-file record: {e}", i + 1),
+            )
+        })?);
+    }
+    Ok(out)
+}
+
+/// Rewrites `<state_dir>/late.jsonl` atomically with the records `keep` accepts (a restatement
+/// resolves the late files of the markets it recomputed).
+pub fn retain_late(state_dir: &Path, keep: impl Fn(&LateRecord) -> bool) -> Result<()> {
+    let recs = read_late(state_dir)?;
+    if recs.iter().all(&keep) {
+        return Ok(());
+    }
+    let mut text = String::new();
+    for r in recs.iter().filter(|r| keep(r)) {
+        text.push_str(&serde_json::to_string(r).expect("record serializes"));
+        text.push('\n');
+    }
+    write_atomic(&state_dir.join("late.jsonl"), text.as_bytes())
 }
 
 /// Milliseconds since the Unix epoch.

@@ -6,6 +6,7 @@ use crate::metrics::{Metrics, MetricsObserver};
 use crate::runner::{execute_with_progress, print_summary};
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use daedalus_dataflow::restate::{self, PendingReason, RecomputeReport};
 use daedalus_dataflow::{ClusterConfig, ExecOptions, WatchOptions, plan_with};
 use daedalus_sinks::lock::{Wait, run_lock};
 use std::path::{Path, PathBuf};
@@ -54,20 +55,93 @@ pub(crate) fn run(a: &RunArgs) -> Result<()> {
     }
     let exec = exec_options(&a.mode, observer.clone());
     let watch = exec.watch.is_some();
+    if watch && a.mode.restate && cl.processes > 1 {
+        bail!("--restate with --watch restates in the watching process: run it with -n 1");
+    }
     let p = plan_with(a.root.clone(), config, exec)?;
+    if cl.process == 0 {
+        // Recompute, then replace, before the run proper; the other processes of a cluster
+        // connect to this one only after it (they wait for it to listen).
+        if a.mode.rebuild {
+            let r = restate::rebuild(&p, cl.workers)?;
+            print_recompute(&r, "rebuilt");
+        } else if a.mode.restate {
+            let r = restate::restate(&p, cl.workers)?;
+            print_recompute(&r, "restated");
+        }
+        if !restate::orphans(&p)?.is_empty() {
+            // Outputs without a checkpoint are recomputed before they are replaced.
+            let r = restate::rebuild_orphans(&p, cl.workers)?;
+            print_recompute(&r, "rebuilt (no checkpoint)");
+        }
+    }
     if watch {
         tracing::info!(
             "watching {} for new bronze files (SIGINT/SIGTERM: checkpoint and stop)",
             a.root.join("bronze").display()
         );
     }
-    let s = execute_with_progress(p, &cl, observer)?;
+    let s = loop {
+        let s = execute_with_progress(p.clone(), &cl, observer.clone())?;
+        if !s.restart || s.stopped {
+            break s;
+        }
+        // A watch run with --restate stopped reading at late bronze: restate, watch on.
+        tracing::info!("late bronze arrived: restating, then watching on");
+        let r = restate::restate(&p, cl.workers)?;
+        print_recompute(&r, "restated");
+    };
     if a.json {
         println!("{}", serde_json::to_string_pretty(&s)?);
     } else {
         print_summary(&s, &a.root);
     }
     Ok(())
+}
+
+/// Prints what a rebuild or restatement replaced (to stderr: stdout may carry `--json`).
+fn print_recompute(r: &RecomputeReport, verb: &str) {
+    for p in &r.pending {
+        for reason in &p.reasons {
+            eprintln!("{}: needs restating: {}", p.market, describe(reason));
+        }
+    }
+    for m in &r.markets {
+        let from = m.start.map_or("its first row".to_string(), |t| {
+            format!("the checkpoint at {}", fmt_ns(t))
+        });
+        eprintln!(
+            "{verb} {} from {from}: {} file(s) replaced or added, {} removed",
+            m.market, m.files_in, m.files_removed
+        );
+    }
+}
+
+fn describe(r: &PendingReason) -> String {
+    match r {
+        PendingReason::Late { file, rows, .. } => format!("{file}: {rows} late row(s)"),
+        PendingReason::Removed { file } => format!("{file}: consumed, now gone"),
+        PendingReason::Changed { file, was, now } => {
+            format!("{file}: consumed at {was} bytes, now {now}")
+        }
+        PendingReason::Unconsumed { file, min_ts } => {
+            format!(
+                "{file}: rows from {} behind the checkpoint",
+                fmt_ns(*min_ts)
+            )
+        }
+    }
+}
+
+/// An ordering time as UTC.
+fn fmt_ns(t: i64) -> String {
+    daedalus_model::time::Date::of_nanos(t).to_string()
+        + &format!(
+            "T{:02}:{:02}:{:02}Z",
+            t.rem_euclid(86_400_000_000_000) / 3_600_000_000_000,
+            t.rem_euclid(3_600_000_000_000) / 60_000_000_000,
+            t.rem_euclid(60_000_000_000) / 1_000_000_000
+        )
 }
 
 /// Refuses a root that does not exist (outside watch mode, where bronze may arrive later) and a
@@ -117,7 +191,10 @@ fn exec_options(m: &ModeArgs, observer: Arc<MetricsObserver>) -> ExecOptions {
         }),
         on_late: m.on_late.into(),
         rebuild: m.rebuild,
+        restate: m.restate,
+        keep_checkpoints: m.keep_checkpoints.as_nanos() as i64,
         observer,
+        shadow: None,
     }
 }
 

@@ -14,6 +14,7 @@ mod state;
 
 use anyhow::{Context, Result, bail};
 use daedalus_dataflow::FilterSpec;
+use daedalus_dataflow::restate::PendingReason;
 use daedalus_model::partition::hive_value;
 use daedalus_model::time::{Date, Nanos};
 use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
@@ -132,6 +133,9 @@ pub(crate) struct StateInfo {
     pub checkpoints: Vec<CheckpointInfo>,
     /// Lines in `late.jsonl` (late bronze files recorded), if present.
     pub late_files: Option<u64>,
+    /// Markets whose outputs miss some of their bronze (late, changed, removed or unconsumed
+    /// files), each with what `run --restate` would recompute.
+    pub pending_restatements: Vec<daedalus_dataflow::restate::Pending>,
 }
 
 /// Everything `inspect` found under a root.
@@ -542,6 +546,39 @@ fn totals(parts: &[PartitionInfo]) -> Vec<MarketTotals> {
     m.into_values().collect()
 }
 
+impl Inventory {
+    /// Pending late inputs per market (`run --restate` recomputes them).
+    fn pending_table(&self) -> String {
+        let p = &self.state.pending_restatements;
+        if p.is_empty() {
+            return String::new();
+        }
+        let mut out = format!(
+            "pending late inputs ({} market(s); `run --restate` recomputes them):\n",
+            p.len()
+        );
+        for m in p {
+            out.push_str(&format!("  {}: {} input(s)\n", m.market, m.reasons.len()));
+            for r in &m.reasons {
+                let line = match r {
+                    PendingReason::Late { file, rows, .. } => {
+                        format!("late      {file} ({rows} row(s) not applied)")
+                    }
+                    PendingReason::Removed { file } => format!("removed   {file}"),
+                    PendingReason::Changed { file, was, now } => {
+                        format!("changed   {file} ({was} -> {now} bytes)")
+                    }
+                    PendingReason::Unconsumed { file, .. } => {
+                        format!("unread    {file} (rows behind the checkpoint)")
+                    }
+                };
+                out.push_str(&format!("    {line}\n"));
+            }
+        }
+        out
+    }
+}
+
 /// The state directory and its per-market checkpoints (header only).
 fn state_info(root: &Path, filter: &FilterSpec, errors: &mut Vec<String>) -> StateInfo {
     let dir = root.join("_daedalus");
@@ -556,6 +593,21 @@ fn state_info(root: &Path, filter: &FilterSpec, errors: &mut Vec<String>) -> Sta
     let late = dir.join("late.jsonl");
     if let Ok(t) = std::fs::read_to_string(&late) {
         s.late_files = Some(t.lines().filter(|l| !l.trim().is_empty()).count() as u64);
+    }
+    match daedalus_dataflow::restate::pending(root, &dir, daedalus_dataflow::Clock::Event) {
+        Ok(p) => {
+            s.pending_restatements = p
+                .into_iter()
+                .filter(|p| {
+                    filter.exchange.is_empty() || filter.exchange.contains(&p.market.exchange)
+                })
+                .filter(|p| filter.symbol.is_empty() || filter.symbol.contains(&p.market.symbol))
+                .collect();
+        }
+        Err(e) => errors.push(format!(
+            "pending late inputs: {}",
+            daedalus_dataflow::chain(&e)
+        )),
     }
     match state::checkpoints(&dir) {
         Ok(cks) => {
@@ -706,6 +758,7 @@ impl Inventory {
         if let Some(n) = self.state.late_files {
             out.push_str(&format!("late bronze files recorded: {n}\n"));
         }
+        out.push_str(&self.pending_table());
         if !self.errors.is_empty() {
             out.push_str(&format!("\n{} problem(s):\n", self.errors.len()));
             for e in &self.errors {

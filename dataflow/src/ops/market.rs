@@ -386,7 +386,7 @@ impl MarketOp {
             self.checkpoint_at_boundary(as_nanos(fv));
         }
         let done = f.is_none();
-        let stopping = done && self.state.stop.load(std::sync::atomic::Ordering::Relaxed);
+        let stopping = done && self.state.halting();
         let bound: Option<Nanos> = if stopping {
             self.released
         } else {

@@ -33,6 +33,7 @@ use daedalus_model::time::Nanos;
 use daedalus_sinks::SinkError;
 use daedalus_sinks::atomic::{AtomicParquetFile, StagedFile, WriteOptions};
 use daedalus_sinks::fault::{self, Step};
+use daedalus_sinks::history;
 use daedalus_sinks::manifest::{
     self, CheckpointHeader, FORMAT_VERSION, InputFile, OutputFile, now_unix_ms,
 };
@@ -120,6 +121,8 @@ pub(crate) struct SinkOptions {
     pub write: WriteOptions,
     /// Rows per part file before rolling to the next.
     pub max_rows_per_file: u64,
+    /// Event time (ns) of checkpoint history kept per market.
+    pub keep_checkpoints: i64,
 }
 
 fn part_name(n: u32) -> String {
@@ -256,6 +259,8 @@ impl MarketOut {
         self.header = h;
         summary.borrow_mut().checkpoints += 1;
         self.publish_staged(opts, summary)?;
+        // After the commit: the history only ever lists committed states.
+        history::record(&opts.state_dir, &self.header, &state, opts.keep_checkpoints)?;
         for d in dropped {
             let p = opts.root.join(&d);
             match fault::check(Step::Cleanup, &p).and_then(|()| std::fs::remove_file(&p)) {

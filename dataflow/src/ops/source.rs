@@ -114,6 +114,8 @@ pub(crate) struct SourceOptions {
     pub on_late: LatePolicy,
     /// Market -> worker (partitions are read on their market's worker).
     pub routing: Arc<crate::routing::Routing>,
+    /// Late rows stop reading (watch with `--restate`: the caller restates, then resumes).
+    pub restart_on_late: bool,
     /// Partition filter (exchange, symbol, date).
     pub keep: Arc<dyn Fn(&str, &str, daedalus_model::time::Date) -> bool + Send + Sync>,
 }
@@ -357,7 +359,7 @@ impl SourceOp {
         if self.cap.is_none() {
             return;
         }
-        if self.state.stop.load(Ordering::Relaxed) {
+        if self.state.halting() {
             self.cap = None;
             return;
         }
@@ -694,8 +696,9 @@ fn scan(
 }
 
 /// The new files of a partition, with their floors: a file the market's checkpoint consumed
-/// replays below `processed_until` (and must not have changed); any other file's rows below the
-/// checkpoint, or below `floor_now` (the capability when it appeared), are late.
+/// replays below `processed_until`; any other file's rows below the checkpoint, or below
+/// `floor_now` (the capability when it appeared), are late — a consumed file whose size changed
+/// too.
 fn file_ins(
     state: &RunState,
     market: &Market,
@@ -709,25 +712,28 @@ fn file_ins(
     for f in new_files {
         let rel = relative(&state.root, &f);
         let size = std::fs::metadata(&f).map(|m| m.len()).unwrap_or(0);
-        let (floor, late_below) = match resume.and_then(|r| r.inputs.get(&rel).map(|s| (r, *s))) {
-            Some((r, s)) => {
-                if s != size {
-                    return Err(RunError::BronzeChanged {
-                        file: f,
-                        market: market.clone(),
-                        was: s,
-                        now: size,
-                    });
+        let consumed = resume.and_then(|r| r.inputs.get(&rel).map(|s| (r, *s)));
+        let (floor, late_below) = match consumed {
+            Some((r, s)) if s == size => (r.processed_until(), false),
+            _ => {
+                if let Some((_, was)) = consumed {
+                    // Replaced under the checkpoint (issue 14): read as a new file, so its rows
+                    // behind the checkpoint are late (reported, and recomputed by `--restate`).
+                    tracing::warn!(
+                        "{}: bronze file {} was consumed at {was} bytes and is now {size} bytes: \
+                         its rows behind the checkpoint are late (run --restate to recompute)",
+                        market,
+                        f.display()
+                    );
                 }
-                (r.processed_until(), false)
+                (
+                    resume
+                        .map(|r| r.processed_until())
+                        .unwrap_or(Nanos::MIN)
+                        .max(floor_now),
+                    true,
+                )
             }
-            None => (
-                resume
-                    .map(|r| r.processed_until())
-                    .unwrap_or(Nanos::MIN)
-                    .max(floor_now),
-                true,
-            ),
         };
         let ord = ((date.days_since_epoch() as u32 & 0xffff) << 16) | (*already & 0xffff);
         *already += 1;
@@ -877,6 +883,9 @@ fn report_late(
     )
     .map_err(RunError::sink("recording late rows"))?;
     f.late_rows = 0;
+    if opts.restart_on_late {
+        state.restart.store(true, Ordering::Relaxed);
+    }
     match opts.on_late {
         LatePolicy::Record => {
             let msg = late.to_string();
