@@ -87,14 +87,20 @@ fn assert_clean(root: &Path) {
     }
 }
 
-/// Files of `snap` whose path contains `part` and all of `also`, with their state.
-fn select<'a>(
-    snap: &'a Snapshot,
-    keep: impl Fn(&str) -> bool,
-) -> BTreeMap<&'a PathBuf, &'a (Vec<u8>, SystemTime)> {
-    snap.iter()
-        .filter(|(p, _)| keep(&p.to_string_lossy()))
-        .collect()
+/// The files `keep` selects are in both snapshots with the same bytes and mtime; the message
+/// lists those that are not.
+fn assert_kept(before: &Snapshot, after: &Snapshot, keep: impl Fn(&str) -> bool) {
+    let paths: std::collections::BTreeSet<&PathBuf> = before.keys().chain(after.keys()).collect();
+    let changed: Vec<String> = paths
+        .into_iter()
+        .filter(|p| keep(&p.to_string_lossy()))
+        .filter(|p| before.get(*p) != after.get(*p))
+        .map(|p| p.display().to_string())
+        .collect();
+    assert!(
+        changed.is_empty(),
+        "changed (bytes, mtime or presence): {changed:#?}"
+    );
 }
 
 /// A 3-day, 2-market synthetic bronze root and the outputs of one batch run over it.
