@@ -278,8 +278,9 @@ fn ingest_watch_beside_run_watch_equals_batch_on_real_binance() {
         deliver(&f, &landing_path(&landing, &f));
         std::thread::sleep(Duration::from_millis(100));
     }
-    wait_until("day 1 ingested", &mut ingest, || ingested() == 6.0);
-    assert_eq!(rejected(), 1.0);
+    wait_until("day 1 ingested, the bad file rejected", &mut ingest, || {
+        ingested() == 6.0 && rejected() == 1.0
+    });
 
     // The watch run lists bronze between the ingest's batches.
     let run_log = d.path().join("run");
