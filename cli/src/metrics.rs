@@ -4,6 +4,8 @@
 //! by a small HTTP thread on the address the user names (default: none; a bare port means
 //! `127.0.0.1:PORT`, so nothing listens beyond loopback unless asked).
 //!
+//! `ingest --watch` adds the metrics of [`ingest`] ([`Metrics::for_ingest`]).
+//!
 //! [`MetricsObserver`] is the engine's [`RunObserver`] of a run: it feeds these metrics and the
 //! rows counter of the progress display.
 
@@ -23,6 +25,8 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+
+pub(crate) mod ingest;
 
 type Labels = Vec<(String, String)>;
 type FGauge = Gauge<f64, AtomicU64>;
@@ -55,6 +59,8 @@ pub(crate) struct Metrics {
     pub quality: Family<Labels, Gauge>,
     /// Input files quarantined or skipped as bad (ingest `--lenient`).
     pub files_quarantined: Counter,
+    /// `ingest --watch` (registered by [`Metrics::for_ingest`] only).
+    pub ingest: ingest::IngestMetrics,
 }
 
 /// Labels `{dataset, market}`.
@@ -89,6 +95,7 @@ impl Default for Metrics {
             late_files: Counter::default(),
             quality: Family::default(),
             files_quarantined: Counter::default(),
+            ingest: ingest::IngestMetrics::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -157,6 +164,13 @@ impl Default for Metrics {
 }
 
 impl Metrics {
+    /// The metrics of `ingest --watch`: these and the `ingest_*` ones.
+    pub(crate) fn for_ingest() -> Self {
+        let mut m = Metrics::default();
+        m.ingest.register(&mut m.registry);
+        m
+    }
+
     /// The exposition text (OpenMetrics), with the wall-clock-derived gauges refreshed.
     pub(crate) fn render(&self) -> String {
         let now = now_secs();
@@ -168,6 +182,7 @@ impl Metrics {
         if last > 0.0 {
             self.checkpoint_age.set(now - last);
         }
+        self.ingest.refresh();
         let mut out = String::new();
         encode(&mut out, &self.registry).expect("encoding to a String cannot fail");
         out

@@ -14,7 +14,10 @@
 //! e.g. `rename@silver/trades:2` fails the second rename of a `silver/trades` file with ENOSPC
 //! (the default errno, 28); `flush:1:5` fails the first flush with EIO. `nth` counts the
 //! matching calls of this process. Steps: `stage-write`, `flush`, `fsync`, `rename`,
-//! `dir-fsync`, `checkpoint-write`, `checkpoint-rename`, `cleanup`.
+//! `dir-fsync`, `checkpoint-write`, `checkpoint-rename`, `cleanup`. The ingest commit
+//! (`daedalus-sources`, `ingest::commit`) uses the same steps: its ingest states and commit
+//! journal are its checkpoints (`checkpoint-write`/`checkpoint-rename` on `.state` or
+//! `commit.journal`), its bronze renames are `rename`.
 
 /// A step of the commit protocol where a fault can be injected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,10 +4,15 @@
 //! ```text
 //! _daedalus/run.lock      exclusive, held by `daedalus run` (batch and --watch) for its lifetime
 //!                         (in a cluster: by process 0, before any peer can connect)
-//! _daedalus/ingest.lock   exclusive, held by `daedalus ingest` for its lifetime
+//! _daedalus/ingest.lock   exclusive, held by `daedalus ingest` (batch and --watch) for its lifetime
 //! _daedalus/bronze.lock   exclusive while an ingest commits bronze files; shared while a run
 //!                         lists bronze, so a listing sees all files of an ingest commit or none
 //! ```
+//!
+//! A batch `ingest` holds the bronze lock for its whole call (a batch run sees all of its inputs
+//! or none). `ingest --watch` holds it only around each batch of settled files
+//! ([`bronze_write`]), so a `run --watch` on the same root lists bronze between batches and
+//! both make progress for as long as they run.
 //!
 //! An exclusive holder writes `pid <pid>: <command line>` into its lock file, so a refused writer
 //! names it. The run lock and the bronze lock are different files: a `run --watch` and an ingest
@@ -202,6 +207,18 @@ pub fn ingest_locks(root: &Path, wait: Wait) -> Result<IngestLocks> {
     Ok(IngestLocks { ingest, bronze })
 }
 
+/// The ingest lock alone (`ingest.lock`), for an ingest that takes the bronze lock per batch
+/// ([`bronze_write`]): `ingest --watch`.
+pub fn ingest_lock(root: &Path, wait: Wait) -> Result<LockGuard> {
+    exclusive(root, "ingest.lock", wait, &this_process())
+}
+
+/// The bronze lock, exclusive, around one commit (or one batch of commits) of an ingest: waits
+/// for the runs listing bronze to finish their listing.
+pub fn bronze_write(root: &Path) -> Result<LockGuard> {
+    exclusive(root, "bronze.lock", Wait::Block, &this_process())
+}
+
 /// The bronze lock, shared, for one listing of bronze by a run ([`shared`]).
 pub fn bronze_read(root: &Path, wait: Wait) -> Result<Option<LockGuard>> {
     shared(root, "bronze.lock", wait)
@@ -233,5 +250,19 @@ mod tests {
         assert!(bronze_read(d.path(), Wait::Refuse).unwrap().is_none());
         drop(w);
         assert!(bronze_read(d.path(), Wait::Refuse).unwrap().is_some());
+    }
+
+    #[test]
+    fn a_watch_ingest_frees_bronze_between_batches() {
+        let d = tempfile::tempdir().unwrap();
+        let _ingest = ingest_lock(d.path(), Wait::Refuse).unwrap();
+        // The ingest lock alone lets runs list bronze.
+        assert!(bronze_read(d.path(), Wait::Refuse).unwrap().is_some());
+        let batch = bronze_write(d.path()).unwrap();
+        assert!(bronze_read(d.path(), Wait::Refuse).unwrap().is_none());
+        drop(batch);
+        assert!(bronze_read(d.path(), Wait::Refuse).unwrap().is_some());
+        // A second ingest is still refused.
+        assert!(ingest_lock(d.path(), Wait::Refuse).is_err());
     }
 }

@@ -42,13 +42,19 @@ pub(crate) struct IngestArgs {
     /// When another ingest holds the root's ingest lock, wait for it instead of failing.
     #[arg(long)]
     pub wait: bool,
+    /// Watch a landing folder instead of ingesting the given files.
+    #[command(flatten)]
+    pub watch: super::ingest_watch::WatchArgs,
     /// Input files (gzip or plain).
-    #[arg(required = true)]
+    #[arg(required_unless_present = "watch_dir")]
     pub inputs: Vec<PathBuf>,
 }
 
 /// Runs `daedalus ingest`.
 pub(crate) fn run(a: &IngestArgs) -> Result<()> {
+    if let Some(watching) = super::ingest_watch::run_if_watching(a) {
+        return watching;
+    }
     let format = match a.format {
         FormatArg::BinanceRaw => InputFormat::BinanceRaw,
         FormatArg::TardisCsv => InputFormat::TardisCsv,

@@ -209,8 +209,10 @@ fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
     if let Some(d) = path.parent() {
         std::fs::create_dir_all(d).map_err(io)?;
     }
+    daedalus_sinks::fault::check(daedalus_sinks::fault::Step::CheckpointWrite, path).map_err(io)?;
     let mut f = std::fs::File::create(path).map_err(io)?;
     f.write_all(bytes).map_err(io)?;
+    daedalus_sinks::fault::check(daedalus_sinks::fault::Step::Fsync, path).map_err(io)?;
     f.sync_all().map_err(io)
 }
 

@@ -3,8 +3,15 @@
 //! journal listing every rename and removal is written atomically. Writing the journal is the
 //! commit point; applying it (renames, removals, directory fsyncs) is idempotent, so a restart
 //! after `kill -9` rolls forward a journal it finds and removes every staged file otherwise.
+//!
+//! Every filesystem step calls [`fault::check`] first (tests inject I/O errors there, issue 15):
+//! a failure before the journal is in place leaves the committed files as they were (staged
+//! dot-files may stay; the next call removes them), a failure after it leaves the journal, which
+//! the next call rolls forward. Renames of ingest states are the `checkpoint-rename` step,
+//! renames of bronze files the `rename` step; removals are `cleanup`.
 
 use crate::error::{Result, SourceError};
+use daedalus_sinks::fault::{self, Step};
 use daedalus_sinks::ingest_state::write_file_atomic;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -31,7 +38,8 @@ fn io(path: &Path, source: std::io::Error) -> SourceError {
 }
 
 fn fsync_dir(dir: &Path) -> Result<()> {
-    std::fs::File::open(dir)
+    fault::check(Step::DirFsync, dir)
+        .and_then(|()| std::fs::File::open(dir))
         .and_then(|d| d.sync_all())
         .map_err(|e| io(dir, e))
 }
@@ -41,7 +49,7 @@ fn apply(root: &Path, j: &Journal) -> Result<()> {
     let mut dirs = BTreeSet::new();
     for d in &j.deletes {
         let p = root.join(d);
-        match std::fs::remove_file(&p) {
+        match fault::check(Step::Cleanup, &p).and_then(|()| std::fs::remove_file(&p)) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(io(&p, e)),
@@ -51,7 +59,14 @@ fn apply(root: &Path, j: &Journal) -> Result<()> {
     for (staged, fin) in &j.renames {
         let (s, f) = (root.join(staged), root.join(fin));
         if s.exists() {
-            std::fs::rename(&s, &f).map_err(|e| io(&f, e))?;
+            let step = if fin.ends_with(".state") {
+                Step::CheckpointRename
+            } else {
+                Step::Rename
+            };
+            fault::check(step, &f)
+                .and_then(|()| std::fs::rename(&s, &f))
+                .map_err(|e| io(&f, e))?;
         }
         dirs.extend(f.parent().map(Path::to_path_buf));
     }
@@ -67,7 +82,7 @@ pub fn commit(root: &Path, j: &Journal) -> Result<()> {
     let bytes = serde_json::to_vec(j).expect("journal serializes");
     write_file_atomic(&path, &bytes)?;
     apply(root, j)?;
-    std::fs::remove_file(&path).map_err(|e| io(&path, e))?;
+    remove(&path)?;
     fsync_dir(path.parent().expect("journal has a directory"))
 }
 
@@ -82,7 +97,7 @@ pub fn recover(root: &Path) -> Result<()> {
                 rule: format!("ingest commit journal: {e}"),
             })?;
             apply(root, &j)?;
-            std::fs::remove_file(&path).map_err(|e| io(&path, e))?;
+            remove(&path)?;
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(io(&path, e)),
@@ -102,10 +117,17 @@ fn sweep(dir: &Path) -> Result<()> {
         if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
             sweep(&p)?;
         } else if name.starts_with('.') && name.ends_with(".inprogress") {
-            std::fs::remove_file(&p).map_err(|e| io(&p, e))?;
+            remove(&p)?;
         }
     }
     Ok(())
+}
+
+/// Removes `path` (the `cleanup` step).
+fn remove(path: &Path) -> Result<()> {
+    fault::check(Step::Cleanup, path)
+        .and_then(|()| std::fs::remove_file(path))
+        .map_err(|e| io(path, e))
 }
 
 /// The path of `abs` relative to `root` as a string (`/`-separated).

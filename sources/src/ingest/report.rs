@@ -36,6 +36,8 @@ pub struct IngestReport {
     pub lines: u64,
     /// Lenient skips by rule.
     pub skipped: BTreeMap<String, u64>,
+    /// Inputs without rows (empty, or a header only) accepted as such.
+    pub empty_inputs: u64,
     /// Files cut short (truncated gzip) whose readable lines were kept (lenient only).
     pub truncated_files: Vec<PathBuf>,
     /// Files written.
@@ -70,6 +72,7 @@ impl IngestReport {
         for (k, v) in o.skipped {
             *self.skipped.entry(k).or_default() += v;
         }
+        self.empty_inputs += o.empty_inputs;
         self.truncated_files.extend(o.truncated_files);
         self.files.extend(o.files);
         self.applied.extend(o.applied);
@@ -115,6 +118,9 @@ impl fmt::Display for IngestReport {
             self.applied.len(),
             self.unchanged.len()
         )?;
+        if self.empty_inputs > 0 {
+            write!(f, "; empty inputs (no rows): {}", self.empty_inputs)?;
+        }
         if !self.skipped.is_empty() {
             write!(f, "; skipped (lenient): {:?}", self.skipped)?;
         }

@@ -6,27 +6,32 @@
 //! `local_timestamp` and `is_snapshot` form one message; Tardis carries no sequence ids, so
 //! `seq`/`prev_seq` are null (gaps show as mid-file snapshots, which the book treats as resets).
 //! `quotes` become ticker rows. `book_snapshot_N` files are not incremental and are rejected
-//! with a clear error.
+//! with a clear error. A file without rows (no content at all, as the empty gzip files Tardis
+//! serves for days without data, or a header only) is accepted and counted as an empty input.
+//! Rows land in the partition of their exchange time: a daily file (split by `local_timestamp`)
+//! whose first rows happened before midnight writes them beside the previous day's file, under
+//! its own name (CONTRACT §10.1).
 //!
-//! Files: [`header`] recognises the dataset, [`rows`] parses a row, [`symbols`] maps symbols;
-//! this module reads the files and writes the rows.
+//! Files: [`read`] reads records (the `csv` crate: quoting, CRLF, BOM) and counts lines,
+//! [`header`] recognises the dataset and checks its columns, [`rows`] parses a row, [`symbols`]
+//! maps symbols; this module writes the rows.
 
 mod header;
+mod read;
 mod rows;
 mod symbols;
 
-use crate::error::Result;
+use crate::error::{Result, SourceError};
 use crate::formats::context::Ctx;
-use crate::ingest::lines::Lines;
 use crate::ingest::options::IngestOptions;
 use crate::ingest::report::IngestReport;
 use daedalus_model::market::Market;
 use daedalus_sinks::bronze::BronzeWriter;
 use header::Header;
+use read::{Next, Records};
 use rows::Row;
 use std::path::Path;
 
-/// Ingests Tardis CSV files (in name order).
 /// Ingests one Tardis CSV file (no state carries from one input to the next).
 pub(crate) fn ingest_input(
     file: &Path,
@@ -43,16 +48,45 @@ pub(crate) fn ingest_input(
 }
 
 fn ingest_file(file: &Path, ctx: &mut Ctx) -> Result<()> {
-    let mut lines = Lines::open(file)?;
-    let header_line = lines.header(ctx.report)?;
-    let header = Header::parse(&header_line, file)?;
-    while let Some((line, text)) = lines.next_line(ctx.lenient, ctx.report)? {
-        let fields: Vec<&str> = text.split(',').collect();
-        match parse(&header, &fields, ctx) {
-            Ok(row) => write(row, ctx)?,
-            Err(rule) => ctx.bad_line(file, line, rule, "bad csv row")?,
+    let mut r = Records::open(file)?;
+    let header = match r.next(ctx.lenient, ctx.report)? {
+        Next::Record(_) => Header::parse(r.record().iter(), file)?,
+        Next::Bad(line, rule) => {
+            return Err(SourceError::Line {
+                file: file.into(),
+                line,
+                rule: format!("header: {rule}"),
+            });
+        }
+        Next::End => {
+            // No content at all (Tardis serves empty gzip files for days without data).
+            ctx.report.empty_inputs += 1;
+            r.finish(ctx.report);
+            return Ok(());
+        }
+    };
+    let mut records = 0u64;
+    loop {
+        match r.next(ctx.lenient, ctx.report)? {
+            Next::Record(line) => {
+                records += 1;
+                let fields: Vec<&str> = r.record().iter().collect();
+                match parse(&header, &fields, ctx) {
+                    Ok(row) => write(row, ctx)?,
+                    Err(rule) => ctx.bad_line(file, line, rule, "bad csv row")?,
+                }
+            }
+            Next::Bad(line, rule) => {
+                records += 1;
+                ctx.bad_line(file, line, rule, "bad csv row")?;
+            }
+            Next::End => break,
         }
     }
+    if records == 0 {
+        ctx.report.empty_inputs += 1;
+    }
+    r.finish(ctx.report);
     Ok(())
 }
 
@@ -80,3 +114,6 @@ fn write((market, row): (Market, Row), ctx: &mut Ctx) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,5 +1,5 @@
 //! One Tardis CSV row to a bronze row. Rules broken are returned as text for the caller to
-//! report with the file and line.
+//! report with the file and line (the header has checked that every column named here exists).
 
 use super::header::{Dataset, Header};
 use super::symbols::canonical_symbol;
@@ -73,7 +73,7 @@ pub(super) fn row(h: &Header, f: &[&str], ts_event: Nanos, ts_recv: Nanos) -> Re
 
 /// The fields of one row, by column name.
 struct Fields<'a> {
-    h: &'a Header<'a>,
+    h: &'a Header,
     f: &'a [&'a str],
 }
 
