@@ -7,7 +7,7 @@ use crate::runner::{execute_with_progress, print_summary};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use daedalus_dataflow::restate::{self, PendingReason, RecomputeReport};
-use daedalus_dataflow::{ClusterConfig, ExecOptions, WatchOptions, plan_with};
+use daedalus_dataflow::{ClusterConfig, EngineError, ExecOptions, WatchOptions, plan_with};
 use daedalus_sinks::lock::{Wait, run_lock};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -88,8 +88,16 @@ pub(crate) fn run(a: &RunArgs) -> Result<()> {
         }
         // A watch run with --restate stopped reading at late bronze: restate, watch on.
         tracing::info!("late bronze arrived: restating, then watching on");
-        let r = restate::restate(&p, cl.workers)?;
-        print_recompute(&r, "restated");
+        match restate::restate(&p, cl.workers) {
+            Ok(r) => print_recompute(&r, "restated"),
+            // SIGINT/SIGTERM during the restatement: nothing was replaced, the late input stays
+            // pending (inspect lists it); a requested stop, so exit 0 like a watch run's stop.
+            Err(e @ EngineError::RecomputeStopped { .. }) => {
+                tracing::warn!("{e}");
+                break s;
+            }
+            Err(e) => return Err(e.into()),
+        }
     };
     if a.json {
         println!("{}", serde_json::to_string_pretty(&s)?);
