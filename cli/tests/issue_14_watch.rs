@@ -272,8 +272,17 @@ fn ingest_watch_beside_run_watch_equals_batch_on_real_binance() {
     let run_log = d.path().join("run");
     let mut run = spawn(
         &[
-            "run", "--root", &ros, "--watch", "--restate", "--poll", "50ms", "--settle", "0s",
-            "-w", "2",
+            "run",
+            "--root",
+            &ros,
+            "--watch",
+            "--restate",
+            "--poll",
+            "50ms",
+            "--settle",
+            "0s",
+            "-w",
+            "2",
         ],
         &run_log,
     );
