@@ -56,7 +56,7 @@ fn issue_14_kill_9_then_rerun_gives_the_uninterrupted_bronze() {
     let full = t0.elapsed();
     let want = tree(reference.path());
     assert!(want.keys().any(|p| p.starts_with("bronze")));
-    const POINTS: u32 = 8;
+    const POINTS: u32 = 10;
     for i in 1..=POINTS {
         let root = tempfile::tempdir().unwrap();
         let r = root.path().display().to_string();
