@@ -215,6 +215,7 @@ fn run_worker(worker: &mut Worker, ctx: &RunContext) -> WorkerSummary {
         Arc::new(move |m: &Market| template.params_for(m));
     let policy = CheckpointPolicy {
         every: ctx.plan.exec.checkpoint_every,
+        finishes: finishes(&ctx.plan, routing.clone(), worker.index()),
     };
     worker.dataflow::<u64, _, _>(|scope| {
         let chunks = bronze_source(
@@ -242,6 +243,23 @@ fn run_worker(worker: &mut Worker, ctx: &RunContext) -> WorkerSummary {
     });
     while worker.step_or_park(None) {}
     summary.take()
+}
+
+/// The markets worker `me` finishes at the end of a batch input (see `CheckpointPolicy`): its
+/// own, selected by the filter (and by a recomputation's market set).
+fn finishes(
+    plan: &RunPlan,
+    routing: Arc<Routing>,
+    me: usize,
+) -> Arc<dyn Fn(&Market) -> bool + Send + Sync> {
+    let filter = plan.config.filter.clone();
+    let nq = plan.config.normalize_quotes;
+    let only = plan.exec.shadow.as_ref().map(|s| s.markets.clone());
+    Arc::new(move |m: &Market| {
+        routing.worker_of(m.hash64()) == me
+            && filter.selects_market(&m.exchange, &m.symbol, nq)
+            && only.as_ref().is_none_or(|o| o.contains(m))
+    })
 }
 
 /// The source's settings for this run.

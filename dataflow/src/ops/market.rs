@@ -171,6 +171,10 @@ pub(crate) struct CheckpointPolicy {
     /// Event-time period of checkpoints (aligned to multiples of it); 0: only at the end and on
     /// stop.
     pub every: Nanos,
+    /// Markets this operator owns and the run selects: at the end of a batch input, such a
+    /// market resumed from a checkpoint without its end flush (a stopped watch run) is finished
+    /// even when no row of it is left to read, as an uninterrupted batch run finishes it.
+    pub finishes: Arc<dyn Fn(&Market) -> bool + Send + Sync>,
 }
 
 fn new_market(
@@ -393,6 +397,9 @@ impl MarketOp {
             f.map(as_nanos)
         };
         let finishing = done && !stopping && holding;
+        if finishing {
+            self.open_unfinished_resumed();
+        }
         let mut pending: Option<Nanos> = None;
         let (out, batches) = (&mut self.out, &mut self.batches);
         for st in self.markets.values_mut() {
@@ -442,6 +449,36 @@ impl MarketOp {
             drain(st, &mut self.batches, &mut self.out);
             if st.dirty {
                 self.out.push(checkpoint_msg(st, b, false));
+            }
+        }
+    }
+
+    /// Opens every market this operator finishes that was resumed from a checkpoint without
+    /// its end flush and has received no row in this run (all its bronze was applied before
+    /// the checkpoint), so the end of input flushes it.
+    fn open_unfinished_resumed(&mut self) {
+        let keys: Vec<u64> = self
+            .state
+            .resume
+            .iter()
+            .filter(|(k, r)| !r.checkpoint.header.finished && !self.markets.contains_key(k))
+            .map(|(k, _)| *k)
+            .collect();
+        for key in keys {
+            let wanted = self
+                .state
+                .market(key)
+                .is_ok_and(|m| (self.policy.finishes)(&m));
+            if !wanted {
+                continue;
+            }
+            match new_market(key, &self.state, self.params_for.as_ref()) {
+                Ok((mut st, open)) => {
+                    st.touched = true;
+                    self.out.push(open);
+                    self.markets.insert(key, st);
+                }
+                Err(e) => self.summary.borrow_mut().fail(e),
             }
         }
     }
