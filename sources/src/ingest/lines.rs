@@ -56,6 +56,12 @@ fn open_raw(path: &Path) -> Result<Box<dyn Read + Send>> {
     }
 }
 
+/// The decompressed size of a file in bytes.
+pub(crate) fn raw_len(path: &Path) -> Result<u64> {
+    let mut r = open_raw(path)?;
+    std::io::copy(&mut r, &mut std::io::sink()).map_err(|e| file_error(path, e))
+}
+
 /// Opens a file as text lines, transparently gunzipping (detected by magic bytes).
 pub(crate) fn open_reader(path: &Path) -> Result<Box<dyn BufRead>> {
     Ok(Box::new(BufReader::with_capacity(1 << 16, open_raw(path)?)))

@@ -63,3 +63,8 @@ pub fn ingest_jobs(
     }
     Ok(report)
 }
+
+/// The decompressed size of an input in bytes (what ingest throughput is quoted against).
+pub fn raw_len(path: &Path) -> Result<u64> {
+    lines::raw_len(path)
+}
