@@ -234,3 +234,65 @@ fn ticker<'a>(j: &mut Json<'a>) -> Fast<TickerMsg<'a>> {
         A: A.ok_or(Unsupported)?,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DEPTH: &str = r#"{"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","E":1723075200123,"s":"BTCUSDT","U":100,"u":102,"b":[["61837.63000000","0.50000000"],["61837.62","0"]],"a":[["61837.64000000","1.25"]]}}"#;
+
+    #[test]
+    fn reordered_keys_and_whitespace_parse_to_the_same_message() {
+        let mut lv = vec![];
+        let want = line(DEPTH, &mut lv).unwrap().unwrap();
+        let want_lv = lv.clone();
+        assert_eq!(
+            want_lv,
+            vec![
+                (BookSide::Bid, 61837.63, 0.5),
+                (BookSide::Bid, 61837.62, 0.0),
+                (BookSide::Ask, 61837.64, 1.25)
+            ]
+        );
+        let reordered = r#" { "data" : { "a" : [ [ "61837.64000000" , "1.25" ] ] ,
+            "u":102, "b":[["61837.63000000","0.50000000"],["61837.62","0"]], "U" : 100,
+            "s":"BTCUSDT", "x": {"nested": [1, 2.5e3, null, true]}, "E":1723075200123 } ,
+            "stream" : "btcusdt@depth@100ms" } "#;
+        let got = line(reordered, &mut lv).unwrap().unwrap();
+        assert_eq!(got, want);
+        assert_eq!(lv, want_lv, "bids before asks whatever the key order");
+    }
+
+    #[test]
+    fn trades_and_tickers_parse_and_odd_lines_go_to_serde() {
+        let t = r#"{"data":{"T":1723075200999,"t":7,"p":"58.60","q":"0.001","m":true,"s":"ETHUSDT","e":"trade"},"stream":"ethusdt@trade"}"#;
+        let mut lv = vec![];
+        let (s, m) = line(t, &mut lv).unwrap().unwrap();
+        assert_eq!(s, "ethusdt@trade");
+        assert_eq!(
+            m,
+            Msg::Trade(TradeMsg {
+                T: 1723075200999,
+                t: 7,
+                p: "58.60",
+                q: "0.001",
+                m: true
+            })
+        );
+        let k = r#"{"stream":"btcusdt@bookTicker","data":{"u":5,"s":"BTCUSDT","b":"1.5","B":"2","a":"1.6","A":"3"}}"#;
+        assert!(matches!(line(k, &mut lv), Ok(Some((_, Msg::Ticker(t)))) if t.E.is_none()));
+        assert_eq!(
+            line(r#"{"lastUpdateId":1,"bids":[],"asks":[]}"#, &mut lv),
+            Ok(None)
+        );
+        // Escapes, duplicate keys, bad decimals and cut lines are left to serde_json.
+        for odd in [
+            r#"{"stream":"btcusdt@trade","data":{"T":1,"t":1,"p":"1\u0030","q":"1","m":true,"s":"X"}}"#,
+            r#"{"stream":"btcusdt@trade","data":{"T":1,"T":2,"t":1,"p":"1","q":"1","m":true,"s":"X"}}"#,
+            r#"{"stream":"btcusdt@depth@100ms","data":{"E":1,"s":"X","U":1,"u":2,"b":[["-1","1"]],"a":[]}}"#,
+            &DEPTH[..DEPTH.len() / 2],
+        ] {
+            assert_eq!(line(odd, &mut lv), Err(Unsupported), "{odd}");
+        }
+    }
+}
