@@ -67,7 +67,7 @@ fn issue_14_jobs_give_byte_identical_bronze() {
     }
     // Reversed input order and -j 2 per pair of files: the same files again.
     let d = tempfile::tempdir().unwrap();
-    let mut rev = files.clone();
+    let mut rev = files;
     rev.reverse();
     for pair in rev.chunks(2) {
         ingest_jobs(
