@@ -211,6 +211,63 @@ def summarize(runs):
             "peak_rss_bytes": max(r.get("peak_rss_bytes", 0) for r in runs)}
 
 
+def run_ingest(binary, root, calls, jobs=None):
+    """`daedalus ingest` of Binance raw files into a fresh root, one process per call; wall
+    seconds of all calls. `jobs=None` passes no -j (a build without it)."""
+    shutil.rmtree(root, ignore_errors=True)
+    t0 = time.perf_counter()
+    for files in calls:
+        j = [] if jobs is None else ["-j", str(jobs)]
+        sh([binary, "--log", "warn", "ingest", *j, "--format", "binance-raw", "--root", root,
+            *files])
+    return {"seconds": time.perf_counter() - t0}
+
+
+def ingest_compare(a):
+    """Ingest of --ingest-files: this build at -j 1 / -j 2 / per-file calls against a previous
+    build's binary (--baseline-bin, one call), interleaved --repeat times."""
+    import gzip
+
+    files = sorted(a.ingest_files)
+    raw = 0
+    for f in files:
+        with (gzip.open(f, "rb") if f.endswith(".gz") else open(f, "rb")) as fh:
+            while chunk := fh.read(1 << 20):
+                raw += len(chunk)
+    dated = sorted(files, key=lambda p: ("".join(c for c in os.path.basename(p) if c.isdigit())[-8:], p))
+    root = os.path.join(a.data, "ingest-compare")
+    engines = {}
+    if a.baseline_bin:
+        engines["baseline, one call"] = lambda: run_ingest(a.baseline_bin, root, [files])
+    engines.update({
+        "this build -j 1, one call": lambda: run_ingest(a.bin, root, [files], 1),
+        "this build -j 2, one call": lambda: run_ingest(a.bin, root, [files], 2),
+        "this build -j 1, per-file calls": lambda: run_ingest(a.bin, root, [[f] for f in dated], 1),
+    })
+    res = interleaved("ingest", engines, a.repeat)
+    ref = "this build -j 1, one call"
+    out = {"raw_json_bytes": raw, "files": files, "cpu": cpu_model(), "nproc": os.cpu_count(),
+           "loadavg_start": os.getloadavg(), "results": {}}
+    lines = [f"Ingest of {len(files)} files, {raw / 1e6:.1f} MB raw JSON, {cpu_model()} "
+             f"({os.cpu_count()} CPUs), {a.repeat} interleaved repetitions", "",
+             "| run | median s | best s | MB/s (median) | vs -j 1 one call (median of paired) |",
+             "|---|---|---|---|---|"]
+    for k, runs in res.items():
+        s = summarize(runs)
+        pairs = [r["seconds"] / b["seconds"] for b, r in zip(res[ref], runs)]
+        s["paired_ratio_median"] = statistics.median(pairs)
+        s["mb_per_s_median"] = raw / s["median_s"] / 1e6
+        out["results"][k] = s
+        lines.append(f"| {k} | {s['median_s']:.3f} | {s['best_s']:.3f} | "
+                     f"{s['mb_per_s_median']:.1f} | {s['paired_ratio_median']:.2f}x |")
+    with open(os.path.join(a.out, "ingest.json"), "w") as f:
+        json.dump(out, f, indent=2)
+    md = "\n".join(lines) + "\n"
+    with open(os.path.join(a.out, "ingest.md"), "w") as f:
+        f.write(md)
+    print(md)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[1])
     ap.add_argument("--bin", default=os.path.join(REPO, "target", "release", "daedalus"))
@@ -227,9 +284,15 @@ def main():
     ap.add_argument("--pandas-repeat", type=int, default=1)
     ap.add_argument("--skip-pandas", action="store_true")
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
+    ap.add_argument("--ingest-files", nargs="+",
+                    help="compare ingest of these Binance raw files instead (and nothing else)")
+    ap.add_argument("--baseline-bin", help="a previous build's daedalus binary for --ingest-files")
     a = ap.parse_args()
     os.makedirs(a.data, exist_ok=True)
     os.makedirs(a.out, exist_ok=True)
+    if a.ingest_files:
+        ingest_compare(a)
+        return
 
     report = {"date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
               "nproc": os.cpu_count(), "cpu": cpu_model(), "versions": versions(a.bin)}

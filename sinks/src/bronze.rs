@@ -11,7 +11,7 @@ use daedalus_model::datasets::{
 use daedalus_model::market::Market;
 use daedalus_model::partition::Partition;
 use daedalus_model::rows::{BookRow, Dataset, TickerRow, TradeRow};
-use daedalus_model::time::Date;
+use daedalus_model::time::{Date, NANOS_PER_DAY};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -45,9 +45,12 @@ struct Buffers {
 pub struct BronzeWriter {
     inner: PartitionedWriter,
     flush_rows: usize,
-    buffers: BTreeMap<(Market, Date), Buffers>,
+    /// Buffers per market, then date: looked up by `&Market` (no clone per row).
+    buffers: BTreeMap<Market, BTreeMap<Date, Buffers>>,
     /// Least and greatest `ts_recv` written per market.
     recv: BTreeMap<Market, (i64, i64)>,
+    /// The day of the last row: `[start, end)` in ns and its date (rows mostly share a day).
+    day: (i64, i64, Date),
 }
 
 /// The files of a writer finished but not yet visible ([`BronzeWriter::stage`]).
@@ -68,6 +71,7 @@ impl BronzeWriter {
             flush_rows,
             buffers: BTreeMap::new(),
             recv: BTreeMap::new(),
+            day: (0, 0, Date::of_nanos(0)),
         }
     }
 
@@ -78,9 +82,24 @@ impl BronzeWriter {
                 self.recv.insert(market.clone(), (ts_recv, ts_recv));
             }
         }
-        let date = Date::of_nanos(ts_event);
-        let key = (market.clone(), date);
-        (self.buffers.entry(key).or_default(), date)
+        let date = self.date_of(ts_event);
+        if !self.buffers.contains_key(market) {
+            self.buffers.insert(market.clone(), BTreeMap::new());
+        }
+        let by_date = self.buffers.get_mut(market).expect("inserted above");
+        (by_date.entry(date).or_default(), date)
+    }
+
+    /// The UTC date of `ts`, from the cached day when it falls in it.
+    fn date_of(&mut self, ts: i64) -> Date {
+        let (start, end, date) = self.day;
+        if (start..end).contains(&ts) {
+            return date;
+        }
+        let date = Date::of_nanos(ts);
+        let start = date.start_nanos();
+        self.day = (start, start.saturating_add(NANOS_PER_DAY), date);
+        date
     }
 
     /// Adds a book row.
@@ -123,7 +142,7 @@ impl BronzeWriter {
     }
 
     fn flush_one(&mut self, market: &Market, date: Date, ds: Dataset) -> Result<()> {
-        let Some(b) = self.buffers.get_mut(&(market.clone(), date)) else {
+        let Some(b) = self.buffers.get_mut(market).and_then(|m| m.get_mut(&date)) else {
             return Ok(());
         };
         let batch = match ds {
@@ -158,7 +177,11 @@ impl BronzeWriter {
     }
 
     fn flush_all(&mut self) -> Result<()> {
-        let keys: Vec<(Market, Date)> = self.buffers.keys().cloned().collect();
+        let keys: Vec<(Market, Date)> = self
+            .buffers
+            .iter()
+            .flat_map(|(m, ds)| ds.keys().map(move |d| (m.clone(), *d)))
+            .collect();
         for (m, d) in keys {
             for ds in Dataset::ALL {
                 self.flush_one(&m, d, ds)?;

@@ -23,5 +23,5 @@ pub use bronze::{
     BronzeFileReader, BronzePartition, Chunk, ChunkData, OrderClock, decode_batch, discover,
 };
 pub use error::{Result, SourceError};
-pub use ingest::{IngestOptions, IngestReport, InputFormat, ingest};
+pub use ingest::{IngestOptions, IngestReport, InputFormat, ingest, ingest_jobs};
 pub use synthetic::{GenConfig, GenReport, generate};

@@ -9,6 +9,7 @@
 //! | `decode` | the same files through the sources crate's reader (`BronzeFileReader` + `decode_batch`: value checks, columnar chunks) |
 //! | `pipeline` | the run end to end: [`graph::plan`] + [`graph::execute`], the one graph builder |
 //! | `order_state_features` | `pipeline − decode − encode` (derived: the stages overlap in one graph and are not instrumented separately) |
+//! | `ingest -j 1/-j 2, one call; -j 1 per-file calls` | with `--ingest FILES` only: `daedalus ingest` of Binance recordings ([`ingest`]); MB/s of raw JSON |
 //! | `parquet_encode` | bare re-encode of the run's output files with the sinks' writer and settings (`AtomicParquetFile`, [`WriteOptions`]): the reading side is not timed (reference) |
 //!
 //! The **I/O ceiling** is `parquet_decode + parquet_encode` (best times): what a job that only
@@ -21,6 +22,8 @@
 //! (default `target/bench-data`) and reused; the pipeline writes into a sibling run root whose
 //! `bronze` is a symlink to it, cleared before every repetition. Peak RSS per stage is the
 //! process's `VmHWM`, reset before each stage through `/proc/self/clear_refs`.
+
+pub(crate) mod ingest;
 
 use crate::metrics::{Metrics, MetricsObserver};
 use anyhow::{Context, Result, bail};

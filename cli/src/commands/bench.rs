@@ -46,10 +46,17 @@ pub(crate) struct BenchArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Benchmark ingest of these Binance raw recordings instead of the pipeline: -j 1 and -j 2
+    /// in one call, and one call per file, interleaved `--repeat` times.
+    #[arg(long, num_args = 1..)]
+    pub ingest: Vec<PathBuf>,
 }
 
 /// `daedalus bench`: runs and prints (table or `--json`).
 pub(crate) fn run(a: &BenchArgs) -> Result<()> {
+    if !a.ingest.is_empty() {
+        return run_ingest(a);
+    }
     let opts = BenchOptions {
         generator: GenConfig {
             seed: a.seed,
@@ -70,6 +77,30 @@ pub(crate) fn run(a: &BenchArgs) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&r)?);
     } else {
         print_report(&r);
+    }
+    Ok(())
+}
+
+/// `daedalus bench --ingest FILES`.
+fn run_ingest(a: &BenchArgs) -> Result<()> {
+    let stages = crate::bench::ingest::ingest_stages(&a.ingest, &a.data, a.repeat)?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&stages)?);
+        return Ok(());
+    }
+    println!(
+        "{:<30} {:>8} {:>9} {:>12} {:>14}",
+        "stage", "best s", "median s", "rows/s", "MB/s raw JSON"
+    );
+    for s in &stages {
+        println!(
+            "{:<30} {:>8.3} {:>9.3} {:>12.0} {:>14.1}",
+            s.stage,
+            s.seconds_best,
+            s.seconds_median,
+            s.events_per_s,
+            s.bytes_per_s / 1e6
+        );
     }
     Ok(())
 }

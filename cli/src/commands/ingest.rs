@@ -6,7 +6,7 @@ use crate::progress::Progress;
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 use daedalus_sinks::lock::{Wait, ingest_locks};
-use daedalus_sources::ingest::{IngestOptions, IngestReport, InputFormat, ingest};
+use daedalus_sources::ingest::{IngestOptions, IngestReport, InputFormat, ingest_jobs};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
@@ -42,6 +42,10 @@ pub(crate) struct IngestArgs {
     /// When another ingest holds the root's ingest lock, wait for it instead of failing.
     #[arg(long)]
     pub wait: bool,
+    /// Parse threads (default: the number of cores). Inputs of different markets are parsed in
+    /// parallel and committed one at a time in order: the bronze is the same for any value.
+    #[arg(short = 'j', long = "jobs", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub jobs: Option<u16>,
     /// Watch a landing folder instead of ingesting the given files.
     #[command(flatten)]
     pub watch: super::ingest_watch::WatchArgs,
@@ -72,11 +76,13 @@ pub(crate) fn run(a: &IngestArgs) -> Result<()> {
     let progress = Progress::start_with("input lines read", || {
         daedalus_sources::ingest::LINES_READ.load(std::sync::atomic::Ordering::Relaxed)
     });
-    let report = ingest(
+    let jobs = a.jobs.map_or_else(default_jobs, usize::from);
+    let report = ingest_jobs(
         format,
         &a.inputs,
         &a.root,
         &IngestOptions { lenient: a.lenient },
+        jobs,
     );
     progress.finish();
     let report = report?;
@@ -93,6 +99,11 @@ pub(crate) fn run(a: &IngestArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The default of `-j`: the cores this process may use.
+pub(crate) fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// Ingest is one call: its metrics are published when it returns (rows written per dataset and

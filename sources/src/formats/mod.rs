@@ -4,4 +4,5 @@
 pub(crate) mod binance_raw;
 mod context;
 mod fields;
+pub(crate) mod json;
 pub(crate) mod tardis_csv;

@@ -18,10 +18,66 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// One input parsed into staged files.
-struct Parsed {
+pub(crate) struct Parsed {
     staged: StagedBronze,
     report: IngestReport,
     chains: BTreeMap<Market, BookChain>,
+    /// The book chains the parse started from (what its bronze depends on besides the input).
+    seeds: BTreeMap<Market, BookChain>,
+}
+
+/// Parses `info` into staged files under `root`, continuing the book chains `seeds`. The result
+/// depends only on the input's bytes and `seeds`, so it may be computed ahead of its commit
+/// (parallel ingest) and used when the seeds are still the ones its commit would give.
+pub(crate) fn parse_input(
+    root: &Path,
+    format: InputFormat,
+    opts: &IngestOptions,
+    info: &InputInfo,
+    seeds: BTreeMap<Market, BookChain>,
+) -> Result<Parsed> {
+    let name = bronze_file_name(format, &info.name);
+    let mut w = BronzeWriter::new(root, &name);
+    let mut report = IngestReport::default();
+    let chains = match format {
+        InputFormat::BinanceRaw => {
+            binance_raw::ingest_input(&info.path, &mut w, opts, &mut report, seeds.clone())?
+        }
+        InputFormat::TardisCsv => {
+            tardis_csv::ingest_input(&info.path, &mut w, opts, &mut report)?;
+            BTreeMap::new()
+        }
+    };
+    Ok(Parsed {
+        staged: w.stage()?,
+        report,
+        chains,
+        seeds,
+    })
+}
+
+impl Parsed {
+    /// The chain each market the input touched ends with.
+    pub(crate) fn chains(&self) -> &BTreeMap<Market, BookChain> {
+        &self.chains
+    }
+}
+
+/// Each market's book chain at the place of `info` in its order in `states`: before the first
+/// applied input that follows it (or an earlier version of it), else after the last.
+pub(crate) fn chains_at(
+    states: &BTreeMap<Market, MarketState>,
+    info: &InputInfo,
+) -> BTreeMap<Market, BookChain> {
+    let key = (info.order, info.name.as_str());
+    let at = |s: &MarketState| {
+        let next = s
+            .inputs
+            .iter()
+            .find(|r| r.name == info.name || r.key() > key);
+        next.map(|r| r.chain_before).unwrap_or(s.chain)
+    };
+    states.iter().map(|(m, s)| (m.clone(), at(s))).collect()
 }
 
 /// The states being changed by one commit and the files it stages and replaces.
@@ -61,41 +117,18 @@ impl<'a> Work<'a> {
     }
 
     fn parse(&self, info: &InputInfo) -> Result<Parsed> {
-        let name = bronze_file_name(self.format, &info.name);
-        let mut w = BronzeWriter::new(self.root, &name);
-        let mut report = IngestReport::default();
-        let chains = match self.format {
-            InputFormat::BinanceRaw => {
-                let seeds = self.chains_at(info);
-                binance_raw::ingest_input(&info.path, &mut w, self.opts, &mut report, seeds)?
-            }
-            InputFormat::TardisCsv => {
-                tardis_csv::ingest_input(&info.path, &mut w, self.opts, &mut report)?;
-                BTreeMap::new()
-            }
-        };
-        Ok(Parsed {
-            staged: w.stage()?,
-            report,
-            chains,
-        })
+        let seeds = chains_at(&self.states, info);
+        parse_input(self.root, self.format, self.opts, info, seeds)
     }
 
-    /// Each market's book chain at the place of `info` in its order: before the first applied
-    /// input that follows it (or an earlier version of it), else after the last.
-    fn chains_at(&self, info: &InputInfo) -> BTreeMap<Market, BookChain> {
-        let key = (info.order, info.name.as_str());
-        let at = |s: &MarketState| {
-            let next = s
-                .inputs
-                .iter()
-                .find(|r| r.name == info.name || r.key() > key);
-            next.map(|r| r.chain_before).unwrap_or(s.chain)
-        };
-        self.states
-            .iter()
-            .map(|(m, s)| (m.clone(), at(s)))
-            .collect()
+    /// Whether a parse made ahead of time started from the chains its commit gives now (a
+    /// market without a chain starts empty either way).
+    fn seeds_hold(&self, info: &InputInfo, p: &Parsed) -> bool {
+        let now = chains_at(&self.states, info);
+        p.chains.keys().all(|m| {
+            let was = p.seeds.get(m).copied().unwrap_or_default();
+            was == now.get(m).copied().unwrap_or_default()
+        })
     }
 
     /// Markets a parsed input touched.
@@ -219,17 +252,36 @@ fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
 /// Applies one input in one commit; returns the states after it. An input is recognised by
 /// name and content: the same name with the same size and hash is already applied (skipped);
 /// the same name with other content in a market it touches is a changed input (replaced).
+///
+/// `ahead` is the input parsed ahead of time (parallel ingest), used when it started from the
+/// chains this commit gives, else dropped (removing its staged files) and the input parsed again.
 pub(crate) fn apply_one(
     mut w: Work<'_>,
     info: &InputInfo,
     report: &mut IngestReport,
+    ahead: Option<Result<Parsed>>,
 ) -> Result<BTreeMap<Market, MarketState>> {
     let same = |r: &AppliedInput| r.name == info.name && r.size == info.size && r.hash == info.hash;
     if w.states.values().any(|s| s.inputs.iter().any(same)) {
         report.unchanged.push(info.name.clone());
         return Ok(w.states);
     }
-    let parsed = w.parse(info)?;
+    let parsed = match ahead {
+        Some(Ok(p)) if w.seeds_hold(info, &p) => p,
+        stale => {
+            if let Some(s) = &stale {
+                let why = if s.is_ok() {
+                    "other chains"
+                } else {
+                    "an error"
+                };
+                tracing::debug!("{}: parsed ahead from {why}; parsing again", info.name);
+            }
+            // Its staged files go before the same paths are written again.
+            drop(stale);
+            w.parse(info)?
+        }
+    };
     let chained = w.format == InputFormat::BinanceRaw;
     let key = (info.order, info.name.as_str());
     let seeds: BTreeSet<(String, String)> = Work::touched(&parsed)

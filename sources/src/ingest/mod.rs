@@ -4,13 +4,15 @@
 //! was applied and the book chain to continue ([`state`]), inputs are applied per market in
 //! order of first receive time ([`apply`]), and each input is committed exactly once with its
 //! files and states ([`commit`]; an interrupted commit is rolled forward or cleaned up at the
-//! next call).
+//! next call). With more than one job, inputs are parsed ahead on that many threads and still
+//! committed one at a time in the same order ([`parallel`]), so the bronze is the same.
 
 pub(crate) mod apply;
 pub(crate) mod commit;
 pub(crate) mod input;
 pub(crate) mod lines;
 pub(crate) mod options;
+pub(crate) mod parallel;
 pub(crate) mod report;
 pub mod state;
 
@@ -24,12 +26,24 @@ use input::InputInfo;
 use std::path::{Path, PathBuf};
 
 /// Ingests `inputs` in `format` into `out_root/bronze`, one input per commit, in order of first
-/// receive time (ties by name).
+/// receive time (ties by name), on one thread.
 pub fn ingest(
     format: InputFormat,
     inputs: &[PathBuf],
     out_root: &Path,
     opts: &IngestOptions,
+) -> Result<IngestReport> {
+    ingest_jobs(format, inputs, out_root, opts, 1)
+}
+
+/// [`ingest`] with `jobs` parse threads (`daedalus ingest -j`): the same commits in the same
+/// order and the same bronze files, byte for byte, for any `jobs`.
+pub fn ingest_jobs(
+    format: InputFormat,
+    inputs: &[PathBuf],
+    out_root: &Path,
+    opts: &IngestOptions,
+    jobs: usize,
 ) -> Result<IngestReport> {
     commit::recover(out_root)?;
     let mut states = state::load_all(out_root)?;
@@ -39,9 +53,18 @@ pub fn ingest(
     }
     infos.sort_by(|a, b| (a.order, &a.name).cmp(&(b.order, &b.name)));
     let mut report = IngestReport::default();
+    if jobs > 1 && infos.len() > 1 {
+        parallel::ingest_parallel(out_root, format, opts, &infos, states, jobs, &mut report)?;
+        return Ok(report);
+    }
     for info in &infos {
         let w = Work::new(out_root, format, opts, std::mem::take(&mut states));
-        states = apply_one(w, info, &mut report)?;
+        states = apply_one(w, info, &mut report, None)?;
     }
     Ok(report)
+}
+
+/// The decompressed size of an input in bytes (what ingest throughput is quoted against).
+pub fn raw_len(path: &Path) -> Result<u64> {
+    lines::raw_len(path)
 }

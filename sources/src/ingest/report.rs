@@ -46,6 +46,9 @@ pub struct IngestReport {
     pub applied: Vec<String>,
     /// Inputs skipped because they were already ingested unchanged (names).
     pub unchanged: Vec<String>,
+    /// Reused to format market keys (no allocation per counted row).
+    #[serde(skip)]
+    key: String,
 }
 
 impl MarketCounts {
@@ -86,7 +89,14 @@ impl IngestReport {
 
     /// The counts of market `market` (`exchange/symbol`), created on first use.
     pub(crate) fn market(&mut self, market: &impl fmt::Display) -> &mut MarketCounts {
-        self.markets.entry(market.to_string()).or_default()
+        use std::fmt::Write;
+        self.key.clear();
+        write!(self.key, "{market}").expect("formatting into a String cannot fail");
+        if !self.markets.contains_key(&self.key) {
+            self.markets
+                .insert(self.key.clone(), MarketCounts::default());
+        }
+        self.markets.get_mut(&self.key).expect("inserted above")
     }
 }
 

@@ -3,6 +3,7 @@
 
 use crate::formats::fields::split_quote;
 use daedalus_model::market::Market;
+use std::borrow::Cow;
 
 /// Binance market kinds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,11 +80,20 @@ pub(super) fn kind_of(stream: &str) -> Option<(Kind, &str, &str)> {
     }
 }
 
-/// The `stream` of a combined-stream line, read without a full parse (`None`: no `stream`).
-pub(super) fn stream_of(json: &str) -> Option<&str> {
-    json.strip_prefix("{\"stream\":\"")
+/// The `stream` of a line the fast path did not read (`None`: no `stream`): the compact form
+/// `{"stream":"..."` as recorded (so a line cut short still names its stream and gets the
+/// message's own parse error), else whatever serde_json finds in a valid JSON object.
+pub(super) fn stream_of(json: &str) -> Option<Cow<'_, str>> {
+    #[derive(serde::Deserialize)]
+    struct Head<'a> {
+        #[serde(borrow)]
+        stream: Option<Cow<'a, str>>,
+    }
+    let compact = json
+        .strip_prefix("{\"stream\":\"")
         .and_then(|r| r.split_once('"'))
-        .map(|(s, _)| s)
+        .map(|(s, _)| Cow::Borrowed(s));
+    compact.or_else(|| serde_json::from_str::<Head>(json).ok()?.stream)
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! The JSON shapes of Binance messages (borrowing from the line) and their field conversions.
 
-use crate::formats::fields::parse_decimal;
+use super::fast::decimal;
 use daedalus_model::rows::BookSide;
 use daedalus_model::time::Nanos;
 use serde::Deserialize;
@@ -103,10 +103,10 @@ pub(super) fn levels(
     out: &mut Vec<(BookSide, f64, f64)>,
 ) -> Result<(), String> {
     for (p, q) in raw {
-        let price = parse_decimal(p)
+        let price = decimal(p)
             .filter(|v| *v > 0.0)
             .ok_or_else(|| format!("{} price {p:?} is not a positive decimal", side.as_str()))?;
-        let size = parse_decimal(q)
+        let size = decimal(q)
             .ok_or_else(|| format!("{} size {q:?} is not a non-negative decimal", side.as_str()))?;
         out.push((side, price, size));
     }

@@ -24,10 +24,12 @@
 //! book rows are written in application order. Trades: `trade_id = t`, side from `m` (`m = true`:
 //! the seller aggressed → `sell`). bookTicker: `seq = u`, `b/B/a/A`.
 //!
-//! Files: [`markets`] maps streams to markets, [`messages`] holds the JSON shapes, [`rows`]
-//! turns stream messages into rows and diffs, [`sync`] applies the book sync rule; this module
-//! reads the files and dispatches each line.
+//! Files: [`markets`] maps streams to markets, [`fast`] parses the common lines without
+//! allocating, [`messages`] holds the serde_json shapes (the path for every line the fast path
+//! leaves alone, and the snapshot), [`rows`] turns stream messages into rows and diffs, [`sync`]
+//! applies the book sync rule; this module reads the files and dispatches each line.
 
+mod fast;
 mod markets;
 mod messages;
 mod rows;
@@ -35,35 +37,54 @@ pub(crate) mod sync;
 
 use crate::error::Result;
 use crate::formats::context::Ctx;
+use crate::formats::json::Unsupported;
 use crate::ingest::lines::Lines;
 use crate::ingest::options::IngestOptions;
 use crate::ingest::report::IngestReport;
 use daedalus_model::market::Market;
-use daedalus_model::rows::BookSide;
 use daedalus_model::time::Nanos;
 use daedalus_sinks::bronze::BronzeWriter;
+use fast::{Level, Msg};
 use markets::{Kind, canonical, kind_of, stream_of};
 use messages::{Origin, Snapshot};
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 pub use sync::BookChain;
 use sync::BookSync;
+
+/// The parallel-ingest lane of a line (`kind/symbol` of its depth stream; `None`: not a depth
+/// stream line). Only a guess at the input's market: a wrong one costs a re-parse, never a
+/// different bronze ([`crate::ingest`]).
+pub(crate) fn lane_of(text: &str) -> Option<String> {
+    let (_, json) = text.split_once(' ')?;
+    let mut scratch = Vec::new();
+    let stream = match fast::line(json, &mut scratch) {
+        Ok(Some((s, _))) => s.to_string(),
+        Ok(None) => return None,
+        Err(Unsupported) => stream_of(json)?.into_owned(),
+    };
+    let (kind, sym, what) = kind_of(&stream)?;
+    (what == "depth").then(|| format!("{kind:?}/{}", sym.to_ascii_lowercase()))
+}
 
 /// Each market's book sync within one input, seeded with the chains its predecessors ended.
 pub(crate) struct Books {
     map: BTreeMap<Market, BookSync>,
     seeds: BTreeMap<Market, BookChain>,
+    file: PathBuf,
 }
 
 impl Books {
-    fn get(&mut self, kind: Kind, market: Market) -> &mut BookSync {
-        let seeds = &self.seeds;
-        self.map
-            .entry(market.clone())
-            .or_insert_with(|| match seeds.get(&market) {
-                Some(c) => BookSync::resume(kind, market, *c),
-                None => BookSync::new(kind, market),
-            })
+    fn get(&mut self, kind: Kind, market: &Market) -> &mut BookSync {
+        if !self.map.contains_key(market) {
+            let m = market.clone();
+            let b = match self.seeds.get(market) {
+                Some(c) => BookSync::resume(kind, m, &self.file, *c),
+                None => BookSync::new(kind, m, &self.file),
+            };
+            self.map.insert(market.clone(), b);
+        }
+        self.map.get_mut(market).expect("inserted above")
     }
 }
 
@@ -84,6 +105,7 @@ pub(crate) fn ingest_input(
     let mut books = Books {
         map: BTreeMap::new(),
         seeds,
+        file: file.into(),
     };
     ingest_file(file, &mut books, &mut ctx)?;
     let mut out = BTreeMap::new();
@@ -103,6 +125,7 @@ fn ingest_file(file: &Path, books: &mut Books, ctx: &mut Ctx) -> Result<()> {
         market: None,
         pending_snapshot: None,
         scratch: Vec::new(),
+        streams: Vec::new(),
     };
     while let Some((line, text)) = lines.next_line(ctx.lenient, ctx.report)? {
         parser.on_line(line, text, books, ctx)?;
@@ -122,7 +145,9 @@ struct FileParser<'f> {
     /// A snapshot line seen before any stream line: `(json, ts_recv, line)`.
     pending_snapshot: Option<(String, Nanos, u64)>,
     /// Levels of the diff being parsed.
-    scratch: Vec<(BookSide, f64, f64)>,
+    scratch: Vec<Level>,
+    /// Streams seen with their kind and market (a file has a handful).
+    streams: Vec<(String, Kind, Market)>,
 }
 
 impl FileParser<'_> {
@@ -141,9 +166,38 @@ impl FileParser<'_> {
             line,
             ts_recv,
         };
-        match stream_of(json) {
-            Some(stream) => self.on_stream(stream, json, at, books, ctx),
-            None => self.on_streamless(json, at, books, ctx),
+        match fast::line(json, &mut self.scratch) {
+            Ok(Some((stream, msg))) => self.on_message(stream, msg, json, at, books, ctx),
+            Ok(None) => self.on_streamless(json, at, books, ctx),
+            Err(Unsupported) => match stream_of(json) {
+                Some(stream) => self.on_stream(&stream, json, at, books, ctx),
+                None => self.on_streamless(json, at, books, ctx),
+            },
+        }
+    }
+
+    /// A combined-stream line read by the fast path.
+    fn on_message(
+        &mut self,
+        stream: &str,
+        msg: Msg,
+        json: &str,
+        at: Origin,
+        books: &mut Books,
+        ctx: &mut Ctx,
+    ) -> Result<()> {
+        let Some((kind, market)) = self.market_of(stream, json, at, books, ctx)? else {
+            return Ok(());
+        };
+        match msg {
+            Msg::Depth(d) => {
+                let diff = rows::diff(&d, at, kind);
+                books.get(kind, &market).on_diff(diff, &self.scratch, ctx)
+            }
+            Msg::Trade(t) => rows::trade(&t, at, &market, ctx),
+            Msg::Ticker(t) => rows::ticker(&t, at, kind, &market, ctx),
+            // `market_of` has already reported a stream that is not ingested.
+            Msg::Other => Ok(()),
         }
     }
 
@@ -172,7 +226,8 @@ impl FileParser<'_> {
         }
     }
 
-    /// A combined-stream line: its market, then the message by stream type.
+    /// A combined-stream line the fast path left to serde_json: its market, then the message
+    /// by stream type.
     fn on_stream(
         &mut self,
         stream: &str,
@@ -181,36 +236,69 @@ impl FileParser<'_> {
         books: &mut Books,
         ctx: &mut Ctx,
     ) -> Result<()> {
+        let Some((kind, market)) = self.market_of(stream, json, at, books, ctx)? else {
+            return Ok(());
+        };
+        match kind_of(stream).map(|(_, _, what)| what) {
+            Some("depth") => {
+                let Some(d) = rows::parse_depth(json, at, &mut self.scratch, ctx)? else {
+                    return Ok(());
+                };
+                let diff = rows::diff(&d, at, kind);
+                books.get(kind, &market).on_diff(diff, &self.scratch, ctx)
+            }
+            Some("trade") => rows::parse_trade(json, at, &market, ctx),
+            _ => rows::parse_ticker(json, at, kind, &market, ctx),
+        }
+    }
+
+    /// The kind and market of `stream` (`None`: a bad line, skipped when lenient). The first
+    /// stream line fixes the file's market and places a snapshot line held until then.
+    fn market_of(
+        &mut self,
+        stream: &str,
+        json: &str,
+        at: Origin,
+        books: &mut Books,
+        ctx: &mut Ctx,
+    ) -> Result<Option<(Kind, Market)>> {
         let Some((kind, raw_sym, what)) = kind_of(stream) else {
             let rule = format!("unknown stream {stream:?}");
-            return ctx.bad_line(at.file, at.line, rule, "unknown stream");
+            return ctx
+                .bad_line(at.file, at.line, rule, "unknown stream")
+                .map(|()| None);
         };
         let kind = self.stream_kind(kind, raw_sym, what, json);
-        let market = match canonical(kind, raw_sym) {
-            Ok(m) => m,
-            Err(rule) => return ctx.bad_line(at.file, at.line, rule, "unknown symbol"),
+        let known = self
+            .streams
+            .iter()
+            .find(|(s, k, _)| s == stream && *k == kind);
+        let market = match known {
+            Some((_, _, m)) => m.clone(),
+            None => match canonical(kind, raw_sym) {
+                Ok(m) => {
+                    self.streams.push((stream.to_string(), kind, m.clone()));
+                    m
+                }
+                Err(rule) => {
+                    return ctx
+                        .bad_line(at.file, at.line, rule, "unknown symbol")
+                        .map(|()| None);
+                }
+            },
         };
         if self.market.is_none() {
             self.market = Some((kind, market.clone()));
             if let Some((json, ts_recv, line)) = self.pending_snapshot.take() {
                 let held = Origin {
+                    file: self.file,
                     line,
                     ts_recv,
-                    ..at
                 };
                 snapshot(&json, held, kind, &market, books, ctx)?;
             }
         }
-        match what {
-            "depth" => {
-                let Some(d) = rows::diff(json, at, kind, &mut self.scratch, ctx)? else {
-                    return Ok(());
-                };
-                books.get(kind, market).on_diff(d, ctx)
-            }
-            "trade" => rows::trade(json, at, &market, ctx),
-            _ => rows::ticker(json, at, kind, &market, ctx),
-        }
+        Ok(Some((kind, market)))
     }
 
     /// trade/bookTicker streams take the kind established by this file's depth stream, or,
@@ -252,5 +340,5 @@ fn snapshot(
         },
         None => file_market.clone(),
     };
-    books.get(kind, market).on_snapshot(&snap, at, ctx)
+    books.get(kind, &market).on_snapshot(&snap, at, ctx)
 }

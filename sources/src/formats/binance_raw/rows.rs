@@ -1,24 +1,25 @@
 //! Stream messages to bronze: depth diffs to [`Diff`]s for the book sync, trades and
-//! bookTickers straight to rows.
+//! bookTickers straight to rows. Each message arrives either from the fast path
+//! ([`super::fast`]) or, for lines it leaves alone, from serde_json (the `parse_*` functions
+//! here, whose errors name the line's problem); both feed the same row builders.
 
+use super::fast::{DepthMsg, Level, TickerMsg, TradeMsg, decimal};
 use super::markets::Kind;
 use super::messages::{DepthData, Origin, TickerData, TradeData, Wrapped, levels, ms};
 use super::sync::Diff;
 use crate::error::Result;
 use crate::formats::context::Ctx;
-use crate::formats::fields::parse_decimal;
 use daedalus_model::market::Market;
 use daedalus_model::rows::{BookSide, TickerRow, TradeRow, TradeSide};
 
-/// Parses a depth message into a diff (`None`: a bad line, skipped when lenient). `scratch`
-/// holds the levels while they are checked.
-pub(super) fn diff(
+/// Parses a depth message with serde_json: its ids, levels in `scratch` (`None`: a bad line,
+/// skipped when lenient).
+pub(super) fn parse_depth(
     json: &str,
     at: Origin,
-    kind: Kind,
-    scratch: &mut Vec<(BookSide, f64, f64)>,
+    scratch: &mut Vec<Level>,
     ctx: &mut Ctx,
-) -> Result<Option<Diff>> {
+) -> Result<Option<DepthMsg>> {
     let d: DepthData = match serde_json::from_str::<Wrapped<DepthData>>(json) {
         Ok(w) => w.data,
         Err(e) => {
@@ -36,33 +37,55 @@ pub(super) fn diff(
             .bad_line(at.file, at.line, rule, "bad level")
             .map(|()| None);
     }
+    Ok(Some(DepthMsg {
+        E: d.E,
+        U: d.U,
+        u: d.u,
+        pu: d.pu,
+    }))
+}
+
+/// The diff of a depth message: `prev` is `U - 1` (spot) or `pu` (futures).
+pub(super) fn diff(d: &DepthMsg, at: Origin, kind: Kind) -> Diff {
     let prev = match kind {
         Kind::Spot => d.U.checked_sub(1),
         _ => d.pu,
     };
-    Ok(Some(Diff {
+    Diff {
         ts_event: ms(d.E),
         ts_recv: at.ts_recv,
         first: d.U,
         last: d.u,
         prev,
-        levels: scratch.clone(),
-        file: at.file.into(),
         line: at.line,
-    }))
+    }
+}
+
+/// Parses and writes a trade message with serde_json.
+pub(super) fn parse_trade(json: &str, at: Origin, market: &Market, ctx: &mut Ctx) -> Result<()> {
+    match serde_json::from_str::<Wrapped<TradeData>>(json) {
+        Ok(w) => {
+            let t = &w.data;
+            let msg = TradeMsg {
+                T: t.T,
+                t: t.t,
+                p: &t.p,
+                q: &t.q,
+                m: t.m,
+            };
+            trade(&msg, at, market, ctx)
+        }
+        Err(e) => {
+            let rule = format!("malformed trade message: {e}");
+            ctx.bad_line(at.file, at.line, rule, "malformed JSON")
+        }
+    }
 }
 
 /// Writes a trade message as a trade row: `trade_id = t`, side from `m`.
-pub(super) fn trade(json: &str, at: Origin, market: &Market, ctx: &mut Ctx) -> Result<()> {
-    let t: TradeData = match serde_json::from_str::<Wrapped<TradeData>>(json) {
-        Ok(w) => w.data,
-        Err(e) => {
-            let rule = format!("malformed trade message: {e}");
-            return ctx.bad_line(at.file, at.line, rule, "malformed JSON");
-        }
-    };
-    let price = parse_decimal(&t.p).filter(|v| *v > 0.0);
-    let size = parse_decimal(&t.q).filter(|v| *v > 0.0);
+pub(super) fn trade(t: &TradeMsg, at: Origin, market: &Market, ctx: &mut Ctx) -> Result<()> {
+    let price = decimal(t.p).filter(|v| *v > 0.0);
+    let size = decimal(t.q).filter(|v| *v > 0.0);
     let (Some(price), Some(size)) = (price, size) else {
         let rule = format!(
             "trade price {:?} / size {:?} must be positive decimals",
@@ -85,28 +108,44 @@ pub(super) fn trade(json: &str, at: Origin, market: &Market, ctx: &mut Ctx) -> R
     Ok(())
 }
 
-/// Writes a bookTicker message as a ticker row; spot bookTickers carry no event time, so
-/// theirs is the receive time.
-pub(super) fn ticker(
+/// Parses and writes a bookTicker message with serde_json.
+pub(super) fn parse_ticker(
     json: &str,
     at: Origin,
     kind: Kind,
     market: &Market,
     ctx: &mut Ctx,
 ) -> Result<()> {
-    let t: TickerData = match serde_json::from_str::<Wrapped<TickerData>>(json) {
-        Ok(w) => w.data,
+    match serde_json::from_str::<Wrapped<TickerData>>(json) {
+        Ok(w) => {
+            let t = &w.data;
+            let msg = TickerMsg {
+                E: t.E,
+                u: t.u,
+                b: &t.b,
+                B: &t.B,
+                a: &t.a,
+                A: &t.A,
+            };
+            ticker(&msg, at, kind, market, ctx)
+        }
         Err(e) => {
             let rule = format!("malformed bookTicker message: {e}");
-            return ctx.bad_line(at.file, at.line, rule, "malformed JSON");
+            ctx.bad_line(at.file, at.line, rule, "malformed JSON")
         }
-    };
-    let vals = [
-        parse_decimal(&t.b),
-        parse_decimal(&t.B),
-        parse_decimal(&t.a),
-        parse_decimal(&t.A),
-    ];
+    }
+}
+
+/// Writes a bookTicker message as a ticker row; spot bookTickers carry no event time, so
+/// theirs is the receive time.
+pub(super) fn ticker(
+    t: &TickerMsg,
+    at: Origin,
+    kind: Kind,
+    market: &Market,
+    ctx: &mut Ctx,
+) -> Result<()> {
+    let vals = [decimal(t.b), decimal(t.B), decimal(t.a), decimal(t.A)];
     if vals.iter().any(Option::is_none) {
         let rule = "bookTicker price/size must be non-negative decimals".into();
         return ctx.bad_line(at.file, at.line, rule, "bad ticker");

@@ -1,6 +1,7 @@
 //! Book sync of one market's depth stream (CONTRACT §9.2): diffs wait for the snapshot, stale
 //! ones are dropped, the first applied one must straddle it, and later ones must chain.
 
+use super::fast::Level;
 use super::markets::Kind;
 use super::messages::{Origin, Snapshot, levels, ms};
 use crate::error::{Result, SourceError};
@@ -9,10 +10,11 @@ use crate::ingest::report::MarketCounts;
 use daedalus_model::market::Market;
 use daedalus_model::rows::{BookRow, BookSide};
 use daedalus_model::time::Nanos;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-/// A parsed diff (owned, so it can wait for the snapshot).
-#[derive(Debug, Clone)]
+/// A parsed diff's ids and times (its levels travel beside it, borrowed while the book is
+/// synced, owned only while waiting for the snapshot).
+#[derive(Debug, Clone, Copy)]
 pub(super) struct Diff {
     pub(super) ts_event: Nanos,
     pub(super) ts_recv: Nanos,
@@ -22,8 +24,7 @@ pub(super) struct Diff {
     pub(super) last: u64,
     /// The venue's previous id: `U - 1` (spot) or `pu` (futures).
     pub(super) prev: Option<u64>,
-    pub(super) levels: Vec<(BookSide, f64, f64)>,
-    pub(super) file: PathBuf,
+    /// 1-based line in the input.
     pub(super) line: u64,
 }
 
@@ -43,10 +44,12 @@ pub struct BookChain {
 pub(super) struct BookSync {
     kind: Kind,
     market: Market,
+    /// The input being read (named in errors).
+    file: PathBuf,
     /// Snapshot `lastUpdateId` once seen.
     snapshot: Option<u64>,
-    /// Diffs waiting for the snapshot.
-    pending: Vec<Diff>,
+    /// Diffs waiting for the snapshot, with their levels.
+    pending: Vec<(Diff, Vec<Level>)>,
     /// `u` of the last applied diff (None until the first diff after the snapshot applied).
     prev_u: Option<u64>,
     /// True until the first diff of an input that continues its predecessor's chain.
@@ -54,10 +57,11 @@ pub(super) struct BookSync {
 }
 
 impl BookSync {
-    pub(super) fn new(kind: Kind, market: Market) -> Self {
+    pub(super) fn new(kind: Kind, market: Market, file: &Path) -> Self {
         BookSync {
             kind,
             market,
+            file: file.into(),
             snapshot: None,
             pending: Vec::new(),
             prev_u: None,
@@ -66,10 +70,11 @@ impl BookSync {
     }
 
     /// Resumes the chain `c` a previous input ended with.
-    pub(super) fn resume(kind: Kind, market: Market, c: BookChain) -> Self {
+    pub(super) fn resume(kind: Kind, market: Market, file: &Path, c: BookChain) -> Self {
         BookSync {
             kind,
             market,
+            file: file.into(),
             snapshot: c.snapshot,
             pending: Vec::new(),
             prev_u: c.last_u,
@@ -94,9 +99,9 @@ impl BookSync {
         ctx.report.market(&self.market)
     }
 
-    fn emit_diff(&mut self, d: &Diff, ctx: &mut Ctx) -> Result<()> {
+    fn emit_diff(&mut self, d: &Diff, levels: &[Level], ctx: &mut Ctx) -> Result<()> {
         let seq = Some(d.last);
-        for &(side, price, size) in &d.levels {
+        for &(side, price, size) in levels {
             ctx.w.book(
                 &self.market,
                 BookRow {
@@ -112,29 +117,29 @@ impl BookSync {
             )?;
         }
         let c = self.counts(ctx);
-        c.book_rows += d.levels.len() as u64;
+        c.book_rows += levels.len() as u64;
         c.book_messages += 1;
         self.prev_u = Some(d.last);
         Ok(())
     }
 
     /// Applies the sync rule to one diff once the snapshot is known.
-    fn on_synced_diff(&mut self, d: Diff, ctx: &mut Ctx) -> Result<()> {
+    fn on_synced_diff(&mut self, d: Diff, lv: &[Level], ctx: &mut Ctx) -> Result<()> {
         let l = self.snapshot.expect("called after the snapshot");
         match self.prev_u {
-            None => self.on_first_diff(d, l, ctx),
-            Some(prev_u) if self.continuing => self.on_continuing_diff(d, prev_u, ctx),
+            None => self.on_first_diff(d, lv, l, ctx),
+            Some(prev_u) if self.continuing => self.on_continuing_diff(d, lv, prev_u, ctx),
             Some(prev_u) => {
                 if let Some(what) = self.chain_break(&d, prev_u) {
                     self.gap(&d, what, ctx)?;
                 }
-                self.emit_diff(&d, ctx)
+                self.emit_diff(&d, lv, ctx)
             }
         }
     }
 
     /// The first diff after snapshot `l`: dropped when stale, else it must straddle `l`.
-    fn on_first_diff(&mut self, d: Diff, l: u64, ctx: &mut Ctx) -> Result<()> {
+    fn on_first_diff(&mut self, d: Diff, lv: &[Level], l: u64, ctx: &mut Ctx) -> Result<()> {
         let spot = self.kind == Kind::Spot;
         let stale = if spot { d.last <= l } else { d.last < l };
         if stale {
@@ -153,13 +158,19 @@ impl BookSync {
             );
             self.gap(&d, what, ctx)?;
         }
-        self.emit_diff(&d, ctx)
+        self.emit_diff(&d, lv, ctx)
     }
 
     /// The first diff of an input continuing a chain that ended at `last_u`: dropped when
     /// already applied (`u <= last_u`), else it must meet the chain (spot
     /// `U <= last_u + 1 <= u`, futures `pu == last_u`); only a real break is a gap.
-    fn on_continuing_diff(&mut self, d: Diff, last_u: u64, ctx: &mut Ctx) -> Result<()> {
+    fn on_continuing_diff(
+        &mut self,
+        d: Diff,
+        lv: &[Level],
+        last_u: u64,
+        ctx: &mut Ctx,
+    ) -> Result<()> {
         if d.last <= last_u {
             self.counts(ctx).stale_diffs += 1;
             return Ok(());
@@ -177,7 +188,7 @@ impl BookSync {
             );
             self.gap(&d, what, ctx)?;
         }
-        self.emit_diff(&d, ctx)
+        self.emit_diff(&d, lv, ctx)
     }
 
     /// Why `d` does not chain to the diff applied before it (last id `prev_u`), if it does not.
@@ -202,14 +213,14 @@ impl BookSync {
     fn gap(&mut self, d: &Diff, rule: String, ctx: &mut Ctx) -> Result<()> {
         if !ctx.lenient {
             return Err(SourceError::Line {
-                file: d.file.clone(),
+                file: self.file.clone(),
                 line: d.line,
                 rule: format!("{}: {rule}", self.market),
             });
         }
         tracing::warn!(
             "{}:{}: {}: {rule}; kept as a gap marker (book invalid until the next snapshot)",
-            d.file.display(),
+            self.file.display(),
             d.line,
             self.market
         );
@@ -257,19 +268,19 @@ impl BookSync {
         self.snapshot = Some(l);
         self.prev_u = None;
         self.continuing = false;
-        for d in std::mem::take(&mut self.pending) {
-            self.on_synced_diff(d, ctx)?;
+        for (d, lv) in std::mem::take(&mut self.pending) {
+            self.on_synced_diff(d, &lv, ctx)?;
         }
         Ok(())
     }
 
     /// Takes a diff: held until the snapshot, else synced.
-    pub(super) fn on_diff(&mut self, d: Diff, ctx: &mut Ctx) -> Result<()> {
+    pub(super) fn on_diff(&mut self, d: Diff, levels: &[Level], ctx: &mut Ctx) -> Result<()> {
         if self.snapshot.is_none() {
-            self.pending.push(d);
+            self.pending.push((d, levels.to_vec()));
             Ok(())
         } else {
-            self.on_synced_diff(d, ctx)
+            self.on_synced_diff(d, levels, ctx)
         }
     }
 }

@@ -1,0 +1,414 @@
+//! A strict, allocation-free JSON reader for the hot path of ingest (issue 14 item 8).
+//!
+//! Why: serde_json into borrowed structs was a large share of ingest time, and most of it went
+//! into generic machinery the few Binance message shapes do not need. This reader parses real
+//! JSON (any key order, any whitespace, unknown keys skipped and validated), borrowing every
+//! string from the line. It only accepts what serde_json would accept *with the same values*:
+//! anything outside that — a string with an escape, a number outside the plain integer grammar,
+//! a duplicate known key, invalid JSON — is [`Unsupported`], and the caller re-parses the line
+//! with serde_json, which then gives the authoritative value or error. So the fast path never
+//! changes what a line means, only how quickly the common case is read.
+
+/// The line is outside the fast path (or not valid JSON): re-parse it with serde_json.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Unsupported;
+
+/// Result of the fast path.
+pub(crate) type Fast<T> = std::result::Result<T, Unsupported>;
+
+/// Nesting deeper than this is left to serde_json.
+const MAX_DEPTH: u32 = 64;
+
+/// A cursor over one JSON text.
+pub(crate) struct Json<'a> {
+    s: &'a str,
+    b: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Json<'a> {
+    /// A reader at the start of `s`.
+    pub(crate) fn new(s: &'a str) -> Self {
+        Json {
+            s,
+            b: s.as_bytes(),
+            i: 0,
+        }
+    }
+
+    /// The byte offset of the cursor.
+    pub(crate) fn pos(&self) -> usize {
+        self.i
+    }
+
+    /// A reader over `s[from..to]` of this text.
+    pub(crate) fn sub(&self, from: usize, to: usize) -> Json<'a> {
+        Json::new(&self.s[from..to])
+    }
+
+    fn ws(&mut self) {
+        while let Some(c) = self.b.get(self.i) {
+            if matches!(c, b' ' | b'\t' | b'\n' | b'\r') {
+                self.i += 1;
+            } else {
+                break;
+            }
+        }
+    }
+
+    /// The next non-whitespace byte, not consumed.
+    pub(crate) fn peek(&mut self) -> Option<u8> {
+        self.ws();
+        self.b.get(self.i).copied()
+    }
+
+    fn eat(&mut self, c: u8) -> Fast<()> {
+        if self.peek() == Some(c) {
+            self.i += 1;
+            Ok(())
+        } else {
+            Err(Unsupported)
+        }
+    }
+
+    /// Only whitespace is left.
+    pub(crate) fn end(&mut self) -> Fast<()> {
+        match self.peek() {
+            None => Ok(()),
+            Some(_) => Err(Unsupported),
+        }
+    }
+
+    /// Starts an object: `{`.
+    pub(crate) fn object(&mut self) -> Fast<()> {
+        self.eat(b'{')
+    }
+
+    /// The next key of an object started with [`Json::object`] (consuming `:`), or `None` at
+    /// its `}`. `first` tracks whether a `,` is due.
+    pub(crate) fn key(&mut self, first: &mut bool) -> Fast<Option<&'a str>> {
+        if self.peek() == Some(b'}') {
+            self.i += 1;
+            return Ok(None);
+        }
+        if !*first {
+            self.eat(b',')?;
+        }
+        *first = false;
+        let k = self.str()?;
+        self.eat(b':')?;
+        Ok(Some(k))
+    }
+
+    /// A string without escapes (an escaped one is [`Unsupported`]).
+    pub(crate) fn str(&mut self) -> Fast<&'a str> {
+        self.eat(b'"')?;
+        let start = self.i;
+        loop {
+            match self.b.get(self.i) {
+                Some(b'"') => break,
+                Some(b'\\') | None => return Err(Unsupported),
+                Some(c) if *c < 0x20 => return Err(Unsupported),
+                Some(_) => self.i += 1,
+            }
+        }
+        let out = self.s.get(start..self.i).ok_or(Unsupported)?;
+        self.i += 1;
+        Ok(out)
+    }
+
+    /// The digits of a plain JSON integer: `0` or `[1-9][0-9]*`, no fraction or exponent.
+    fn digits(&mut self) -> Fast<u64> {
+        let start = self.i;
+        let mut v: u64 = 0;
+        while let Some(c) = self.b.get(self.i).filter(|c| c.is_ascii_digit()) {
+            v = v
+                .checked_mul(10)
+                .and_then(|v| v.checked_add(u64::from(c - b'0')))
+                .ok_or(Unsupported)?;
+            self.i += 1;
+        }
+        let n = self.i - start;
+        let leading_zero = n > 1 && self.b[start] == b'0';
+        let more = matches!(self.b.get(self.i), Some(b'.' | b'e' | b'E'));
+        if n == 0 || leading_zero || more {
+            return Err(Unsupported);
+        }
+        Ok(v)
+    }
+
+    /// An unsigned integer.
+    pub(crate) fn u64(&mut self) -> Fast<u64> {
+        self.ws();
+        self.digits()
+    }
+
+    /// A signed integer.
+    pub(crate) fn i64(&mut self) -> Fast<i64> {
+        let neg = self.peek() == Some(b'-');
+        if neg {
+            self.i += 1;
+        }
+        let v = self.digits()?;
+        if neg {
+            0i64.checked_sub_unsigned(v).ok_or(Unsupported)
+        } else {
+            i64::try_from(v).map_err(|_| Unsupported)
+        }
+    }
+
+    fn literal(&mut self, word: &[u8]) -> bool {
+        self.ws();
+        let hit = self.b[self.i..].starts_with(word);
+        if hit {
+            self.i += word.len();
+        }
+        hit
+    }
+
+    /// `true` or `false`.
+    pub(crate) fn bool(&mut self) -> Fast<bool> {
+        if self.literal(b"true") {
+            Ok(true)
+        } else if self.literal(b"false") {
+            Ok(false)
+        } else {
+            Err(Unsupported)
+        }
+    }
+
+    /// Consumes `null` if it is next.
+    pub(crate) fn null(&mut self) -> bool {
+        self.literal(b"null")
+    }
+
+    /// Starts an array: `[`.
+    pub(crate) fn array(&mut self) -> Fast<()> {
+        self.eat(b'[')
+    }
+
+    /// Whether another element of an array started with [`Json::array`] follows (consuming the
+    /// `,` before it), or consumes its `]`.
+    pub(crate) fn more(&mut self, first: &mut bool) -> Fast<bool> {
+        if self.peek() == Some(b']') {
+            self.i += 1;
+            return Ok(false);
+        }
+        if !*first {
+            self.eat(b',')?;
+        }
+        *first = false;
+        Ok(true)
+    }
+
+    /// Skips any one value, validating it.
+    pub(crate) fn skip(&mut self) -> Fast<()> {
+        self.skip_at(0)
+    }
+
+    fn skip_at(&mut self, depth: u32) -> Fast<()> {
+        if depth > MAX_DEPTH {
+            return Err(Unsupported);
+        }
+        match self.peek().ok_or(Unsupported)? {
+            b'{' => {
+                self.i += 1;
+                let mut first = true;
+                while self.key(&mut first)?.is_some() {
+                    self.skip_at(depth + 1)?;
+                }
+                Ok(())
+            }
+            b'[' => {
+                self.i += 1;
+                let mut first = true;
+                while self.more(&mut first)? {
+                    self.skip_at(depth + 1)?;
+                }
+                Ok(())
+            }
+            b'"' => self.str().map(|_| ()),
+            b't' | b'f' => self.bool().map(|_| ()),
+            b'n' if self.null() => Ok(()),
+            b'-' | b'0'..=b'9' => self.number(),
+            _ => Err(Unsupported),
+        }
+    }
+
+    /// Any JSON number (skipped).
+    fn number(&mut self) -> Fast<()> {
+        if self.b.get(self.i) == Some(&b'-') {
+            self.i += 1;
+        }
+        let int = self.run_of_digits();
+        if int == 0 || (int > 1 && self.b[self.i - int] == b'0') {
+            return Err(Unsupported);
+        }
+        if self.b.get(self.i) == Some(&b'.') {
+            self.i += 1;
+            if self.run_of_digits() == 0 {
+                return Err(Unsupported);
+            }
+        }
+        if matches!(self.b.get(self.i), Some(b'e' | b'E')) {
+            self.i += 1;
+            if matches!(self.b.get(self.i), Some(b'+' | b'-')) {
+                self.i += 1;
+            }
+            if self.run_of_digits() == 0 {
+                return Err(Unsupported);
+            }
+        }
+        Ok(())
+    }
+
+    fn run_of_digits(&mut self) -> usize {
+        let start = self.i;
+        while self.b.get(self.i).is_some_and(u8::is_ascii_digit) {
+            self.i += 1;
+        }
+        self.i - start
+    }
+}
+
+/// Powers of ten exactly representable as `f64`.
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// A plain decimal `[0-9]+(\.[0-9]+)?` read as fixed point (integer mantissa and a count of
+/// fraction digits) and converted with one correctly rounded division — exact when the mantissa
+/// is at most 2^53 and the scale at most 10^22 (Clinger's fast path), so the value is bit for
+/// bit what `str::parse::<f64>` gives. `None` for anything else (the caller then uses the
+/// general parser).
+pub(crate) fn fixed_decimal(s: &str) -> Option<f64> {
+    let b = s.as_bytes();
+    let mut m: u64 = 0;
+    let mut digits = 0usize;
+    let mut frac: Option<usize> = None;
+    for (i, &c) in b.iter().enumerate() {
+        match c {
+            b'0'..=b'9' => {
+                if digits == 19 {
+                    return None;
+                }
+                m = m * 10 + u64::from(c - b'0');
+                if m > 0 {
+                    digits += 1;
+                }
+            }
+            b'.' if frac.is_none() && i > 0 && i + 1 < b.len() => frac = Some(i + 1),
+            _ => return None,
+        }
+    }
+    if b.is_empty() || m > (1u64 << 53) {
+        return None;
+    }
+    let scale = frac.map_or(0, |f| b.len() - f);
+    let p = POW10.get(scale)?;
+    Some(m as f64 / p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn depth_keys(s: &str) -> Fast<Vec<String>> {
+        let mut j = Json::new(s);
+        j.object()?;
+        let mut first = true;
+        let mut out = vec![];
+        while let Some(k) = j.key(&mut first)? {
+            out.push(k.to_string());
+            j.skip()?;
+        }
+        j.end()?;
+        Ok(out)
+    }
+
+    #[test]
+    fn objects_parse_with_any_whitespace_and_skip_nested_values() {
+        let a = depth_keys(r#"{"a":1,"b":[1,2,{"c":null}],"d":"x","e":-1.5e-3,"f":true}"#);
+        let b = depth_keys(
+            " {\n \"a\" : 1 ,\t\"b\":[ 1 , 2 , { \"c\" : null } ] , \"d\":\"x\",\"e\":-1.5e-3,\"f\" : true }\r\n",
+        );
+        assert_eq!(a, b);
+        assert_eq!(a.unwrap(), ["a", "b", "d", "e", "f"]);
+    }
+
+    #[test]
+    fn invalid_or_unusual_json_is_unsupported() {
+        for bad in [
+            r#"{"a":1"#,
+            r#"{"a":1,}"#,
+            r#"{"a" 1}"#,
+            r#"{"a":01}"#,
+            r#"{"a":1.}"#,
+            r#"{"a":"x\"y"}"#,
+            r#"{"a":1} x"#,
+            r#"{"a":[1 2]}"#,
+            r#"{"a":nul}"#,
+            "{\"a\":\"\u{1}\"}",
+        ] {
+            assert_eq!(depth_keys(bad), Err(Unsupported), "{bad}");
+        }
+    }
+
+    #[test]
+    fn integers_follow_the_json_grammar() {
+        assert_eq!(Json::new(" 123").u64(), Ok(123));
+        assert_eq!(Json::new("-42").i64(), Ok(-42));
+        assert_eq!(Json::new("0").i64(), Ok(0));
+        assert_eq!(
+            Json::new("-9223372036854775808").i64(),
+            Ok(i64::MIN),
+            "the least i64"
+        );
+        assert_eq!(Json::new("9223372036854775808").i64(), Err(Unsupported));
+        assert_eq!(Json::new("18446744073709551616").u64(), Err(Unsupported));
+        assert_eq!(Json::new("-1").u64(), Err(Unsupported));
+        assert_eq!(Json::new("1.0").u64(), Err(Unsupported));
+        assert_eq!(Json::new("1e3").u64(), Err(Unsupported));
+    }
+
+    #[test]
+    fn fixed_decimals_equal_the_general_parser_bit_for_bit() {
+        for s in [
+            "61837.63000000",
+            "0.00100000",
+            "0.1",
+            "0.3",
+            "2.675",
+            "1",
+            "0",
+            "0.00000000",
+            "100000000.00000001",
+            "9007199254740992",
+            "123456789.123456789",
+            "58.60",
+            "0.000001",
+            "3000.01",
+        ] {
+            let want = s.parse::<f64>().unwrap();
+            let got = fixed_decimal(s).unwrap_or_else(|| s.parse().unwrap());
+            assert_eq!(got.to_bits(), want.to_bits(), "{s}");
+        }
+        assert_eq!(fixed_decimal("61837.63000000"), Some(61837.63));
+        assert_eq!(fixed_decimal("0.1"), Some(0.1));
+        for other in [
+            "",
+            ".5",
+            "5.",
+            "-1",
+            "+1",
+            "1e5",
+            "1.2.3",
+            "abc",
+            "NaN",
+            "9007199254740993",
+        ] {
+            assert_eq!(fixed_decimal(other), None, "{other}");
+        }
+    }
+}
