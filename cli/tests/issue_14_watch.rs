@@ -352,7 +352,9 @@ fn ingest_watch_beside_run_watch_equals_batch_on_real_binance() {
         "{out}"
     );
 
-    ok(&["run", "--root", &ros, "-w", "2"]);
+    // The batch run finishes what the watch run left: the last day, and a restatement that a
+    // SIGINT may have interrupted (`--restate`; nothing is pending otherwise).
+    ok(&["run", "--root", &ros, "-w", "2", "--restate"]);
     daedalus_tests::assert_same_outputs(&reference, &root, &["bronze"]);
     let silver = assert_same_multisets(&reference, &root, "silver");
     let gold = assert_same_multisets(&reference, &root, "gold");

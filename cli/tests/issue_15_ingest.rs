@@ -22,7 +22,9 @@ const BIN: &str = env!("CARGO_BIN_EXE_daedalus");
 /// Runs `daedalus ingest` of `inputs` into `root`, with `fault` as `DAEDALUS_FAULT`.
 fn ingest(format: &str, root: &Path, inputs: &[PathBuf], fault: Option<&str>) -> Output {
     let mut c = Command::new(BIN);
-    c.args(["ingest", "--quiet", "--format", format, "--root"])
+    // One parse thread: `nth` counts the process's calls, so the nth is the same call every
+    // time (with -j N a write error of a parse made ahead is reported at its input's turn).
+    c.args(["ingest", "--quiet", "-j", "1", "--format", format, "--root"])
         .arg(root)
         .args(inputs);
     match fault {

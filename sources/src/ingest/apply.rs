@@ -268,6 +268,10 @@ pub(crate) fn apply_one(
     }
     let parsed = match ahead {
         Some(Ok(p)) if w.seeds_hold(info, &p) => p,
+        // A write or read error does not depend on the chains the parse started from: it is
+        // this input's error, reported at its turn as a sequential call reports it (a retry
+        // would hide a failing disk).
+        Some(Err(e @ (SourceError::Sink(_) | SourceError::Io { .. }))) => return Err(e),
         stale => {
             if let Some(s) = &stale {
                 let why = if s.is_ok() {
