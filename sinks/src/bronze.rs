@@ -38,17 +38,33 @@ struct Buffers {
     ticker: Vec<TickerRow>,
 }
 
+/// One open partition: its market and date, the least and greatest `ts_recv` of its rows, and
+/// its buffered rows.
+struct Slot {
+    market: Market,
+    date: Date,
+    recv: (i64, i64),
+    bufs: Buffers,
+}
+
 /// Writes bronze rows of any markets, splitting them into `date=` partitions by `ts_event`, in
 /// the order given (CONTRACT §2: bronze keeps venue/application order). Buffers up to
 /// `flush_rows` rows per partition and dataset before encoding them; all files become visible
 /// together at [`BronzeWriter::commit`], and none if the writer is dropped.
+///
+/// Why slots and a cached `last`: rows come in long runs of one market and date, and looking
+/// the partition up in ordered maps keyed by `Market` (two string compares per node) for every
+/// row was a measurable share of ingest; now a row of the same partition as the previous one
+/// costs one comparison.
 pub struct BronzeWriter {
     inner: PartitionedWriter,
     flush_rows: usize,
-    /// Buffers per market, then date: looked up by `&Market` (no clone per row).
-    buffers: BTreeMap<Market, BTreeMap<Date, Buffers>>,
-    /// Least and greatest `ts_recv` written per market.
-    recv: BTreeMap<Market, (i64, i64)>,
+    /// Open partitions, in order of first row.
+    slots: Vec<Slot>,
+    /// The slot of each `(market, date)`.
+    index: BTreeMap<(Market, Date), usize>,
+    /// The slot of the last row (`usize::MAX`: none).
+    last: usize,
     /// The day of the last row: `[start, end)` in ns and its date (rows mostly share a day).
     day: (i64, i64, Date),
 }
@@ -69,25 +85,39 @@ impl BronzeWriter {
         BronzeWriter {
             inner: PartitionedWriter::new(root, file_name, opts),
             flush_rows,
-            buffers: BTreeMap::new(),
-            recv: BTreeMap::new(),
+            slots: Vec::new(),
+            index: BTreeMap::new(),
+            last: usize::MAX,
             day: (0, 0, Date::of_nanos(0)),
         }
     }
 
-    fn buf(&mut self, market: &Market, ts_event: i64, ts_recv: i64) -> (&mut Buffers, Date) {
-        match self.recv.get_mut(market) {
-            Some(r) => *r = (r.0.min(ts_recv), r.1.max(ts_recv)),
-            None => {
-                self.recv.insert(market.clone(), (ts_recv, ts_recv));
-            }
-        }
+    /// The slot of `market` on the date of `ts_event`, its `ts_recv` range widened.
+    fn buf(&mut self, market: &Market, ts_event: i64, ts_recv: i64) -> usize {
         let date = self.date_of(ts_event);
-        if !self.buffers.contains_key(market) {
-            self.buffers.insert(market.clone(), BTreeMap::new());
+        let i = match self.slots.get(self.last) {
+            Some(s) if s.date == date && s.market == *market => self.last,
+            _ => self.slot_of(market, date),
+        };
+        self.last = i;
+        let s = &mut self.slots[i];
+        s.recv = (s.recv.0.min(ts_recv), s.recv.1.max(ts_recv));
+        i
+    }
+
+    fn slot_of(&mut self, market: &Market, date: Date) -> usize {
+        if let Some(i) = self.index.get(&(market.clone(), date)) {
+            return *i;
         }
-        let by_date = self.buffers.get_mut(market).expect("inserted above");
-        (by_date.entry(date).or_default(), date)
+        let i = self.slots.len();
+        self.slots.push(Slot {
+            market: market.clone(),
+            date,
+            recv: (i64::MAX, i64::MIN),
+            bufs: Buffers::default(),
+        });
+        self.index.insert((market.clone(), date), i);
+        i
     }
 
     /// The UTC date of `ts`, from the cached day when it falls in it.
@@ -105,10 +135,11 @@ impl BronzeWriter {
     /// Adds a book row.
     pub fn book(&mut self, market: &Market, row: BookRow) -> Result<()> {
         let flush = self.flush_rows;
-        let (b, date) = self.buf(market, row.ts_event, row.ts_recv);
-        b.book.push(row);
-        if b.book.len() >= flush {
-            self.flush_one(market, date, Dataset::Book)?;
+        let i = self.buf(market, row.ts_event, row.ts_recv);
+        let b = &mut self.slots[i].bufs.book;
+        b.push(row);
+        if b.len() >= flush {
+            self.flush_one(i, Dataset::Book)?;
         }
         Ok(())
     }
@@ -116,10 +147,11 @@ impl BronzeWriter {
     /// Adds a trade row.
     pub fn trade(&mut self, market: &Market, row: TradeRow) -> Result<()> {
         let flush = self.flush_rows;
-        let (b, date) = self.buf(market, row.ts_event, row.ts_recv);
-        b.trades.push(row);
-        if b.trades.len() >= flush {
-            self.flush_one(market, date, Dataset::Trades)?;
+        let i = self.buf(market, row.ts_event, row.ts_recv);
+        let b = &mut self.slots[i].bufs.trades;
+        b.push(row);
+        if b.len() >= flush {
+            self.flush_one(i, Dataset::Trades)?;
         }
         Ok(())
     }
@@ -127,10 +159,11 @@ impl BronzeWriter {
     /// Adds a ticker row.
     pub fn ticker(&mut self, market: &Market, row: TickerRow) -> Result<()> {
         let flush = self.flush_rows;
-        let (b, date) = self.buf(market, row.ts_event, row.ts_recv);
-        b.ticker.push(row);
-        if b.ticker.len() >= flush {
-            self.flush_one(market, date, Dataset::Ticker)?;
+        let i = self.buf(market, row.ts_event, row.ts_recv);
+        let b = &mut self.slots[i].bufs.ticker;
+        b.push(row);
+        if b.len() >= flush {
+            self.flush_one(i, Dataset::Ticker)?;
         }
         Ok(())
     }
@@ -141,10 +174,9 @@ impl BronzeWriter {
         self.flush_rows = rows.max(1);
     }
 
-    fn flush_one(&mut self, market: &Market, date: Date, ds: Dataset) -> Result<()> {
-        let Some(b) = self.buffers.get_mut(market).and_then(|m| m.get_mut(&date)) else {
-            return Ok(());
-        };
+    fn flush_one(&mut self, i: usize, ds: Dataset) -> Result<()> {
+        let s = &mut self.slots[i];
+        let b = &mut s.bufs;
         let batch = match ds {
             Dataset::Book => encode(
                 &mut b.book,
@@ -163,32 +195,29 @@ impl BronzeWriter {
             ),
         };
         if let Some(batch) = batch {
-            let p = Partition::new(
-                "bronze",
-                ds.name(),
-                None,
-                &market.exchange,
-                &market.symbol,
-                date,
-            )?;
+            let m = &s.market;
+            let p = Partition::new("bronze", ds.name(), None, &m.exchange, &m.symbol, s.date)?;
             self.inner.write(&p, &batch)?;
         }
         Ok(())
     }
 
-    fn flush_all(&mut self) -> Result<()> {
-        let keys: Vec<(Market, Date)> = self
-            .buffers
-            .iter()
-            .flat_map(|(m, ds)| ds.keys().map(move |d| (m.clone(), *d)))
-            .collect();
-        for (m, d) in keys {
+    /// Flushes every slot in `(market, date)` order; returns each market's `ts_recv` range.
+    fn flush_all(&mut self) -> Result<BTreeMap<Market, (i64, i64)>> {
+        let order: Vec<usize> = self.index.values().copied().collect();
+        for i in order {
             for ds in Dataset::ALL {
-                self.flush_one(&m, d, ds)?;
+                self.flush_one(i, ds)?;
             }
         }
-        self.buffers.clear();
-        Ok(())
+        let mut recv: BTreeMap<Market, (i64, i64)> = BTreeMap::new();
+        for s in self.slots.drain(..) {
+            let r = recv.entry(s.market).or_insert(s.recv);
+            *r = (r.0.min(s.recv.0), r.1.max(s.recv.1));
+        }
+        self.index.clear();
+        self.last = usize::MAX;
+        Ok(recv)
     }
 
     /// Flushes every buffer and commits every file; returns `(partition, path, rows)`.
@@ -200,8 +229,7 @@ impl BronzeWriter {
     /// Flushes every buffer and finishes every file under its staged name (fsynced, not yet
     /// visible): the caller commits them (an ingest commit renames them with its state).
     pub fn stage(mut self) -> Result<StagedBronze> {
-        self.flush_all()?;
-        let recv = std::mem::take(&mut self.recv);
+        let recv = self.flush_all()?;
         Ok(StagedBronze {
             files: self.inner.finish()?,
             recv,

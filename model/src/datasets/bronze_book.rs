@@ -1,13 +1,11 @@
 //! `bronze/book`: one row per L2 level change, absolute size, 0 deletes (CONTRACT §2).
 
-use super::{Encoder, batch, f64r, opt, req, side_field, ts, ts_builder};
+use super::{Encoder, SideBuilder, batch, f64r, opt, req, side_field, ts, ts_builder};
 use crate::rows::BookRow;
 use arrow_array::RecordBatch;
 use arrow_array::builder::{
-    ArrayBuilder, BooleanBuilder, Float64Builder, StringDictionaryBuilder,
-    TimestampNanosecondBuilder, UInt64Builder,
+    ArrayBuilder, BooleanBuilder, Float64Builder, TimestampNanosecondBuilder, UInt64Builder,
 };
-use arrow_array::types::Int8Type;
 use arrow_schema::{DataType, Schema, SchemaRef};
 use std::sync::Arc;
 
@@ -33,7 +31,7 @@ pub struct BronzeBookEncoder {
     seq: UInt64Builder,
     prev_seq: UInt64Builder,
     is_snapshot: BooleanBuilder,
-    side: StringDictionaryBuilder<Int8Type>,
+    side: SideBuilder,
     price: Float64Builder,
     size: Float64Builder,
 }
@@ -48,7 +46,7 @@ impl BronzeBookEncoder {
             seq: UInt64Builder::with_capacity(capacity),
             prev_seq: UInt64Builder::with_capacity(capacity),
             is_snapshot: BooleanBuilder::with_capacity(capacity),
-            side: StringDictionaryBuilder::new(),
+            side: SideBuilder::with_capacity(capacity),
             price: Float64Builder::with_capacity(capacity),
             size: Float64Builder::with_capacity(capacity),
         }
@@ -61,7 +59,7 @@ impl BronzeBookEncoder {
         self.seq.append_option(r.seq);
         self.prev_seq.append_option(r.prev_seq);
         self.is_snapshot.append_value(r.is_snapshot);
-        self.side.append_value(r.side.as_str());
+        self.side.append(r.side as usize, r.side.as_str());
         self.price.append_value(r.price);
         self.size.append_value(r.size);
     }

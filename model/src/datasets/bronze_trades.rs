@@ -1,13 +1,11 @@
 //! `bronze/trades`: one row per trade, venue order (CONTRACT §2).
 
-use super::{Encoder, batch, f64r, req, side_field, ts, ts_builder};
+use super::{Encoder, SideBuilder, batch, f64r, req, side_field, ts, ts_builder};
 use crate::rows::TradeRow;
 use arrow_array::RecordBatch;
 use arrow_array::builder::{
-    ArrayBuilder, Float64Builder, StringBuilder, StringDictionaryBuilder,
-    TimestampNanosecondBuilder,
+    ArrayBuilder, Float64Builder, StringBuilder, TimestampNanosecondBuilder,
 };
-use arrow_array::types::Int8Type;
 use arrow_schema::{DataType, Schema, SchemaRef};
 use std::sync::Arc;
 
@@ -34,7 +32,7 @@ pub struct BronzeTradesEncoder {
     trade_id: StringBuilder,
     price: Float64Builder,
     size: Float64Builder,
-    side: StringDictionaryBuilder<Int8Type>,
+    side: SideBuilder,
 }
 
 impl BronzeTradesEncoder {
@@ -47,7 +45,7 @@ impl BronzeTradesEncoder {
             trade_id: StringBuilder::with_capacity(capacity, capacity * ID_BYTES),
             price: Float64Builder::with_capacity(capacity),
             size: Float64Builder::with_capacity(capacity),
-            side: StringDictionaryBuilder::new(),
+            side: SideBuilder::with_capacity(capacity),
         }
     }
 
@@ -58,7 +56,7 @@ impl BronzeTradesEncoder {
         self.trade_id.append_value(&r.trade_id);
         self.price.append_value(r.price);
         self.size.append_value(r.size);
-        self.side.append_value(r.side.as_str());
+        self.side.append(r.side as usize, r.side.as_str());
     }
 }
 

@@ -112,6 +112,48 @@ pub(crate) fn side_field() -> Field {
     )
 }
 
+/// A builder of the `side` column: the same array as a `StringDictionaryBuilder<Int8Type>` fed
+/// the same strings (values in order of first appearance), without hashing each row's string:
+/// a side is one of at most [`SideBuilder::SLOTS`] known values, passed with its index.
+pub(crate) struct SideBuilder {
+    keys: Vec<i8>,
+    /// The key of each side index, `-1` until it first appears.
+    slots: [i8; SideBuilder::SLOTS],
+    values: arrow_array::builder::StringBuilder,
+}
+
+impl SideBuilder {
+    /// How many distinct sides a column can hold.
+    pub(crate) const SLOTS: usize = 3;
+
+    /// A builder with room for `capacity` rows.
+    pub(crate) fn with_capacity(capacity: usize) -> Self {
+        SideBuilder {
+            keys: Vec::with_capacity(capacity),
+            slots: [-1; Self::SLOTS],
+            values: arrow_array::builder::StringBuilder::new(),
+        }
+    }
+
+    /// Appends side number `slot` (below [`SideBuilder::SLOTS`]), spelled `name`.
+    pub(crate) fn append(&mut self, slot: usize, name: &str) {
+        let k = &mut self.slots[slot];
+        if *k < 0 {
+            *k = arrow_array::builder::ArrayBuilder::len(&self.values) as i8;
+            self.values.append_value(name);
+        }
+        self.keys.push(*k);
+    }
+
+    /// The column, leaving the builder empty.
+    pub(crate) fn finish(&mut self) -> arrow_array::DictionaryArray<arrow_array::types::Int8Type> {
+        let keys = arrow_array::Int8Array::from(std::mem::take(&mut self.keys));
+        self.slots = [-1; Self::SLOTS];
+        let values = std::sync::Arc::new(self.values.finish());
+        arrow_array::DictionaryArray::try_new(keys, values).expect("every key indexes a value")
+    }
+}
+
 /// The non-null `symbol_norm` column that ends every silver and gold schema.
 pub(crate) fn symbol_norm_field() -> Field {
     Field::new("symbol_norm", DataType::Utf8, false)

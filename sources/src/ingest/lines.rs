@@ -152,6 +152,9 @@ impl Lines {
 
     /// The next non-empty line, right-trimmed, with its 1-based number; `None` at the end. A read
     /// error (truncated gzip) fails the file, or with `lenient` ends it, keeping the lines read.
+    ///
+    /// A line is checked as UTF-8 once: blank lines are found on bytes (a line ending in a
+    /// non-ASCII byte is checked and trimmed as text, as it may end in Unicode whitespace).
     pub(crate) fn next_line(
         &mut self,
         lenient: bool,
@@ -169,18 +172,30 @@ impl Lines {
                     return self.truncated(e, lenient, report).map(|()| None);
                 }
             };
-            let Ok(text) = std::str::from_utf8(&self.buf[from..to]) else {
-                return self.truncated(not_utf8(), lenient, report).map(|()| None);
+            let bytes = trim_ascii_ws_end(&self.buf[from..to]);
+            let len = match bytes.last() {
+                Some(b) if !b.is_ascii() => match std::str::from_utf8(bytes) {
+                    Ok(text) => text.trim_end().len(),
+                    Err(_) => return self.truncated(not_utf8(), lenient, report).map(|()| None),
+                },
+                _ => bytes.len(),
             };
-            let len = text.trim_end().len();
-            self.count(report);
             if len > 0 {
                 break (from, len);
             }
+            self.count(report);
         };
-        // Valid UTF-8 (checked above, again here for the borrow), ending at a char boundary.
-        let text = std::str::from_utf8(&self.buf[from..from + len]).map_err(|_| not_utf8());
-        let text = text.map_err(|e| file_error(&self.file, e))?;
+        let Ok(text) = std::str::from_utf8(&self.buf[from..from + len]) else {
+            return self.truncated(not_utf8(), lenient, report).map(|()| None);
+        };
+        // `count`, inlined: `text` borrows `buf`.
+        self.line_no += 1;
+        report.lines += 1;
+        self.unpublished += 1;
+        if self.unpublished >= PUBLISH_EVERY {
+            LINES_READ.fetch_add(self.unpublished, Ordering::Relaxed);
+            self.unpublished = 0;
+        }
         Ok(Some((self.line_no, text)))
     }
 
@@ -202,6 +217,16 @@ impl Lines {
         report.truncated_files.push(self.file.clone());
         Ok(())
     }
+}
+
+/// `bytes` without trailing ASCII whitespace as `str::trim_end` sees it (`\t`..=`\r`, space;
+/// unlike `<[u8]>::trim_ascii_end`, which keeps `\x0b`).
+fn trim_ascii_ws_end(bytes: &[u8]) -> &[u8] {
+    let n = bytes
+        .iter()
+        .rposition(|b| !matches!(b, b' ' | b'\t'..=b'\r'))
+        .map_or(0, |i| i + 1);
+    &bytes[..n]
 }
 
 fn not_utf8() -> std::io::Error {
@@ -231,7 +256,7 @@ mod tests {
     #[test]
     fn lines_split_trim_and_skip_blanks_across_chunks() {
         let long = "x".repeat(CHUNK * 2 + 17);
-        let text = format!("a \r\n\n{long}\nb\n \nc");
+        let text = format!("a \r\x0b\n\n{long}\nb\n \u{3000}\nc\u{a0}");
         let got = lines_of(text.as_bytes());
         let want = vec![
             (1, "a".to_string()),

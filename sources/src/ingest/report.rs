@@ -1,5 +1,6 @@
 //! What an ingest call did: rows per market, lines read, lenient skips, files written.
 
+use daedalus_model::market::Market;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -49,6 +50,9 @@ pub struct IngestReport {
     /// Reused to format market keys (no allocation per counted row).
     #[serde(skip)]
     key: String,
+    /// The market whose key `key` holds (rows come in runs of one market: no formatting then).
+    #[serde(skip)]
+    key_of: Option<Market>,
 }
 
 impl MarketCounts {
@@ -88,10 +92,13 @@ impl IngestReport {
     }
 
     /// The counts of market `market` (`exchange/symbol`), created on first use.
-    pub(crate) fn market(&mut self, market: &impl fmt::Display) -> &mut MarketCounts {
+    pub(crate) fn market(&mut self, market: &Market) -> &mut MarketCounts {
         use std::fmt::Write;
-        self.key.clear();
-        write!(self.key, "{market}").expect("formatting into a String cannot fail");
+        if self.key_of.as_ref() != Some(market) {
+            self.key.clear();
+            write!(self.key, "{market}").expect("formatting into a String cannot fail");
+            self.key_of = Some(market.clone());
+        }
         if !self.markets.contains_key(&self.key) {
             self.markets
                 .insert(self.key.clone(), MarketCounts::default());

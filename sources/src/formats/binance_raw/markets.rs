@@ -16,8 +16,11 @@ pub(super) enum Kind {
     CoinM,
 }
 
+/// Whether `sym` ends with `_PERP`, any case (no upper-cased copy: this runs for every trade
+/// and bookTicker line).
 fn is_coin_m(sym: &str) -> bool {
-    sym.to_ascii_uppercase().ends_with("_PERP")
+    let b = sym.as_bytes();
+    b.len() >= 5 && b[b.len() - 5..].eq_ignore_ascii_case(b"_PERP")
 }
 
 impl Kind {

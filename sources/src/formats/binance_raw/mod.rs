@@ -69,22 +69,28 @@ pub(crate) fn lane_of(text: &str) -> Option<String> {
 
 /// Each market's book sync within one input, seeded with the chains its predecessors ended.
 pub(crate) struct Books {
-    map: BTreeMap<Market, BookSync>,
+    /// A file has one or a few markets: a list searched by equality is cheaper per diff than
+    /// an ordered map compared by `Market` (two string comparisons per node, twice).
+    map: Vec<(Market, BookSync)>,
     seeds: BTreeMap<Market, BookChain>,
     file: PathBuf,
 }
 
 impl Books {
     fn get(&mut self, kind: Kind, market: &Market) -> &mut BookSync {
-        if !self.map.contains_key(market) {
-            let m = market.clone();
-            let b = match self.seeds.get(market) {
-                Some(c) => BookSync::resume(kind, m, &self.file, *c),
-                None => BookSync::new(kind, m, &self.file),
-            };
-            self.map.insert(market.clone(), b);
-        }
-        self.map.get_mut(market).expect("inserted above")
+        let i = match self.map.iter().position(|(m, _)| m == market) {
+            Some(i) => i,
+            None => {
+                let m = market.clone();
+                let b = match self.seeds.get(market) {
+                    Some(c) => BookSync::resume(kind, m, &self.file, *c),
+                    None => BookSync::new(kind, m, &self.file),
+                };
+                self.map.push((market.clone(), b));
+                self.map.len() - 1
+            }
+        };
+        &mut self.map[i].1
     }
 }
 
@@ -103,7 +109,7 @@ pub(crate) fn ingest_input(
         lenient: opts.lenient,
     };
     let mut books = Books {
-        map: BTreeMap::new(),
+        map: Vec::new(),
         seeds,
         file: file.into(),
     };
@@ -186,16 +192,17 @@ impl FileParser<'_> {
         books: &mut Books,
         ctx: &mut Ctx,
     ) -> Result<()> {
-        let Some((kind, market)) = self.market_of(stream, json, at, books, ctx)? else {
+        let Some((kind, i)) = self.market_of(stream, json, at, books, ctx)? else {
             return Ok(());
         };
+        let market = &self.streams[i].2;
         match msg {
             Msg::Depth(d) => {
                 let diff = rows::diff(&d, at, kind);
-                books.get(kind, &market).on_diff(diff, &self.scratch, ctx)
+                books.get(kind, market).on_diff(diff, &self.scratch, ctx)
             }
-            Msg::Trade(t) => rows::trade(&t, at, &market, ctx),
-            Msg::Ticker(t) => rows::ticker(&t, at, kind, &market, ctx),
+            Msg::Trade(t) => rows::trade(&t, at, market, ctx),
+            Msg::Ticker(t) => rows::ticker(&t, at, kind, market, ctx),
             // `market_of` has already reported a stream that is not ingested.
             Msg::Other => Ok(()),
         }
@@ -236,24 +243,26 @@ impl FileParser<'_> {
         books: &mut Books,
         ctx: &mut Ctx,
     ) -> Result<()> {
-        let Some((kind, market)) = self.market_of(stream, json, at, books, ctx)? else {
+        let Some((kind, i)) = self.market_of(stream, json, at, books, ctx)? else {
             return Ok(());
         };
+        let market = &self.streams[i].2;
         match kind_of(stream).map(|(_, _, what)| what) {
             Some("depth") => {
                 let Some(d) = rows::parse_depth(json, at, &mut self.scratch, ctx)? else {
                     return Ok(());
                 };
                 let diff = rows::diff(&d, at, kind);
-                books.get(kind, &market).on_diff(diff, &self.scratch, ctx)
+                books.get(kind, market).on_diff(diff, &self.scratch, ctx)
             }
-            Some("trade") => rows::parse_trade(json, at, &market, ctx),
-            _ => rows::parse_ticker(json, at, kind, &market, ctx),
+            Some("trade") => rows::parse_trade(json, at, market, ctx),
+            _ => rows::parse_ticker(json, at, kind, market, ctx),
         }
     }
 
-    /// The kind and market of `stream` (`None`: a bad line, skipped when lenient). The first
-    /// stream line fixes the file's market and places a snapshot line held until then.
+    /// The kind of `stream` and the index of its market in `streams` (`None`: a bad line,
+    /// skipped when lenient; an index, not a clone: this runs for every line). The first stream
+    /// line fixes the file's market and places a snapshot line held until then.
     fn market_of(
         &mut self,
         stream: &str,
@@ -261,7 +270,7 @@ impl FileParser<'_> {
         at: Origin,
         books: &mut Books,
         ctx: &mut Ctx,
-    ) -> Result<Option<(Kind, Market)>> {
+    ) -> Result<Option<(Kind, usize)>> {
         let Some((kind, raw_sym, what)) = kind_of(stream) else {
             let rule = format!("unknown stream {stream:?}");
             return ctx
@@ -272,13 +281,13 @@ impl FileParser<'_> {
         let known = self
             .streams
             .iter()
-            .find(|(s, k, _)| s == stream && *k == kind);
-        let market = match known {
-            Some((_, _, m)) => m.clone(),
+            .position(|(s, k, _)| s == stream && *k == kind);
+        let i = match known {
+            Some(i) => i,
             None => match canonical(kind, raw_sym) {
                 Ok(m) => {
-                    self.streams.push((stream.to_string(), kind, m.clone()));
-                    m
+                    self.streams.push((stream.to_string(), kind, m));
+                    self.streams.len() - 1
                 }
                 Err(rule) => {
                     return ctx
@@ -288,6 +297,7 @@ impl FileParser<'_> {
             },
         };
         if self.market.is_none() {
+            let market = self.streams[i].2.clone();
             self.market = Some((kind, market.clone()));
             if let Some((json, ts_recv, line)) = self.pending_snapshot.take() {
                 let held = Origin {
@@ -298,7 +308,7 @@ impl FileParser<'_> {
                 snapshot(&json, held, kind, &market, books, ctx)?;
             }
         }
-        Ok(Some((kind, market)))
+        Ok(Some((kind, i)))
     }
 
     /// trade/bookTicker streams take the kind established by this file's depth stream, or,
