@@ -265,3 +265,62 @@ fn issue_16_docs_table_matches_bounds() {
         );
     }
 }
+
+/// `inspect` on a root with a `date=` directory that is not a date, then with a committed file
+/// gone: each is reported (naming the directory or the file and the market) and the exit is
+/// non-zero; the healthy root exits 0.
+#[test]
+fn issue_16_inspect_reports_bad_dates_and_missing_committed_files() {
+    let d = tempfile::tempdir().unwrap();
+    let r = d.path().display().to_string();
+    for args in [
+        vec![
+            "gen",
+            "--root",
+            &r,
+            "--events",
+            "20000",
+            "--days",
+            "2",
+            "--markets",
+            "2",
+        ],
+        vec!["run", "--root", &r],
+        vec!["inspect", "--root", &r],
+    ] {
+        let o = daedalus(&args);
+        assert!(
+            o.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let part = d
+        .path()
+        .join("silver/trades/exchange=binance/symbol=BTC-USDT");
+    let bad = part.join("date=2024-13-45");
+    std::fs::create_dir_all(&bad).unwrap();
+    std::fs::copy(
+        part.join("date=2024-01-01/part-00000.parquet"),
+        bad.join("part-00000.parquet"),
+    )
+    .unwrap();
+    let o = daedalus(&["inspect", "--root", &r]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{err}");
+    assert!(
+        err.contains("date=2024-13-45") && err.contains("invalid partition directory"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&bad).unwrap();
+    std::fs::remove_file(part.join("date=2024-01-02/part-00000.parquet")).unwrap();
+    let o = daedalus(&["inspect", "--root", &r]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{err}");
+    assert!(
+        err.contains("date=2024-01-02/part-00000.parquet")
+            && err.contains("binance/BTC-USDT")
+            && err.contains("missing"),
+        "{err}"
+    );
+}

@@ -228,9 +228,14 @@ pub(crate) struct FoundPartition {
 }
 
 /// Every partition directory under `root` passing `filter`, in layer/dataset/spec/market/date
-/// order. Directories that do not follow the layout are skipped.
-pub(crate) fn find_partitions(root: &Path, filter: &FilterSpec) -> Result<Vec<FoundPartition>> {
+/// order, and the `date=` directories whose value is not a date (issue 16: `inspect` reports
+/// them and exits non-zero). Other directories that do not follow the layout are skipped.
+pub(crate) fn find_partitions(
+    root: &Path,
+    filter: &FilterSpec,
+) -> Result<(Vec<FoundPartition>, Vec<PathBuf>)> {
     let mut out = Vec::new();
+    let mut bad_dates = Vec::new();
     for layer in LAYERS {
         let ldir = root.join(layer);
         if !ldir.is_dir() {
@@ -267,6 +272,9 @@ pub(crate) fn find_partitions(root: &Path, filter: &FilterSpec) -> Result<Vec<Fo
                             let Some(date) =
                                 hive_value(&dn, "date").filter(|_| dd).and_then(Date::parse)
                             else {
+                                if dd && hive_value(&dn, "date").is_some() {
+                                    bad_dates.push(dp);
+                                }
                                 continue;
                             };
                             if !filter.matches(exchange, symbol, date, false) {
@@ -287,7 +295,7 @@ pub(crate) fn find_partitions(root: &Path, filter: &FilterSpec) -> Result<Vec<Fo
             }
         }
     }
-    Ok(out)
+    Ok((out, bad_dates))
 }
 
 /// True for a staged (uncommitted) file name: dot-named and not a committed `*.parquet`.
@@ -412,7 +420,14 @@ pub(crate) fn inspect(root: &Path, opts: &InspectOptions) -> Result<Inventory> {
     let mut errors = Vec::new();
     let mut run_configs: Vec<serde_json::Value> = Vec::new();
     let mut partitions = Vec::new();
-    for fp in find_partitions(root, &opts.filter)? {
+    let (found, bad_dates) = find_partitions(root, &opts.filter)?;
+    for d in bad_dates {
+        errors.push(format!(
+            "{}: invalid partition directory: the date is not a UTC date YYYY-MM-DD",
+            d.display()
+        ));
+    }
+    for fp in found {
         let tcol = time_column(&fp.dataset);
         let mut info = PartitionInfo {
             layer: fp.layer.clone(),
@@ -608,6 +623,10 @@ fn state_info(root: &Path, filter: &FilterSpec, errors: &mut Vec<String>) -> Sta
             "pending late inputs: {}",
             daedalus_dataflow::chain(&e)
         )),
+    }
+    match state::missing_outputs(root, &dir) {
+        Ok(missing) => errors.extend(missing),
+        Err(e) => errors.push(format!("{e:#}")),
     }
     match state::checkpoints(&dir) {
         Ok(cks) => {

@@ -59,3 +59,31 @@ pub(crate) fn checkpoints(state_dir: &Path) -> Result<Vec<CheckpointInfo>> {
     }
     Ok(out)
 }
+
+/// Output files a checkpoint lists that are neither in place nor staged (committed, not yet
+/// renamed): each a problem naming the market and the file (issue 16: `inspect` reports them
+/// and exits non-zero; the next `run` would stop on them).
+pub(crate) fn missing_outputs(root: &Path, state_dir: &Path) -> Result<Vec<String>> {
+    use daedalus_sinks::manifest;
+    let mut out = Vec::new();
+    for (exchange, symbol) in manifest::list_markets(state_dir)? {
+        let Some(ck) = manifest::load(state_dir, &exchange, &symbol)? else {
+            continue;
+        };
+        for o in &ck.header.outputs {
+            let p = root.join(&o.path);
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_default();
+            let staged = p.with_file_name(format!(".{name}.inprogress"));
+            if !p.exists() && !staged.exists() {
+                out.push(format!(
+                    "{}: listed as committed by the checkpoint of {exchange}/{symbol} but missing: restore it or rerun with --rebuild",
+                    p.display()
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
