@@ -3,8 +3,7 @@
 //! command run again must leave the same files, byte for byte (bronze and ingest states), as an
 //! uninterrupted call, with no staged dot-file left. Skips when `../shared` is absent.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -26,24 +25,6 @@ fn ingest(root: &Path, files: &[String]) {
     );
 }
 
-/// Every file under `root` (relative path) with its bytes.
-fn tree(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let rel = p.strip_prefix(root).unwrap().to_path_buf();
-                out.insert(rel, std::fs::read(&p).unwrap());
-            }
-        }
-    }
-    out
-}
-
 #[test]
 fn issue_14_kill_9_then_rerun_gives_the_uninterrupted_bronze() {
     let Some(files) = daedalus_tests::binance_file_args() else {
@@ -54,7 +35,7 @@ fn issue_14_kill_9_then_rerun_gives_the_uninterrupted_bronze() {
     let t0 = Instant::now();
     ingest(reference.path(), &files);
     let full = t0.elapsed();
-    let want = tree(reference.path());
+    let want = daedalus_tests::bytes_under(reference.path(), reference.path());
     assert!(want.keys().any(|p| p.starts_with("bronze")));
     const POINTS: u32 = 10;
     for i in 1..=POINTS {
@@ -70,7 +51,7 @@ fn issue_14_kill_9_then_rerun_gives_the_uninterrupted_bronze() {
         child.kill().unwrap(); // SIGKILL on Unix
         child.wait().unwrap();
         ingest(root.path(), &files);
-        let got = tree(root.path());
+        let got = daedalus_tests::bytes_under(root.path(), root.path());
         let staged: Vec<_> = got
             .keys()
             .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with('.'))

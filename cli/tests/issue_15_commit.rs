@@ -43,30 +43,9 @@ fn s(p: &Path) -> String {
     p.display().to_string()
 }
 
-/// Every file under `dir`, relative to `base`.
-fn files(base: &Path, dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push(p.strip_prefix(base).unwrap().to_path_buf());
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 /// Copies the bronze files of `from` whose path contains one of `dates` (all: empty).
 fn copy_bronze(from: &Path, to: &Path, dates: &[&str]) {
-    for rel in files(from, &from.join("bronze")) {
+    for rel in daedalus_tests::files_under(from, &from.join("bronze")) {
         let r = rel.to_string_lossy();
         if dates.is_empty() || dates.iter().any(|d| r.contains(&format!("date={d}"))) {
             let q = to.join(&rel);
@@ -80,7 +59,7 @@ fn copy_bronze(from: &Path, to: &Path, dates: &[&str]) {
 fn partitions(root: &Path) -> BTreeMap<String, RecordBatch> {
     let mut dirs: BTreeMap<PathBuf, Vec<PathBuf>> = BTreeMap::new();
     for layer in ["silver", "gold"] {
-        for rel in files(root, &root.join(layer)) {
+        for rel in daedalus_tests::files_under(root, &root.join(layer)) {
             let name = rel.file_name().unwrap().to_string_lossy().to_string();
             if name.ends_with(".parquet") && !name.starts_with('.') {
                 let d = rel.parent().unwrap().to_path_buf();
@@ -130,7 +109,7 @@ type Snapshot = BTreeMap<PathBuf, (Vec<u8>, SystemTime)>;
 fn snapshot(root: &Path) -> Snapshot {
     ["silver", "gold", "_daedalus/markets"]
         .iter()
-        .flat_map(|d| files(root, &root.join(d)))
+        .flat_map(|d| daedalus_tests::files_under(root, &root.join(d)))
         .filter(|rel| !rel.file_name().unwrap().to_string_lossy().starts_with('.'))
         .map(|rel| {
             let p = root.join(&rel);
@@ -174,7 +153,7 @@ fn assert_listed_exist(root: &Path) {
 
 fn assert_no_dot_files(root: &Path) {
     for d in ["silver", "gold", "_daedalus"] {
-        for rel in files(root, &root.join(d)) {
+        for rel in daedalus_tests::files_under(root, &root.join(d)) {
             let n = rel.file_name().unwrap().to_string_lossy().to_string();
             assert!(!n.starts_with('.'), "staged file left: {}", rel.display());
         }

@@ -45,22 +45,11 @@ fn ok(format: &str, root: &Path, inputs: &[PathBuf]) {
 
 /// Every file under `root/bronze` and `root/_daedalus/ingest` (relative path) with its bytes.
 fn tree(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![root.join("bronze"), root.join("_daedalus/ingest")];
-    while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let rel = p.strip_prefix(root).unwrap().to_path_buf();
-                out.insert(rel, std::fs::read(&p).unwrap());
-            }
-        }
-    }
+    let mut out = daedalus_tests::bytes_under(root, &root.join("bronze"));
+    out.extend(daedalus_tests::bytes_under(
+        root,
+        &root.join("_daedalus/ingest"),
+    ));
     out
 }
 

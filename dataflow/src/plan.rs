@@ -50,7 +50,7 @@ pub struct RunPlan {
     pub markets: Vec<Market>,
     /// Bronze partitions present at planning time, with market ids.
     pub partitions: Vec<AssignedPartition>,
-    /// Run mode: state directory, checkpoints, watch, lateness, rebuild.
+    /// Run mode: state directory, checkpoints, watch, lateness, restatement.
     pub exec: ExecOptions,
     /// Builds any market's parameters.
     pub template: ParamTemplate,
@@ -67,10 +67,6 @@ pub struct ExecOptions {
     pub watch: Option<WatchOptions>,
     /// Late rows.
     pub on_late: LatePolicy,
-    /// Recompute the selected markets from their first row (or, with `--from`, from the
-    /// checkpoint history at the window) into a shadow, then replace their outputs
-    /// ([`crate::restate`]).
-    pub rebuild: bool,
     /// Recompute every market with late, changed or removed bronze from the last checkpoint
     /// before it, then replace the affected partitions ([`crate::restate`]); in watch mode, do
     /// so as late files arrive.
@@ -100,7 +96,6 @@ impl Default for ExecOptions {
             checkpoint_every: NANOS_PER_DAY,
             watch: None,
             on_late: LatePolicy::Record,
-            rebuild: false,
             restate: false,
             keep_checkpoints: daedalus_sinks::history::DEFAULT_KEEP_NS,
             observer: Arc::new(NoObserver),

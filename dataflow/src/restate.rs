@@ -327,6 +327,8 @@ pub fn rebuild(plan: &RunPlan, workers: usize) -> Result<RecomputeReport> {
 /// recomputing them.
 pub fn orphans(plan: &RunPlan) -> Result<Vec<Market>> {
     let state_dir = state_dir_of(plan);
+    // A switch-over interrupted by a crash may be what installs a market's checkpoint.
+    recover(plan, &state_dir)?;
     let listed: BTreeSet<(String, String)> = manifest::list_markets(&state_dir)
         .map_err(sink_err(format!("listing {}", state_dir.display())))?
         .into_iter()
@@ -340,12 +342,14 @@ pub fn orphans(plan: &RunPlan) -> Result<Vec<Market>> {
         .collect())
 }
 
-/// Rebuilds the [`orphans`] whole (recompute, then replace).
-pub fn rebuild_orphans(plan: &RunPlan, workers: usize) -> Result<RecomputeReport> {
-    let state_dir = state_dir_of(plan);
-    recover(plan, &state_dir)?;
-    let markets = orphans(plan)?;
-    rebuild_markets(plan, &state_dir, markets, None, workers)
+/// Rebuilds `markets` (from [`orphans`], which finished interrupted switch-overs) whole
+/// (recompute, then replace).
+pub fn rebuild_orphans(
+    plan: &RunPlan,
+    markets: Vec<Market>,
+    workers: usize,
+) -> Result<RecomputeReport> {
+    rebuild_markets(plan, &state_dir_of(plan), markets, None, workers)
 }
 
 fn rebuild_markets(
@@ -542,7 +546,6 @@ fn run_shadow(
         checkpoint_every: plan.exec.checkpoint_every,
         watch: None,
         on_late: crate::plan::LatePolicy::Record,
-        rebuild: false,
         restate: false,
         keep_checkpoints: plan.exec.keep_checkpoints,
         observer: plan.exec.observer.clone(),

@@ -202,6 +202,17 @@ pub fn files_under(base: &Path, dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// Every file under `dir` (recursively), relative path (to `base`) to bytes.
+pub fn bytes_under(base: &Path, dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    files_under(base, dir)
+        .into_iter()
+        .map(|rel| {
+            let bytes = std::fs::read(base.join(&rel)).unwrap();
+            (rel, bytes)
+        })
+        .collect()
+}
+
 /// Copies the directory tree `from` into `to` (which exists).
 pub fn copy_tree(from: &Path, to: &Path) {
     for e in std::fs::read_dir(from).unwrap().flatten() {

@@ -3,9 +3,8 @@
 //! one call and in per-file calls.
 
 use daedalus_sources::ingest::{IngestOptions, InputFormat, ingest_jobs};
-use daedalus_tests::{binance_files, read_partitions, skip};
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use daedalus_tests::{binance_files, bytes_under, read_partitions, skip};
+use std::path::PathBuf;
 
 fn ingest_with(files: &[PathBuf], jobs: usize) -> tempfile::TempDir {
     let d = tempfile::tempdir().unwrap();
@@ -20,38 +19,20 @@ fn ingest_with(files: &[PathBuf], jobs: usize) -> tempfile::TempDir {
     d
 }
 
-/// Every file under `root/dir`, relative path to bytes.
-fn bytes_under(root: &Path, dir: &str) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![root.join(dir)];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let rel = p.strip_prefix(root).unwrap().to_path_buf();
-                out.insert(rel, std::fs::read(&p).unwrap());
-            }
-        }
-    }
-    out
-}
-
 #[test]
 fn issue_14_jobs_give_byte_identical_bronze() {
     let Some(files) = binance_files() else {
         return skip("issue_14_jobs", "../shared/data/real not found");
     };
     let one = ingest_with(&files, 1);
-    let want = bytes_under(one.path(), "bronze");
-    let want_state = bytes_under(one.path(), "_daedalus");
+    let want = bytes_under(one.path(), &one.path().join("bronze"));
+    let want_state = bytes_under(one.path(), &one.path().join("_daedalus"));
     assert!(want.len() > 10, "bronze files: {}", want.len());
     let spot = read_partitions(one.path(), "bronze/book");
     assert!(!spot.is_empty());
     for jobs in [2, 3, 8] {
         let d = ingest_with(&files, jobs);
-        let got = bytes_under(d.path(), "bronze");
+        let got = bytes_under(d.path(), &d.path().join("bronze"));
         assert_eq!(
             got.keys().collect::<Vec<_>>(),
             want.keys().collect::<Vec<_>>(),
@@ -61,7 +42,7 @@ fn issue_14_jobs_give_byte_identical_bronze() {
             assert!(got[p] == *b, "-j {jobs}: {} differs", p.display());
         }
         assert!(
-            bytes_under(d.path(), "_daedalus") == want_state,
+            bytes_under(d.path(), &d.path().join("_daedalus")) == want_state,
             "-j {jobs}: ingest states differ"
         );
     }
@@ -79,7 +60,7 @@ fn issue_14_jobs_give_byte_identical_bronze() {
         )
         .unwrap();
     }
-    let got = bytes_under(d.path(), "bronze");
+    let got = bytes_under(d.path(), &d.path().join("bronze"));
     assert_eq!(got.len(), want.len());
     for (p, b) in &want {
         assert!(got[p] == *b, "pairs, -j 2: {} differs", p.display());

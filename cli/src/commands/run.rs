@@ -69,9 +69,10 @@ pub(crate) fn run(a: &RunArgs) -> Result<()> {
             let r = restate::restate(&p, cl.workers)?;
             print_recompute(&r, "restated");
         }
-        if !restate::orphans(&p)?.is_empty() {
+        let orphans = restate::orphans(&p)?;
+        if !orphans.is_empty() {
             // Outputs without a checkpoint are recomputed before they are replaced.
-            let r = restate::rebuild_orphans(&p, cl.workers)?;
+            let r = restate::rebuild_orphans(&p, orphans, cl.workers)?;
             print_recompute(&r, "rebuilt (no checkpoint)");
         }
     }
@@ -198,7 +199,6 @@ fn exec_options(m: &ModeArgs, observer: Arc<MetricsObserver>) -> ExecOptions {
             delay: m.watermark_delay,
         }),
         on_late: m.on_late.into(),
-        rebuild: m.rebuild,
         restate: m.restate,
         keep_checkpoints: m.keep_checkpoints.as_nanos() as i64,
         observer,

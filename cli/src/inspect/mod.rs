@@ -624,11 +624,7 @@ fn state_info(root: &Path, filter: &FilterSpec, errors: &mut Vec<String>) -> Sta
             daedalus_dataflow::chain(&e)
         )),
     }
-    match state::missing_outputs(root, &dir) {
-        Ok(missing) => errors.extend(missing),
-        Err(e) => errors.push(format!("{e:#}")),
-    }
-    match state::checkpoints(&dir) {
+    match state::checkpoints(root, &dir, errors) {
         Ok(cks) => {
             s.checkpoints = cks
                 .into_iter()

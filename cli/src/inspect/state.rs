@@ -34,36 +34,15 @@ pub(crate) struct CheckpointInfo {
     pub quality: BTreeMap<String, u64>,
 }
 
-/// Every market's last checkpoint under `state_dir`, in market order. A corrupt checkpoint is an
-/// error naming its file.
-pub(crate) fn checkpoints(state_dir: &Path) -> Result<Vec<CheckpointInfo>> {
-    use daedalus_sinks::manifest;
-    let mut out = Vec::new();
-    for (exchange, symbol) in manifest::list_markets(state_dir)? {
-        let Some(ck) = manifest::load(state_dir, &exchange, &symbol)? else {
-            continue;
-        };
-        let h = ck.header;
-        out.push(CheckpointInfo {
-            exchange,
-            symbol,
-            seq: h.seq,
-            processed_until: h.processed_until,
-            written_unix_ms: h.written_unix_ms,
-            finished: h.finished,
-            committed_files: h.outputs.len() as u64,
-            committed_rows: h.outputs.iter().map(|o| o.rows).sum(),
-            input_files: h.inputs.len() as u64,
-            quality: h.quality,
-        });
-    }
-    Ok(out)
-}
-
-/// Output files a checkpoint lists that are neither in place nor staged (committed, not yet
-/// renamed): each a problem naming the market and the file (issue 16: `inspect` reports them
-/// and exits non-zero; the next `run` would stop on them).
-pub(crate) fn missing_outputs(root: &Path, state_dir: &Path) -> Result<Vec<String>> {
+/// Every market's last checkpoint under `state_dir`, in market order, and into `missing` a
+/// problem for each output file a checkpoint lists that is neither in place under `root` nor
+/// staged (issue 16: `inspect` reports them and exits non-zero; the next `run` would stop on
+/// them). A corrupt checkpoint is an error naming its file.
+pub(crate) fn checkpoints(
+    root: &Path,
+    state_dir: &Path,
+    missing: &mut Vec<String>,
+) -> Result<Vec<CheckpointInfo>> {
     use daedalus_sinks::manifest;
     let mut out = Vec::new();
     for (exchange, symbol) in manifest::list_markets(state_dir)? {
@@ -78,12 +57,25 @@ pub(crate) fn missing_outputs(root: &Path, state_dir: &Path) -> Result<Vec<Strin
                 .unwrap_or_default();
             let staged = p.with_file_name(format!(".{name}.inprogress"));
             if !p.exists() && !staged.exists() {
-                out.push(format!(
+                missing.push(format!(
                     "{}: listed as committed by the checkpoint of {exchange}/{symbol} but missing: restore it or rerun with --rebuild",
                     p.display()
                 ));
             }
         }
+        let h = ck.header;
+        out.push(CheckpointInfo {
+            exchange,
+            symbol,
+            seq: h.seq,
+            processed_until: h.processed_until,
+            written_unix_ms: h.written_unix_ms,
+            finished: h.finished,
+            committed_files: h.outputs.len() as u64,
+            committed_rows: h.outputs.iter().map(|o| o.rows).sum(),
+            input_files: h.inputs.len() as u64,
+            quality: h.quality,
+        });
     }
     Ok(out)
 }
