@@ -18,6 +18,20 @@ pub(crate) enum FormatArg {
     BinanceRaw,
     /// Tardis `incremental_book_L2`, `trades` or `quotes` CSV.
     TardisCsv,
+    /// cryptofeed raw captures (Coinbase, Kraken, OKX, BitMEX, Bybit, Bequant), with the
+    /// venues' own book checks (checksums, sequences, crossed books, top of book vs ticker).
+    Cryptofeed,
+}
+
+impl FormatArg {
+    /// The library's format.
+    pub(crate) fn input_format(self) -> InputFormat {
+        match self {
+            FormatArg::BinanceRaw => InputFormat::BinanceRaw,
+            FormatArg::TardisCsv => InputFormat::TardisCsv,
+            FormatArg::Cryptofeed => InputFormat::Cryptofeed,
+        }
+    }
 }
 
 /// `daedalus ingest`.
@@ -59,10 +73,7 @@ pub(crate) fn run(a: &IngestArgs) -> Result<()> {
     if let Some(watching) = super::ingest_watch::run_if_watching(a) {
         return watching;
     }
-    let format = match a.format {
-        FormatArg::BinanceRaw => InputFormat::BinanceRaw,
-        FormatArg::TardisCsv => InputFormat::TardisCsv,
-    };
+    let format = a.format.input_format();
     // One ingest at a time, and no run lists bronze while this one commits. For now the bronze
     // lock is held around the whole ingest call (issue 15); it narrows to the commit with the
     // ingest state of issue 14.

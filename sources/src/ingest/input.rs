@@ -19,7 +19,7 @@ pub(crate) struct InputInfo {
     pub(crate) size: u64,
     /// CRC-32 of the bytes, hex.
     pub(crate) hash: String,
-    /// Order key: receive time of the first line (Binance raw), else 0.
+    /// Order key: receive time of the first line (Binance raw, cryptofeed), else 0.
     pub(crate) order: i64,
 }
 
@@ -75,6 +75,7 @@ impl InputInfo {
         let order = match format {
             InputFormat::BinanceRaw => first_recv(&abs)?,
             InputFormat::TardisCsv => 0,
+            InputFormat::Cryptofeed => crate::cryptofeed::ingest::first_time(&abs)?,
         };
         Ok(InputInfo {
             path: path.into(),

@@ -7,6 +7,9 @@ pub enum InputFormat {
     BinanceRaw,
     /// Tardis `incremental_book_L2`, `trades` or `quotes` CSV.
     TardisCsv,
+    /// cryptofeed raw recorder captures (`<ts>: <json>` lines) of Coinbase, Kraken, OKX,
+    /// BitMEX, Bybit or Bequant, with the venues' own book checks.
+    Cryptofeed,
 }
 
 impl InputFormat {
@@ -15,6 +18,7 @@ impl InputFormat {
         match self {
             InputFormat::BinanceRaw => "binance-raw",
             InputFormat::TardisCsv => "tardis-csv",
+            InputFormat::Cryptofeed => "cryptofeed",
         }
     }
 }
