@@ -154,6 +154,14 @@ fn every_capture_ingests_with_the_venues_checks() {
         assert_eq!((k.sequences_checked, k.sequence_gaps), (n, 0), "{m}");
     }
 
+    let seqs = |ex: &str| -> u64 {
+        st.iter()
+            .filter(|(m, _)| m.starts_with(ex))
+            .map(|(_, s)| s.counters.checks.sequences_checked)
+            .sum()
+    };
+    assert_eq!((seqs("bequant/"), seqs("bybit/")), (965, 1_016));
+
     top_of_book_rates(&st);
     trade_counts(&st);
 }
@@ -675,5 +683,84 @@ fn run_on_every_venue_and_binance_conforms() {
     match daedalus_tests::conformance(root.path()) {
         Some((ok, text)) => assert!(ok, "{text}"),
         None => daedalus_tests::skip("conformance", "python3 with duckdb/pyarrow unavailable"),
+    }
+}
+
+/// The input names applied to any market of `root`.
+fn applied(root: &Path) -> std::collections::BTreeSet<String> {
+    states(root)
+        .values()
+        .flat_map(|s| s.inputs.iter().map(|i| i.name.clone()))
+        .collect()
+}
+
+#[test]
+fn ingest_watch_equals_one_call() {
+    let Some(dir) = cf_dir("ingest_watch_equals_one_call") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let parts_dir = tmp.path().join("parts");
+    std::fs::create_dir(&parts_dir).unwrap();
+    let parts: Vec<[PathBuf; 2]> = captures(&dir)
+        .iter()
+        .map(|c| split(c, &parts_dir))
+        .collect();
+    let all: Vec<PathBuf> = parts.iter().flatten().cloned().collect();
+    let one_call = tmp.path().join("one");
+    ingest("cryptofeed", &one_call, &[], &all);
+
+    let (landing, root) = (tmp.path().join("landing"), tmp.path().join("watch"));
+    std::fs::create_dir(&landing).unwrap();
+    let mut child = Command::new(BIN)
+        .args(["ingest", "--quiet", "--format", "cryptofeed", "--root"])
+        .arg(&root)
+        .args(["--settle", "200ms", "--poll", "100ms", "--watch"])
+        .arg(&landing)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Second parts first, each written under a staging name and renamed in.
+    for p in parts
+        .iter()
+        .map(|p| &p[1])
+        .chain(parts.iter().map(|p| &p[0]))
+    {
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        let staged = landing.join(format!(".{name}"));
+        std::fs::copy(p, &staged).unwrap();
+        std::fs::rename(&staged, landing.join(&name)).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(150));
+    }
+    let t0 = std::time::Instant::now();
+    while applied(&root).len() < all.len() {
+        assert!(child.try_wait().unwrap().is_none(), "watcher ended");
+        assert!(t0.elapsed().as_secs() < 300, "not all inputs applied");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let ok = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill -INT failed");
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The inputs were read from the landing folder: the states name other paths, the bronze
+    // is the same.
+    let bronze = |r: &Path| daedalus_tests::bytes_under(r, &r.join("bronze"));
+    assert!(
+        bronze(&root) == bronze(&one_call),
+        "watch differs from one call"
+    );
+    let (a, b) = (states(&root), states(&one_call));
+    for (m, s) in &a {
+        assert_eq!(s.counters, b[m].counters, "{m}");
+        assert_eq!(s.chain, b[m].chain, "{m}");
     }
 }
