@@ -764,3 +764,53 @@ fn ingest_watch_equals_one_call() {
         assert_eq!(s.chain, b[m].chain, "{m}");
     }
 }
+
+#[test]
+fn a_malformed_book_message_is_an_error_or_a_counted_gap() {
+    let Some(dir) = cf_dir("a_malformed_book_message_is_an_error_or_a_counted_gap") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    // The first SKL-USD l2update's first change gets a negative price.
+    let src = std::fs::read_to_string(dir.join("COINBASE.ws.28.0")).unwrap();
+    let mut lines: Vec<String> = src.split('\n').map(String::from).collect();
+    let i = lines
+        .iter()
+        .position(|l| l.contains("\"type\":\"l2update\",\"product_id\":\"SKL-USD\""))
+        .unwrap();
+    let at = lines[i].find("\"changes\":[[\"").unwrap();
+    let price = at + lines[i][at..].find("\",\"").unwrap() + 3;
+    lines[i].insert(price, '-');
+    let bad = tmp.path().join("COINBASE.ws.28.0");
+    std::fs::write(&bad, lines.join("\n")).unwrap();
+
+    let root = tmp.path().join("root");
+    let r = root.to_str().unwrap();
+    let out = daedalus(
+        &["ingest", "--quiet", "--format", "cryptofeed", "--root", r],
+        std::slice::from_ref(&bad),
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    let want = format!(
+        "{}:{}: level price is a positive decimal",
+        bad.display(),
+        i + 1
+    );
+    assert!(err.contains(&want), "{err}");
+
+    let json = ingest("cryptofeed", &root, &["--lenient", "--json"], &[bad]);
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(report["skipped"]["malformed message"], 1);
+    let st = states(&root);
+    let k = &st["coinbase/SKL-USD"].counters.checks;
+    assert_eq!(
+        (k.malformed_gaps, st["coinbase/SKL-USD"].counters.gaps),
+        (1, 1)
+    );
+    // Every one of the 2,592 updates was applied before the gap, or is unsynced after it (the
+    // capture has no later snapshot): the book's rows stop.
+    assert_eq!(k.messages_checked - 1 + k.unsynced_messages, 2_592);
+    assert!(k.unsynced_messages > 2_500, "{k:?}");
+    assert_eq!(st["coinbase/SKL-USD"].counters.trades, 52, "trades go on");
+}

@@ -12,12 +12,19 @@
 //! naming it.
 //!
 //! **Verification** per market ([`VerifyStats`]): Kraken and OKX checksums after every message
-//! carrying one; Bequant sequence continuity; crossed books after every applied book message; top
-//! of book against the venue's ticker/quote stream (Coinbase `ticker`, OKX `tickers`, BitMEX
-//! `quote`, Bequant `ticker`) at the ticker's receive time. A checksum mismatch or sequence gap
+//! carrying one; Bequant sequence continuity, Bybit `cross_seq` increasing; crossed books after
+//! every applied book message; top of book against the venue's ticker/quote stream (Coinbase
+//! `ticker`, OKX `tickers`, BitMEX `quote`, Bequant `ticker`) at the ticker's receive time. A checksum mismatch or sequence gap
 //! is a gap: counted, recorded in [`MarketOutput::gaps`], the market's book rows stop until the
 //! next snapshot (the rows of the failing message are not emitted), and with
 //! [`CaptureOptions::strict`] it is an error.
+//!
+//! **Ingest** (`daedalus ingest --format cryptofeed`, `ingest.rs`): the same driver, line by
+//! line, each market starting from the [`VenueBook`] its previous input ended with (kept in the ingest
+//! state), its rows written to the input's bronze files after every line. A file without a
+//! connection line (a rotated file, `KRAKEN.ws.50.1`) takes its venue from its name
+//! ([`Venue::from_file_name`]). [`read_capture`] reads a whole capture into memory (tests,
+//! library users).
 //!
 //! **Rows** are bronze rows per market: book rows are absolute level sizes (`is_snapshot` for
 //! snapshot rows), trades carry the aggressor side, ticker rows the venue best bid/offer.
