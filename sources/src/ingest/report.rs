@@ -182,7 +182,9 @@ fn checks_table(
     }
     writeln!(
         f,
-        "venue checks:\n{:<34} {:>8} {:>9} {:>5} {:>8} {:>5} {:>7} {:>7} {:>7} {:>7} {:>7}",
+        "venue checks (tob: tickers/quotes compared with the top of book; tob_timing: unequal,\
+         explained by timing; docs/DATA.md):\n\
+         {:<34} {:>8} {:>9} {:>5} {:>8} {:>5} {:>7} {:>7} {:>7} {:>10} {:>7}",
         "market",
         "msgs",
         "checksums",
@@ -192,14 +194,14 @@ fn checks_table(
         "crossed",
         "tob",
         "tob_eq",
-        "tob_lag",
+        "tob_timing",
         "tob_bad"
     )?;
     for (m, c) in rows {
         let k = &c.checks;
         writeln!(
             f,
-            "{m:<34} {:>8} {:>9} {:>5} {:>8} {:>5} {:>7} {:>7} {:>7} {:>7} {:>7}",
+            "{m:<34} {:>8} {:>9} {:>5} {:>8} {:>5} {:>7} {:>7} {:>7} {:>10} {:>7}",
             k.messages_checked,
             k.checksums_checked,
             k.checksum_mismatches,
