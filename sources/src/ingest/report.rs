@@ -182,7 +182,7 @@ fn checks_table(
     }
     writeln!(
         f,
-        "venue checks (tob: tickers/quotes compared with the top of book; tob_timing: unequal,\
+        "venue checks (tob: tickers/quotes compared with the top of book; tob_timing: unequal, \
          explained by timing; docs/DATA.md):\n\
          {:<34} {:>8} {:>9} {:>5} {:>8} {:>5} {:>7} {:>7} {:>7} {:>10} {:>7}",
         "market",
