@@ -262,3 +262,57 @@ fn issue_16_run_rejects_bronze_times_out_of_range() {
             .exists()
     );
 }
+
+/// BitMEX `XBT/USD` (the XBTUSD perpetual written as a pair) is `bitmex/BTC-USD-PERP` (CONTRACT
+/// §10.4), never `XBT--USD-PERP`; an unmappable symbol is an error naming it and its line.
+/// Real rows: those (up to 20) of `nautilus_trader/tardis/bitmex_trades_XBTUSD.csv`, renamed here.
+#[test]
+fn issue_16_bitmex_pair_symbol_maps_per_contract() {
+    let Some(real) = real_data() else {
+        return skip("issue_16_bitmex_pair", "no ../shared/data/real");
+    };
+    let text =
+        std::fs::read_to_string(real.join("nautilus_trader/tardis/bitmex_trades_XBTUSD.csv"))
+            .unwrap();
+    let lines: Vec<String> = text.lines().take(21).map(String::from).collect();
+    let d = tempfile::tempdir().unwrap();
+    let ingest = |name: &str, lines: &[String]| {
+        let input = write(d.path(), name, lines);
+        let root = d.path().join(name.replace('.', "_"));
+        let out = daedalus(&[
+            "ingest",
+            "--format",
+            "tardis-csv",
+            "--quiet",
+            "--json",
+            "--root",
+            root.to_str().unwrap(),
+            input.to_str().unwrap(),
+        ]);
+        (out, root)
+    };
+    let pair: Vec<String> = lines
+        .iter()
+        .map(|l| l.replacen(",XBTUSD,", ",XBT/USD,", 1))
+        .collect();
+    let (out, root) = ingest("pair.csv", &pair);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = lines.len() as u64 - 1;
+    assert!(rows >= 6, "{rows} rows");
+    assert_eq!(r["markets"]["bitmex/BTC-USD-PERP"]["trades"], rows, "{r}");
+    assert!(
+        root.join("bronze/trades/exchange=bitmex/symbol=BTC-USD-PERP")
+            .is_dir()
+    );
+
+    let mut bad = pair.clone();
+    bad[5] = bad[5].replacen(",XBT/USD,", ",XBT/EUR,", 1);
+    let (out, _) = ingest("bad.csv", &bad);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("bad.csv:6: cannot map symbol \"XBT/EUR\" of exchange \"bitmex\""),
+        "{err}"
+    );
+}
