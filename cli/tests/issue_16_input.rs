@@ -316,3 +316,62 @@ fn issue_16_bitmex_pair_symbol_maps_per_contract() {
         "{err}"
     );
 }
+
+/// One invalid UTF-8 byte in a real Binance line: strict, an error naming file and line;
+/// `--lenient`, that line alone is skipped and counted (the rest of the file used to be dropped
+/// as truncated).
+#[test]
+fn issue_16_binance_invalid_utf8_costs_one_line() {
+    let Some(lines) = real_lines(400) else {
+        return skip("issue_16_binance_utf8", "no ../shared/data/real");
+    };
+    let d = tempfile::tempdir().unwrap();
+    let t = first(&lines[100..], "@trade") + 100;
+    let mut bytes = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        let mut b = l.clone().into_bytes();
+        if i == t {
+            let at = l.find("\"p\":\"").unwrap() + 5;
+            b[at] = 0xff;
+        }
+        bytes.extend(b);
+        bytes.push(b'\n');
+    }
+    let input = d.path().join("utf8.txt");
+    std::fs::write(&input, bytes).unwrap();
+    let clean = write(d.path(), "clean.txt", &lines);
+    let run = |input: &Path, root: &str, lenient: bool| {
+        let root = d.path().join(root);
+        let mut a = vec![
+            "ingest",
+            "--format",
+            "binance-raw",
+            "--quiet",
+            "--json",
+            "--root",
+        ];
+        a.extend([root.to_str().unwrap(), input.to_str().unwrap()]);
+        if lenient {
+            a.push("--lenient");
+        }
+        daedalus(&a)
+    };
+    let out = run(&input, "strict", false);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!("utf8.txt:{}: not UTF-8", t + 1)),
+        "{err}"
+    );
+
+    let c: serde_json::Value = serde_json::from_slice(&run(&clean, "clean", false).stdout).unwrap();
+    let out = run(&input, "lenient", true);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["skipped"]["not UTF-8"], 1, "{r}");
+    assert_eq!(r["truncated_files"].as_array().unwrap().len(), 0, "{r}");
+    assert_eq!(r["lines"], 400);
+    let trades =
+        |v: &serde_json::Value| v["markets"]["binance/BTC-USDT"]["trades"].as_u64().unwrap();
+    assert_eq!(trades(&r), trades(&c) - 1, "{r}");
+}
