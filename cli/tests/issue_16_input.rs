@@ -306,7 +306,7 @@ fn issue_16_bitmex_pair_symbol_maps_per_contract() {
             .is_dir()
     );
 
-    let mut bad = pair.clone();
+    let mut bad = pair;
     bad[5] = bad[5].replacen(",XBT/USD,", ",XBT/EUR,", 1);
     let (out, _) = ingest("bad.csv", &bad);
     let err = stderr(&out);

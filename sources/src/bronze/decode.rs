@@ -88,7 +88,7 @@ impl Batch<'_> {
     /// hold a 1969 or year-3000 stamp; issue 16). Branch-free over the column; only a failing
     /// column is walked again to name its first bad row.
     fn check_times(&self, v: &[Nanos], what: &str) -> Result<()> {
-        let all_ok = (v.iter()).fold(true, |ok, &t| ok & (t >= TIME_MIN) & (t < TIME_MAX));
+        let all_ok = (v.iter()).fold(true, |ok, t| ok & (TIME_MIN..TIME_MAX).contains(t));
         if all_ok {
             return Ok(());
         }
