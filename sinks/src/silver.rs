@@ -406,4 +406,46 @@ mod tests {
             1
         );
     }
+    /// Empty `time_1m` bars over three days: `bar_seq` restarts at each date, the runs encode
+    /// to exactly the rows.
+    #[test]
+    fn bar_runs_encode_as_the_rows_do() {
+        let w = 60 * NANOS_PER_SEC;
+        let k0 = 19_000 * 1440 + 1000;
+        let mut rows = Vec::new();
+        let mut seq = 0;
+        for k in k0..k0 + 3 * 1440 {
+            if k % 1440 == 0 {
+                seq = 0;
+            }
+            rows.push(BarRow {
+                ts_open: k * w,
+                ts_close: (k + 1) * w,
+                bar_seq: seq,
+                is_complete: true,
+                mid_open: Some(10.0),
+                mid_close: Some(10.0),
+                vpin: Some(0.5),
+                ..BarRow::default()
+            });
+            seq += 1;
+        }
+        let mut layout = layout();
+        layout.bars = vec!["time_1m".into()];
+        let mut b = SilverBatcher::new(&layout);
+        rows.iter().for_each(|r| b.bar(0, r));
+        let mut got = Vec::new();
+        b.drain_into(&mut got);
+        assert_eq!(got.len(), 4, "four dates");
+        assert!(got.iter().all(|o| matches!(o.rows, OutRows::Run(_))));
+        let mut at = 0;
+        for o in &got {
+            let n = o.num_rows();
+            let mut enc = GoldBarsEncoder::new("BTC-USDT");
+            rows[at..at + n].iter().for_each(|r| enc.append(r));
+            assert_eq!(o.record_batch(), enc.finish());
+            at += n;
+        }
+        assert_eq!(at, rows.len());
+    }
 }
