@@ -13,6 +13,7 @@
 
 mod cluster;
 pub mod config;
+pub mod cost;
 mod error;
 mod graph;
 mod merge;

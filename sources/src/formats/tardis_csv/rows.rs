@@ -6,7 +6,7 @@ use super::symbols::canonical_symbol;
 use crate::formats::fields::parse_decimal;
 use daedalus_model::market::Market;
 use daedalus_model::rows::{BookRow, BookSide, TickerRow, TradeRow, TradeSide};
-use daedalus_model::time::Nanos;
+use daedalus_model::time::{Nanos, check_time};
 
 /// A parsed row.
 pub(super) enum Row {
@@ -28,11 +28,15 @@ pub(super) fn market_and_times(h: &Header, f: &[&str]) -> Result<(Market, Nanos,
         )
     })?;
     let market = Market::new(exchange, &symbol).map_err(|e| e.to_string())?;
+    // Issue 16: a time outside the accepted range is bad input, never clamped.
     let us = |i: usize| {
-        f[i].parse::<i64>()
-            .ok()
-            .and_then(|v| v.checked_mul(1000))
-            .ok_or_else(|| format!("{} {:?} is not an integer µs timestamp", h.names[i], f[i]))
+        let name = h.names[i].as_str();
+        let v = (f[i].parse::<i64>())
+            .map_err(|_| format!("{name} {:?} is not an integer µs timestamp", f[i]))?;
+        let ts = v.checked_mul(1000).ok_or_else(|| {
+            format!("{name} {v} µs is outside the accepted range 2009-01-01..2100-01-01")
+        })?;
+        check_time(name, ts).map(|()| ts)
     };
     Ok((market, us(h.timestamp)?, us(h.local_timestamp)?))
 }
