@@ -14,6 +14,8 @@
 mod cluster;
 pub mod config;
 mod error;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod graph;
 mod merge;
 mod observer;
