@@ -36,7 +36,7 @@ for t in "${targets[@]}"; do
   cargo +nightly fuzz run -s none -a -O "$t" "corpus/$t" -- \
     -runs="$RUNS" -max_len="$(max_len "$t")" -timeout=10 -rss_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix="artifacts/$t/" >"$log" 2>&1 || {
-    echo "$t: FAILED (see fuzz/$log)"; tail -30 "$log"; exit 1; }
+    echo "$t: FAILED (see fuzz/$log)"; grep -A3 "panicked" "$log" | head -8; exit 1; }
   runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
   secs=$(grep -o 'Done [0-9]* runs in [0-9]* second' "$log" | grep -o 'in [0-9]*' | grep -o '[0-9]*' | tail -1)
   printf '%s\t%s\t%s\n' "$(date -u +%FT%TZ)" "$runs" "$secs" >>"artifacts/$t/runs.tsv"
