@@ -16,6 +16,8 @@ pub mod bronze;
 pub mod cryptofeed;
 mod error;
 mod formats;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod ingest;
 pub mod synthetic;
 
