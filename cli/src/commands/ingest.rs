@@ -16,8 +16,10 @@ use std::time::Instant;
 pub(crate) enum FormatArg {
     /// Raw Binance WebSocket recordings: `<recv_ns> <json>` lines, gzip or plain.
     BinanceRaw,
-    /// Tardis `incremental_book_L2`, `trades` or `quotes` CSV.
+    /// Tardis `incremental_book_L2`, `trades`, `quotes` or `book_snapshot_N` CSV.
     TardisCsv,
+    /// Hyperliquid recordings: `<recv_ns> <json>` lines of `l2Book` and `trades` messages.
+    Hyperliquid,
 }
 
 /// `daedalus ingest`.
@@ -62,6 +64,7 @@ pub(crate) fn run(a: &IngestArgs) -> Result<()> {
     let format = match a.format {
         FormatArg::BinanceRaw => InputFormat::BinanceRaw,
         FormatArg::TardisCsv => InputFormat::TardisCsv,
+        FormatArg::Hyperliquid => InputFormat::Hyperliquid,
     };
     // One ingest at a time, and no run lists bronze while this one commits. For now the bronze
     // lock is held around the whole ingest call (issue 15); it narrows to the commit with the

@@ -162,6 +162,7 @@ fn input_format(f: FormatArg) -> InputFormat {
     match f {
         FormatArg::BinanceRaw => InputFormat::BinanceRaw,
         FormatArg::TardisCsv => InputFormat::TardisCsv,
+        FormatArg::Hyperliquid => InputFormat::Hyperliquid,
     }
 }
 

@@ -4,5 +4,7 @@
 pub(crate) mod binance_raw;
 mod context;
 mod fields;
+pub(crate) mod hyperliquid;
 pub(crate) mod json;
+mod snapshot_feed;
 pub(crate) mod tardis_csv;

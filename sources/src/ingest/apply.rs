@@ -11,7 +11,7 @@ use super::report::IngestReport;
 use super::state::{AppliedInput, MarketState, encode, state_rel};
 use crate::error::{Result, SourceError};
 use crate::formats::binance_raw::{self, BookChain};
-use crate::formats::tardis_csv;
+use crate::formats::{hyperliquid, tardis_csv};
 use daedalus_model::market::Market;
 use daedalus_sinks::bronze::{BronzeWriter, StagedBronze};
 use std::collections::{BTreeMap, BTreeSet};
@@ -45,6 +45,10 @@ pub(crate) fn parse_input(
         }
         InputFormat::TardisCsv => {
             tardis_csv::ingest_input(&info.path, &mut w, opts, &mut report)?;
+            BTreeMap::new()
+        }
+        InputFormat::Hyperliquid => {
+            hyperliquid::ingest_input(&info.path, &mut w, opts, &mut report)?;
             BTreeMap::new()
         }
     };

@@ -73,7 +73,7 @@ impl InputInfo {
             .ok_or_else(|| file_err(path, "not a file name"))?;
         let (size, hash) = content_hash(&abs)?;
         let order = match format {
-            InputFormat::BinanceRaw => first_recv(&abs)?,
+            InputFormat::BinanceRaw | InputFormat::Hyperliquid => first_recv(&abs)?,
             InputFormat::TardisCsv => 0,
         };
         Ok(InputInfo {

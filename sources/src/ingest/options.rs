@@ -5,8 +5,10 @@
 pub enum InputFormat {
     /// Raw Binance WebSocket recordings: `<recv_ns> <json>` lines, gzip or plain.
     BinanceRaw,
-    /// Tardis `incremental_book_L2`, `trades` or `quotes` CSV.
+    /// Tardis `incremental_book_L2`, `trades`, `quotes` or `book_snapshot_N` CSV.
     TardisCsv,
+    /// Hyperliquid WebSocket recordings: `<recv_ns> <json>` lines of `l2Book` and `trades`.
+    Hyperliquid,
 }
 
 impl InputFormat {
@@ -15,6 +17,7 @@ impl InputFormat {
         match self {
             InputFormat::BinanceRaw => "binance-raw",
             InputFormat::TardisCsv => "tardis-csv",
+            InputFormat::Hyperliquid => "hyperliquid",
         }
     }
 }

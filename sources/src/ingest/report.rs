@@ -26,6 +26,8 @@ pub struct MarketCounts {
     pub unsynced_diffs: u64,
     /// Sequence gaps kept as gap markers (lenient only).
     pub gaps: u64,
+    /// Trades a venue replayed as history on subscription, skipped (CONTRACT §10.7).
+    pub history_trades: u64,
 }
 
 /// What an ingest call did.
@@ -66,6 +68,7 @@ impl MarketCounts {
         self.stale_diffs += o.stale_diffs;
         self.unsynced_diffs += o.unsynced_diffs;
         self.gaps += o.gaps;
+        self.history_trades += o.history_trades;
     }
 }
 
@@ -137,6 +140,10 @@ impl fmt::Display for IngestReport {
         )?;
         if self.empty_inputs > 0 {
             write!(f, "; empty inputs (no rows): {}", self.empty_inputs)?;
+        }
+        let history: u64 = self.markets.values().map(|c| c.history_trades).sum();
+        if history > 0 {
+            write!(f, "; history trades skipped: {history}")?;
         }
         if !self.skipped.is_empty() {
             write!(f, "; skipped (lenient): {:?}", self.skipped)?;
