@@ -20,6 +20,8 @@ pub(crate) enum FormatArg {
     TardisCsv,
     /// Hyperliquid recordings: `<recv_ns> <json>` lines of `l2Book` and `trades` messages.
     Hyperliquid,
+    /// Bybit historical order book files (`*_ob500.data`, or inside their `.zip`).
+    BybitOrderbook,
 }
 
 /// `daedalus ingest`.
@@ -65,6 +67,7 @@ pub(crate) fn run(a: &IngestArgs) -> Result<()> {
         FormatArg::BinanceRaw => InputFormat::BinanceRaw,
         FormatArg::TardisCsv => InputFormat::TardisCsv,
         FormatArg::Hyperliquid => InputFormat::Hyperliquid,
+        FormatArg::BybitOrderbook => InputFormat::BybitOrderbook,
     };
     // One ingest at a time, and no run lists bronze while this one commits. For now the bronze
     // lock is held around the whole ingest call (issue 15); it narrows to the commit with the

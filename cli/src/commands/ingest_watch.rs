@@ -163,6 +163,7 @@ fn input_format(f: FormatArg) -> InputFormat {
         FormatArg::BinanceRaw => InputFormat::BinanceRaw,
         FormatArg::TardisCsv => InputFormat::TardisCsv,
         FormatArg::Hyperliquid => InputFormat::Hyperliquid,
+        FormatArg::BybitOrderbook => InputFormat::BybitOrderbook,
     }
 }
 

@@ -11,7 +11,7 @@ use super::report::IngestReport;
 use super::state::{AppliedInput, MarketState, encode, state_rel};
 use crate::error::{Result, SourceError};
 use crate::formats::binance_raw::{self, BookChain};
-use crate::formats::{hyperliquid, tardis_csv};
+use crate::formats::{bybit_orderbook, hyperliquid, tardis_csv};
 use daedalus_model::market::Market;
 use daedalus_sinks::bronze::{BronzeWriter, StagedBronze};
 use std::collections::{BTreeMap, BTreeSet};
@@ -49,6 +49,10 @@ pub(crate) fn parse_input(
         }
         InputFormat::Hyperliquid => {
             hyperliquid::ingest_input(&info.path, &mut w, opts, &mut report)?;
+            BTreeMap::new()
+        }
+        InputFormat::BybitOrderbook => {
+            bybit_orderbook::ingest_input(&info.path, &mut w, opts, &mut report)?;
             BTreeMap::new()
         }
     };

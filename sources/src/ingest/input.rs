@@ -74,7 +74,7 @@ impl InputInfo {
         let (size, hash) = content_hash(&abs)?;
         let order = match format {
             InputFormat::BinanceRaw | InputFormat::Hyperliquid => first_recv(&abs)?,
-            InputFormat::TardisCsv => 0,
+            InputFormat::TardisCsv | InputFormat::BybitOrderbook => 0,
         };
         Ok(InputInfo {
             path: path.into(),

@@ -9,6 +9,8 @@ pub enum InputFormat {
     TardisCsv,
     /// Hyperliquid WebSocket recordings: `<recv_ns> <json>` lines of `l2Book` and `trades`.
     Hyperliquid,
+    /// Bybit historical order book files (`*_ob500.data`, `.zip` too): `snapshot`/`delta` lines.
+    BybitOrderbook,
 }
 
 impl InputFormat {
@@ -18,6 +20,7 @@ impl InputFormat {
             InputFormat::BinanceRaw => "binance-raw",
             InputFormat::TardisCsv => "tardis-csv",
             InputFormat::Hyperliquid => "hyperliquid",
+            InputFormat::BybitOrderbook => "bybit-orderbook",
         }
     }
 }
