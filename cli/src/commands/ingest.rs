@@ -16,11 +16,15 @@ use std::time::Instant;
 pub(crate) enum FormatArg {
     /// Raw Binance WebSocket recordings: `<recv_ns> <json>` lines, gzip or plain.
     BinanceRaw,
-    /// Tardis `incremental_book_L2`, `trades` or `quotes` CSV.
+    /// Tardis `incremental_book_L2`, `trades`, `quotes` or `book_snapshot_N` CSV.
     TardisCsv,
     /// cryptofeed raw captures (Coinbase, Kraken, OKX, BitMEX, Bybit, Bequant), with the
     /// venues' own book checks (checksums, sequences, crossed books, top of book vs ticker).
     Cryptofeed,
+    /// Hyperliquid recordings: `<recv_ns> <json>` lines of `l2Book` and `trades` messages.
+    Hyperliquid,
+    /// Bybit historical order book files (`*_ob500.data`, or inside their `.zip`).
+    BybitOrderbook,
 }
 
 impl FormatArg {
@@ -30,6 +34,8 @@ impl FormatArg {
             FormatArg::BinanceRaw => InputFormat::BinanceRaw,
             FormatArg::TardisCsv => InputFormat::TardisCsv,
             FormatArg::Cryptofeed => InputFormat::Cryptofeed,
+            FormatArg::Hyperliquid => InputFormat::Hyperliquid,
+            FormatArg::BybitOrderbook => InputFormat::BybitOrderbook,
         }
     }
 }

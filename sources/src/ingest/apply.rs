@@ -12,7 +12,7 @@ use super::state::{AppliedInput, Chain, MarketState, encode, state_rel};
 use crate::cryptofeed;
 use crate::error::{Result, SourceError};
 use crate::formats::binance_raw;
-use crate::formats::tardis_csv;
+use crate::formats::{bybit_orderbook, hyperliquid, tardis_csv};
 use daedalus_model::market::Market;
 use daedalus_sinks::bronze::{BronzeWriter, StagedBronze};
 use std::collections::{BTreeMap, BTreeSet};
@@ -61,6 +61,14 @@ pub(crate) fn parse_input(
                 .into_iter()
                 .map(|(m, b)| (m, Chain::from(b)))
                 .collect()
+        }
+        InputFormat::Hyperliquid => {
+            hyperliquid::ingest_input(&info.path, &mut w, opts, &mut report)?;
+            BTreeMap::new()
+        }
+        InputFormat::BybitOrderbook => {
+            bybit_orderbook::ingest_input(&info.path, &mut w, opts, &mut report)?;
+            BTreeMap::new()
         }
     };
     Ok(Parsed {

@@ -73,8 +73,8 @@ impl InputInfo {
             .ok_or_else(|| file_err(path, "not a file name"))?;
         let (size, hash) = content_hash(&abs)?;
         let order = match format {
-            InputFormat::BinanceRaw => first_recv(&abs)?,
-            InputFormat::TardisCsv => 0,
+            InputFormat::BinanceRaw | InputFormat::Hyperliquid => first_recv(&abs)?,
+            InputFormat::TardisCsv | InputFormat::BybitOrderbook => 0,
             InputFormat::Cryptofeed => crate::cryptofeed::ingest::first_time(&abs)?,
         };
         Ok(InputInfo {

@@ -42,13 +42,17 @@ fn file_error(file: &Path, e: std::io::Error) -> SourceError {
     }
 }
 
-/// Opens a file as a byte stream, transparently gunzipping (detected by magic bytes).
+/// Opens a file as a byte stream, transparently gunzipping or reading the one recording of a
+/// `.zip` archive (detected by magic bytes).
 fn open_raw(path: &Path) -> Result<Box<dyn Read + Send>> {
     let mut f = std::fs::File::open(path).map_err(|e| file_error(path, e))?;
-    let mut magic = [0u8; 2];
+    let mut magic = [0u8; 4];
     let n = f.read(&mut magic).map_err(|e| file_error(path, e))?;
+    if n == 4 && magic == super::zip_member::MAGIC {
+        return super::zip_member::open(path);
+    }
     let f = std::fs::File::open(path).map_err(|e| file_error(path, e))?;
-    if n == 2 && magic == [0x1f, 0x8b] {
+    if n >= 2 && magic[..2] == [0x1f, 0x8b] {
         let compressed = BufReader::with_capacity(CHUNK, f);
         Ok(Box::new(flate2::bufread::MultiGzDecoder::new(compressed)))
     } else {

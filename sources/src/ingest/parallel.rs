@@ -75,7 +75,9 @@ fn lanes_of(
             }
             Some(match format {
                 InputFormat::BinanceRaw => peek_lane(&i.path).unwrap_or_else(|| format!("#{k}")),
-                InputFormat::TardisCsv => format!("#{k}"),
+                InputFormat::TardisCsv | InputFormat::Hyperliquid | InputFormat::BybitOrderbook => {
+                    format!("#{k}")
+                }
                 InputFormat::Cryptofeed => crate::cryptofeed::ingest::lane_of(&i.name),
             })
         })

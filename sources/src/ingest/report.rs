@@ -27,7 +27,7 @@ pub struct MarketCounts {
     pub unsynced_diffs: u64,
     /// Sequence gaps kept as gap markers (lenient only); cryptofeed: every gap of `checks`.
     pub gaps: u64,
-    /// Trades a venue replayed as history, skipped (CONTRACT §10.7; cryptofeed).
+    /// Trades a venue replayed as history, skipped (CONTRACT §10.7; cryptofeed, Hyperliquid).
     #[serde(skip_serializing_if = "is_zero")]
     pub history_trades: u64,
     /// The venue's own book checks (CONTRACT §10.6; cryptofeed), absent for other formats.
@@ -151,6 +151,10 @@ impl fmt::Display for IngestReport {
         )?;
         if self.empty_inputs > 0 {
             write!(f, "; empty inputs (no rows): {}", self.empty_inputs)?;
+        }
+        let history: u64 = self.markets.values().map(|c| c.history_trades).sum();
+        if history > 0 {
+            write!(f, "; history trades skipped: {history}")?;
         }
         if !self.skipped.is_empty() {
             write!(f, "; skipped (lenient): {:?}", self.skipped)?;
