@@ -58,6 +58,7 @@ struct Case {
 const SNAPSHOT: &str = r#"1723161254206652067 {"lastUpdateId":11,"bids":[["61737.63","3.78"]],"asks":[["61838.04","1.5"]]}"#;
 const DIFF_10_12: &str = r#"1723161254306652067 {"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","E":1723161255208,"s":"BTCUSDT","U":10,"u":12,"b":[["61737.63","0.5"]],"a":[]}}"#;
 const DIFF_15_16: &str = r#"1723161254406652067 {"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","E":1723161255308,"s":"BTCUSDT","U":15,"u":16,"b":[["61737.63","0.7"]],"a":[]}}"#;
+const DIFF_13_14: &str = r#"1723161254506652067 {"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","E":1723161255408,"s":"BTCUSDT","U":13,"u":14,"b":[["61737.63","0.9"]],"a":[]}}"#;
 const TRADES_HEADER: &str = "exchange,symbol,timestamp,local_timestamp,id,side,price,amount";
 
 fn lines(ls: &[&str]) -> Vec<u8> {
@@ -177,6 +178,156 @@ const CASES: &[Case] = &[
         strict: (true, &["empty inputs (no rows): 1"]),
         lenient: (true, &["empty inputs (no rows): 1"]),
     },
+    Case {
+        row: "Binance line with bytes that are not UTF-8",
+        format: "binance-raw",
+        file: ("utf8.log", || {
+            let mut b = lines(&[DIFF_10_12, SNAPSHOT]);
+            b.extend_from_slice(b"1723161254406652067 {\"stream\":\"btcusdt@trade\xff\"}\n");
+            b.extend(lines(&[DIFF_13_14]));
+            b
+        }),
+        doc: &["`<file>:<line>: not UTF-8`", "counted as `not UTF-8`"],
+        strict: (false, &["utf8.log:3: not UTF-8"]),
+        lenient: (true, &["\"not UTF-8\": 1"]),
+    },
+    Case {
+        row: "Tardis `book_snapshot_N` header without a level's column",
+        format: "tardis-csv",
+        file: ("snap.csv", || {
+            let mut cols = vec!["exchange,symbol,timestamp,local_timestamp".to_string()];
+            for i in 0..5 {
+                cols.push(format!("asks[{i}].price,asks[{i}].amount,bids[{i}].price"));
+                if i != 3 {
+                    cols.push(format!("bids[{i}].amount"));
+                }
+            }
+            lines(&[&cols.join(",")])
+        }),
+        doc: &[
+            "`<file>:1: header: missing column `bids[3].amount`",
+            "not skippable",
+        ],
+        strict: (
+            false,
+            &["snap.csv:1: header: missing column `bids[3].amount` (Tardis book_snapshot_5"],
+        ),
+        lenient: (
+            false,
+            &["snap.csv:1: header: missing column `bids[3].amount`"],
+        ),
+    },
+    Case {
+        row: "Hyperliquid line that is not",
+        format: "hyperliquid",
+        file: ("hl.log", || {
+            lines(&[
+                r#"1737918843893903000 {"channel":"l2Book","data":{"coin":"@107","time":1737918843542,"levels":[[{"n":1,"px":"1.0","sz":"2.0"}],[]]}}"#,
+            ])
+        }),
+        doc: &[
+            "`unknown hyperliquid coin \"@107\"`",
+            "counted as `bad hyperliquid line`",
+        ],
+        strict: (false, &["hl.log:1: unknown hyperliquid coin \"@107\""]),
+        lenient: (true, &["\"bad hyperliquid line\": 1"]),
+    },
+    Case {
+        row: "Bybit order book line that is not a message",
+        format: "bybit-orderbook",
+        file: ("bad.data", || {
+            lines(&[
+                r#"{"topic":"orderbook.500.BTC-27DEC24","type":"snapshot","ts":1733011200691,"cts":1733011200690,"data":{"s":"BTC-27DEC24","b":[],"a":[],"u":1,"seq":1}}"#,
+            ])
+        }),
+        doc: &["`<file>:<line>: <rule>`", "counted as `bad bybit line`"],
+        strict: (
+            false,
+            &["bad.data:1: unknown bybit order book \"orderbook.500.BTC-27DEC24\""],
+        ),
+        lenient: (true, &["\"bad bybit line\": 1"]),
+    },
+    Case {
+        row: "Bybit order book `u` chain break",
+        format: "bybit-orderbook",
+        file: ("gap.data", || {
+            let m = |kind: &str, u: u64| {
+                format!(
+                    r#"{{"topic":"orderbook.500.XRPUSDT","type":"{kind}","ts":1733011200691,"cts":1733011200690,"data":{{"s":"XRPUSDT","b":[["1.95","10"]],"a":[["1.96","5"]],"u":{u},"seq":1}}}}"#
+                )
+            };
+            lines(&[&m("snapshot", 7), &m("delta", 8), &m("delta", 10)])
+        }),
+        doc: &[
+            "u chain broken: u=B but previous u=A",
+            "counted as `bybit u gap`",
+        ],
+        strict: (
+            false,
+            &["gap.data:3: bybit/XRP-USDT-PERP: u chain broken: u=10 but previous u=8"],
+        ),
+        lenient: (true, &["\"bybit u gap\": 1"]),
+    },
+    Case {
+        row: "`.zip` archive with several files",
+        format: "bybit-orderbook",
+        file: ("two.zip", || {
+            let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+            for name in ["a.data", "b.data"] {
+                w.start_file(name, zip::write::SimpleFileOptions::default())
+                    .unwrap();
+                std::io::Write::write_all(&mut w, b"{}\n").unwrap();
+            }
+            w.finish().unwrap().into_inner()
+        }),
+        doc: &[
+            "zip archive holds N files; one recording per archive is read",
+            "not skippable",
+        ],
+        strict: (false, &["two.zip", "zip archive holds 2 files"]),
+        lenient: (false, &["zip archive holds 2 files"]),
+    },
+    Case {
+        row: "BitMEX symbol from Tardis",
+        format: "tardis-csv",
+        file: ("xbteur.csv", || {
+            lines(&[
+                TRADES_HEADER,
+                "bitmex,XBT/EUR,1585699200000000,1585699200100000,a1,buy,6500.5,100",
+            ])
+        }),
+        doc: &[
+            "`<file>:<line>: cannot map symbol \"XBT/EUR\" of exchange \"bitmex\"",
+            "`--lenient`: skipped, counted",
+        ],
+        strict: (
+            false,
+            &["xbteur.csv:2: cannot map symbol \"XBT/EUR\" of exchange \"bitmex\""],
+        ),
+        lenient: (true, &["\"bad csv row\": 1"]),
+    },
+    Case {
+        row: "event or receive time before 2009-01-01",
+        format: "binance-raw",
+        file: ("y3000.log", || {
+            lines(&[
+                DIFF_10_12,
+                SNAPSHOT,
+                r#"1723161254506652067 {"stream":"btcusdt@trade","data":{"e":"trade","E":1723161255300,"s":"BTCUSDT","t":5,"p":"61800.00","q":"0.001","T":32503680000000,"m":true}}"#,
+            ])
+        }),
+        doc: &[
+            "trade time T 32503680000000 ms is outside the accepted range 2009-01-01..2100-01-01",
+            "counted as `time out of range`",
+        ],
+        strict: (
+            false,
+            &[
+                "y3000.log:3: trade time T 32503680000000 ms is outside the accepted range 2009-01-01..2100-01-01",
+            ],
+        ),
+        lenient: (true, &["\"time out of range\": 1"]),
+    },
 ];
 
 /// `(first cell, outcome cell)` of every row of the "Ingest bad input" table.
@@ -191,9 +342,11 @@ fn table_rows() -> Vec<(String, String)> {
         .expect("Ingest bad input section");
     let section = &ops[start + 1..];
     let section = &section[..section[3..].find("\n## ").map_or(section.len(), |i| i + 3)];
+    // The first table of the section (the cryptofeed table that follows has its own tests).
     section
         .lines()
-        .filter(|l| l.starts_with('|'))
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
         .skip(2) // header and separator
         .map(|l| {
             let cells: Vec<&str> = split_cells(l);

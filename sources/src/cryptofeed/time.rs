@@ -79,11 +79,17 @@ mod tests {
     /// nanoseconds (a panic with overflow checks, a wrapped time without).
     #[test]
     fn times_beyond_i64_nanoseconds_are_rejected_not_wrapped() {
-        assert_eq!(parse_float_secs("1618678132.3858151"), Some(1_618_678_132_385_815_100));
+        assert_eq!(
+            parse_float_secs("1618678132.3858151"),
+            Some(1_618_678_132_385_815_100)
+        );
         assert_eq!(parse_float_secs("99999999999.5"), None);
         assert_eq!(parse_float_secs("9223372036.854775807"), Some(i64::MAX));
         assert_eq!(parse_float_secs("9223372036.854775808"), None);
-        assert_eq!(parse_iso("2021-04-17T16:48:53.2Z"), Some(1_618_678_133_200_000_000));
+        assert_eq!(
+            parse_iso("2021-04-17T16:48:53.2Z"),
+            Some(1_618_678_133_200_000_000)
+        );
         assert_eq!(parse_iso("9999-12-31T23:59:59Z"), None);
     }
 }
