@@ -25,11 +25,12 @@ struct Member {
 impl Read for Member {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.pipe.read(buf)?;
-        if n == 0 && !buf.is_empty() {
-            if let Some(t) = self.copier.take() {
-                t.join()
-                    .map_err(|_| io::Error::other("zip reader thread panicked"))??;
-            }
+        if n == 0
+            && !buf.is_empty()
+            && let Some(t) = self.copier.take()
+        {
+            t.join()
+                .map_err(|_| io::Error::other("zip reader thread panicked"))??;
         }
         Ok(n)
     }
