@@ -21,7 +21,7 @@
 use crate::error::Result;
 use crate::formats::context::Ctx;
 use crate::formats::fields::parse_decimal;
-use crate::formats::snapshot_feed::SnapshotDiffer;
+use crate::formats::snapshot_feed::{self, SnapshotDiffer};
 use crate::ingest::lines::Lines;
 use crate::ingest::options::IngestOptions;
 use crate::ingest::report::IngestReport;
@@ -113,15 +113,7 @@ pub(crate) fn ingest_input(
 fn write(p: Parsed, ctx: &mut Ctx) -> Result<()> {
     match p {
         Parsed::Skip => {}
-        Parsed::Book(market, rows) => {
-            let c = ctx.report.market(&market);
-            c.book_rows += rows.len() as u64;
-            c.book_messages += u64::from(!rows.is_empty());
-            c.snapshots += u64::from(rows.first().is_some_and(|r| r.is_snapshot));
-            for r in rows {
-                ctx.w.book(&market, r)?;
-            }
-        }
+        Parsed::Book(market, rows) => snapshot_feed::write(ctx, &market, rows)?,
         Parsed::Trades { rows, history } => {
             for (market, n) in history {
                 ctx.report.market(&market).history_trades += n;
@@ -196,24 +188,11 @@ fn book(b: Book, ts_recv: Nanos, st: &mut InputState) -> std::result::Result<Par
     let ts_event = ms(b.time, "time")?;
     let [bids, asks] = &b.levels;
     let (bids, asks) = (levels(bids)?, levels(asks)?);
-    let changes = st
-        .books
-        .entry(market.clone())
-        .or_default()
-        .next(&bids, &asks)?;
-    let rows = changes
-        .into_iter()
-        .map(|(side, price, size, is_snapshot)| BookRow {
-            ts_event,
-            ts_recv,
-            seq: None,
-            prev_seq: None,
-            is_snapshot,
-            side,
-            price,
-            size,
-        })
-        .collect();
+    let rows =
+        st.books
+            .entry(market.clone())
+            .or_default()
+            .next_rows(&bids, &asks, (ts_event, ts_recv))?;
     Ok(Parsed::Book(market, rows))
 }
 

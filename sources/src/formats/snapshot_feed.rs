@@ -10,7 +10,10 @@
 //!
 //! A snapshot identical to the previous one changes nothing and gives no rows.
 
-use daedalus_model::rows::BookSide;
+use crate::formats::context::Ctx;
+use daedalus_model::market::Market;
+use daedalus_model::rows::{BookRow, BookSide};
+use daedalus_model::time::Nanos;
 use std::collections::BTreeMap;
 
 /// One side of a top-N book, keyed by the price's bits (prices are positive and finite, whose
@@ -18,7 +21,7 @@ use std::collections::BTreeMap;
 type Side = BTreeMap<u64, f64>;
 
 /// A level to write: side, price, size, and whether it is a snapshot row.
-pub(crate) type Change = (BookSide, f64, f64, bool);
+type Change = (BookSide, f64, f64, bool);
 
 /// The previous snapshot of one market.
 #[derive(Default)]
@@ -29,14 +32,34 @@ pub(crate) struct SnapshotDiffer {
 }
 
 impl SnapshotDiffer {
-    /// Takes the next snapshot (levels as `(price, size)`, any order; sizes > 0) and returns the
-    /// rows to write: the whole book the first time, else the changes (bids then asks, by price).
-    /// A price listed twice on one side is an error naming it.
-    pub(crate) fn next(
+    /// Takes the next snapshot, received at `(ts_event, ts_recv)`, and returns its book rows
+    /// (see [`SnapshotDiffer::next`]); no sequence ids, as neither feed has one.
+    pub(crate) fn next_rows(
         &mut self,
         bids: &[(f64, f64)],
         asks: &[(f64, f64)],
-    ) -> Result<Vec<Change>, String> {
+        (ts_event, ts_recv): (Nanos, Nanos),
+    ) -> std::result::Result<Vec<BookRow>, String> {
+        let rows = self
+            .next(bids, asks)?
+            .into_iter()
+            .map(|(side, price, size, is_snapshot)| BookRow {
+                ts_event,
+                ts_recv,
+                seq: None,
+                prev_seq: None,
+                is_snapshot,
+                side,
+                price,
+                size,
+            });
+        Ok(rows.collect())
+    }
+
+    /// Takes the next snapshot (levels as `(price, size)`, any order; sizes > 0) and returns the
+    /// rows to write: the whole book the first time, else the changes (bids then asks, by price).
+    /// A price listed twice on one side is an error naming it.
+    fn next(&mut self, bids: &[(f64, f64)], asks: &[(f64, f64)]) -> Result<Vec<Change>, String> {
         let new_bids = side_of(bids, "bid")?;
         let new_asks = side_of(asks, "ask")?;
         let mut out = Vec::new();
@@ -52,6 +75,23 @@ impl SnapshotDiffer {
         self.asks = new_asks;
         Ok(out)
     }
+}
+
+/// Writes the rows of one snapshot and counts them: one message (none when nothing changed), and
+/// a snapshot when they are the whole book.
+pub(crate) fn write(
+    ctx: &mut Ctx,
+    market: &Market,
+    rows: Vec<BookRow>,
+) -> crate::error::Result<()> {
+    let c = ctx.report.market(market);
+    c.book_rows += rows.len() as u64;
+    c.book_messages += u64::from(!rows.is_empty());
+    c.snapshots += u64::from(rows.first().is_some_and(|r| r.is_snapshot));
+    for r in rows {
+        ctx.w.book(market, r)?;
+    }
+    Ok(())
 }
 
 fn side_of(levels: &[(f64, f64)], name: &str) -> Result<Side, String> {

@@ -24,11 +24,10 @@ mod symbols;
 
 use crate::error::{Result, SourceError};
 use crate::formats::context::Ctx;
-use crate::formats::snapshot_feed::SnapshotDiffer;
+use crate::formats::snapshot_feed::{self, SnapshotDiffer};
 use crate::ingest::options::IngestOptions;
 use crate::ingest::report::IngestReport;
 use daedalus_model::market::Market;
-use daedalus_model::rows::BookRow;
 use daedalus_sinks::bronze::BronzeWriter;
 use header::Header;
 use read::{Next, Records};
@@ -114,37 +113,17 @@ fn levels_of(
     let Row::Snapshot(s) = row else {
         return Ok((market, row));
     };
-    let changes = snapshots
-        .entry(market.clone())
-        .or_default()
-        .next(&s.bids, &s.asks)?;
-    let rows = changes
-        .into_iter()
-        .map(|(side, price, size, is_snapshot)| BookRow {
-            ts_event: s.ts_event,
-            ts_recv: s.ts_recv,
-            seq: None,
-            prev_seq: None,
-            is_snapshot,
-            side,
-            price,
-            size,
-        })
-        .collect();
+    let rows = snapshots.entry(market.clone()).or_default().next_rows(
+        &s.bids,
+        &s.asks,
+        (s.ts_event, s.ts_recv),
+    )?;
     Ok((market, Row::Levels(rows)))
 }
 
 fn write((market, row): (Market, Row), ctx: &mut Ctx) -> Result<()> {
     match row {
-        Row::Levels(rows) => {
-            let c = ctx.report.market(&market);
-            c.book_rows += rows.len() as u64;
-            c.book_messages += u64::from(!rows.is_empty());
-            c.snapshots += u64::from(rows.first().is_some_and(|r| r.is_snapshot));
-            for r in rows {
-                ctx.w.book(&market, r)?;
-            }
-        }
+        Row::Levels(rows) => snapshot_feed::write(ctx, &market, rows)?,
         Row::Snapshot(_) => unreachable!("snapshot rows are resolved to levels before writing"),
         Row::Book(r) => {
             ctx.w.book(&market, r)?;
