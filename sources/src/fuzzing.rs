@@ -11,7 +11,7 @@
 //! target writes its bytes to a scratch file once per execution (a few microseconds) rather than
 //! growing a second, in-memory code path that the product never runs.
 
-use crate::formats::{binance_raw, tardis_csv};
+use crate::formats::{binance_raw, bybit_orderbook, hyperliquid, tardis_csv};
 use crate::ingest::options::IngestOptions;
 use crate::ingest::report::IngestReport;
 use daedalus_model::partition::{Partition, hive_value};
@@ -89,6 +89,39 @@ pub fn tardis_csv(data: &[u8]) -> Result<(), String> {
         let mut report = IngestReport::default();
         tardis_csv::ingest_input(file, w, &opts, &mut report)
     })
+}
+
+/// A Hyperliquid recording (`<recv_ns> <json>` lines of `l2Book` and `trades` messages, gzip or
+/// not), first byte: lenient.
+pub fn hyperliquid(data: &[u8]) -> Result<(), String> {
+    let (lenient, bytes) = split_mode(data);
+    with_input(bytes, "in.log", |file, w| {
+        let opts = IngestOptions { lenient };
+        let mut report = IngestReport::default();
+        hyperliquid::ingest_input(file, w, &opts, &mut report)
+    })
+}
+
+/// A Bybit historical order book file (`snapshot`/`delta` JSON lines with the `u` chain), first
+/// byte: lenient.
+pub fn bybit_orderbook(data: &[u8]) -> Result<(), String> {
+    let (lenient, bytes) = split_mode(data);
+    with_input(bytes, "in.data", |file, w| {
+        let opts = IngestOptions { lenient };
+        let mut report = IngestReport::default();
+        bybit_orderbook::ingest_input(file, w, &opts, &mut report)
+    })
+}
+
+/// A `.zip` archive handed to any format: the bytes are the archive, read through the one-member
+/// stream every format uses (local headers, central directory, deflate, CRC) to its end.
+pub fn zip_archive(data: &[u8]) -> Result<(), String> {
+    let file = scratch().join("in.zip");
+    std::fs::write(&file, data).map_err(|e| format!("scratch write: {e}"))?;
+    let mut stream = crate::ingest::zip_member::open(&file).map_err(|e| e.to_string())?;
+    std::io::copy(&mut stream, &mut std::io::sink())
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 /// A cryptofeed raw capture (any of its six venues), first byte: strict checks.
