@@ -18,8 +18,13 @@ if [ ${#targets[@]} -eq 0 ]; then
     partition_path checkpoint config_toml)
 fi
 # Seeds for targets that have no corpus yet (an existing corpus keeps what earlier runs grew).
-DAEDALUS_FUZZ_CORPUS="$PWD/fuzz/corpus" \
-  cargo test --release -p daedalus-tests --test issue_16_fuzz fuzz_corpus >/dev/null
+for t in "${targets[@]}"; do
+  if [ ! -d "fuzz/corpus/$t" ]; then
+    DAEDALUS_FUZZ_CORPUS="$PWD/fuzz/corpus" \
+      cargo test --release -p daedalus-tests --test issue_16_fuzz fuzz_corpus >/dev/null
+    break
+  fi
+done
 export DAEDALUS_FUZZ_TMP="${DAEDALUS_FUZZ_TMP:-/dev/shm}"
 max_len() {
   case "$1" in
