@@ -14,7 +14,7 @@ cd "$here/.."
 RUNS="${RUNS:-10000000}"
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(binance_raw tardis_csv cryptofeed ingest_state partition_path checkpoint config_toml)
+  targets=(binance_raw binance_vision tardis_csv cryptofeed ingest_state partition_path checkpoint config_toml)
 fi
 if [ ! -d fuzz/corpus ]; then
   cargo test --release -p daedalus-tests --test issue_16_fuzz -- --ignored write_fuzz_corpus
