@@ -284,7 +284,10 @@ fn every_layout_gives_the_source_trades_one_for_one() {
         let text = vision(&root, &[file], &[]);
         let got = bronze_trades(&root, market);
         assert_eq!(got.len(), trades.len(), "case {i} {}: {text}", spec.name);
-        assert!(got.iter().all(|t| t.1 == t.0), "case {i}: ts_recv = ts_event");
+        assert!(
+            got.iter().all(|t| t.1 == t.0),
+            "case {i}: ts_recv = ts_event"
+        );
         assert_eq!(without_recv(&got), want, "case {i} {}", spec.name);
     }
     // Spot archives and the raw recording of the same trades meet in one market with identical
@@ -304,7 +307,11 @@ fn the_override_and_bad_rows_are_explicit() {
     let p = d.path().join("ETHUSDT-trades-2024-08-08.csv");
     std::fs::write(&p, "1,2685.53,0.01,26.8553,1723075200054,true\n").unwrap();
     let root = d.path().join("r");
-    vision(&root, std::slice::from_ref(&p), &["--binance-market", "usdm"]);
+    vision(
+        &root,
+        std::slice::from_ref(&p),
+        &["--binance-market", "usdm"],
+    );
     assert_eq!(
         bronze_trades(&root, "exchange=binance-futures/symbol=ETH-USDT-PERP").len(),
         1
@@ -400,7 +407,10 @@ fn file_by_file_equals_all_at_once_and_watch_equals_batch() {
     }
     let t0 = Instant::now();
     while bronze_trades(&wroot, "exchange=binance/symbol=BTC-USDT").len() < trades.len() {
-        assert!(t0.elapsed() < Duration::from_secs(60), "watch did not ingest");
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "watch did not ingest"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     let st = Command::new("kill")

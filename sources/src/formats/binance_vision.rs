@@ -58,7 +58,10 @@ struct FileName {
 
 /// Reads `<SYMBOL>-<trades|aggTrades>-…` from a file's base name.
 fn file_name(path: &Path) -> std::result::Result<FileName, String> {
-    let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
     let bad = || {
         format!(
             "file name {name:?} is not a Binance archive name `<SYMBOL>-<trades|aggTrades>-<date>.csv[.zip]`: the market comes from it"
@@ -481,14 +484,19 @@ mod tests {
             layout: None,
             unit: None,
         };
-        assert_eq!(
-            st.time("1735689600000000"),
-            Ok(1_735_689_600_000_000_000)
+        assert_eq!(st.time("1735689600000000"), Ok(1_735_689_600_000_000_000));
+        assert!(
+            st.time("1735689600000")
+                .unwrap_err()
+                .contains("decided per file")
         );
-        assert!(st.time("1735689600000").unwrap_err().contains("decided per file"));
         assert!(st.time("abc").is_err());
         let mut st = FileState { unit: None, ..st };
-        assert!(st.time("5").unwrap_err().contains("outside the accepted range"));
+        assert!(
+            st.time("5")
+                .unwrap_err()
+                .contains("outside the accepted range")
+        );
     }
 
     #[test]
@@ -510,10 +518,26 @@ mod tests {
         assert_eq!(r.ts_event, 1_723_075_200_123_000_000);
         assert_eq!(r.ts_recv, r.ts_event);
         assert_eq!(r.trade_id, "5");
-        assert!(st.line("6,1,1,1,1723075200123,maybe").unwrap_err().contains("true or false"));
-        assert!(st.line("6,1,1,1,1723075200123").unwrap_err().contains("6 (id,price"));
+        assert!(
+            st.line("6,1,1,1,1723075200123,maybe")
+                .unwrap_err()
+                .contains("true or false")
+        );
+        assert!(
+            st.line("6,1,1,1,1723075200123")
+                .unwrap_err()
+                .contains("6 (id,price")
+        );
         assert!(st.line("6,x,1,1,1723075200123,false").is_err());
-        let mut st = FileState { layout: None, unit: None, ..st };
-        assert!(st.line("id,price,qty,wrong,time,is_buyer_maker").unwrap_err().contains("header"));
+        let mut st = FileState {
+            layout: None,
+            unit: None,
+            ..st
+        };
+        assert!(
+            st.line("id,price,qty,wrong,time,is_buyer_maker")
+                .unwrap_err()
+                .contains("header")
+        );
     }
 }
