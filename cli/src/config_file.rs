@@ -37,9 +37,9 @@ fn parse_vpin_v(s: &str) -> Result<(String, f64)> {
 fn parse_quote_aliases(flags: &[String]) -> Result<BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
     for s in flags {
-        let (a, b) = s
-            .split_once('=')
-            .with_context(|| format!("--quote-alias {s:?}: expected <ALIAS>=<CODE>, e.g. TUSD=USD"))?;
+        let (a, b) = s.split_once('=').with_context(|| {
+            format!("--quote-alias {s:?}: expected <ALIAS>=<CODE>, e.g. TUSD=USD")
+        })?;
         if let Some(prev) = out.insert(a.to_string(), b.to_string()) {
             bail!("--quote-alias {s:?}: {a} is already mapped to {prev}");
         }

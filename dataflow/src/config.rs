@@ -160,13 +160,7 @@ impl FilterSpec {
 
     /// True when a partition's path values pass the filter: its market is selected
     /// ([`FilterSpec::selects_market`]) and its date is within the bounds.
-    pub fn matches(
-        &self,
-        exchange: &str,
-        symbol: &str,
-        date: Date,
-        fold: &QuoteFold,
-    ) -> bool {
+    pub fn matches(&self, exchange: &str, symbol: &str, date: Date, fold: &QuoteFold) -> bool {
         if !self.selects_market(exchange, symbol, fold) {
             return false;
         }
@@ -491,8 +485,18 @@ mod tests {
             symbol: vec!["BTC-USD-PERP".into()],
             ..Default::default()
         };
-        assert!(p.matches("binance-futures", "BTC-USDT-PERP", d, &QuoteFold::default_pair()));
-        assert!(p.matches("binance-delivery", "BTC-USD-PERP", d, &QuoteFold::default_pair()));
+        assert!(p.matches(
+            "binance-futures",
+            "BTC-USDT-PERP",
+            d,
+            &QuoteFold::default_pair()
+        ));
+        assert!(p.matches(
+            "binance-delivery",
+            "BTC-USD-PERP",
+            d,
+            &QuoteFold::default_pair()
+        ));
         assert!(!p.matches("binance-futures", "BTC-USDT-PERP", d, &QuoteFold::default()));
         let r = FilterSpec {
             from: Some("2024-08-09".into()),

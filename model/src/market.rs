@@ -98,9 +98,7 @@ impl QuoteFold {
     /// A table from `alias → code` pairs: codes are upper-case ASCII letters and digits, an alias
     /// maps to another code, and no code is both an alias and a target (no chains or cycles:
     /// `A=B` with `B=C`). The error names the pair and the rule.
-    pub fn new(
-        aliases: &std::collections::BTreeMap<String, String>,
-    ) -> Result<Self, String> {
+    pub fn new(aliases: &std::collections::BTreeMap<String, String>) -> Result<Self, String> {
         let code = |c: &str| {
             !c.is_empty()
                 && c.bytes()
@@ -113,7 +111,9 @@ impl QuoteFold {
                 ));
             }
             if a == b {
-                return Err(format!("quote alias {a}={b}: an alias must map to another code"));
+                return Err(format!(
+                    "quote alias {a}={b}: an alias must map to another code"
+                ));
             }
             if let Some(c) = aliases.get(b) {
                 return Err(format!(
@@ -207,8 +207,16 @@ mod tests {
         assert_eq!(symbol_norm("BTC-TUSD", &tusd), "BTC-USD");
         assert_eq!(symbol_norm("BTC-USDT", &tusd), "BTC-USDT");
         assert!(m(&[("USDT", "USDT")]).unwrap_err().contains("another code"));
-        assert!(m(&[("A", "B"), ("B", "C")]).unwrap_err().contains("chains and cycles"));
-        assert!(m(&[("A", "B"), ("B", "A")]).unwrap_err().contains("chains and cycles"));
+        assert!(
+            m(&[("A", "B"), ("B", "C")])
+                .unwrap_err()
+                .contains("chains and cycles")
+        );
+        assert!(
+            m(&[("A", "B"), ("B", "A")])
+                .unwrap_err()
+                .contains("chains and cycles")
+        );
         assert!(m(&[("usdt", "USD")]).unwrap_err().contains("upper-case"));
     }
 
