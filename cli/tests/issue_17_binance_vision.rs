@@ -472,7 +472,7 @@ fn run_on_a_trades_only_market_gives_bars_and_trade_features() {
             .flatten()
             .sum::<i64>();
         mids += b.num_rows() - c("mid_close").null_count();
-        assert_eq!(c("tfi").null_count() < b.num_rows(), true, "tfi defined");
+        assert!(c("tfi").null_count() < b.num_rows(), "tfi defined");
     }
     assert_eq!(trades_seen, trades.len() as i64);
     assert_eq!(mids, 0, "no book: mid_close is null everywhere (§9)");
