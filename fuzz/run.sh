@@ -14,8 +14,8 @@ cd "$here/.."
 RUNS="${RUNS:-10000000}"
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(binance_raw tardis_csv cryptofeed hyperliquid bybit_orderbook zip_archive ingest_state
-    partition_path checkpoint config_toml)
+  targets=(binance_raw binance_vision tardis_csv cryptofeed hyperliquid bybit_orderbook zip_archive
+    ingest_state partition_path checkpoint config_toml)
 fi
 # Seeds for targets that have no corpus yet (an existing corpus keeps what earlier runs grew).
 for t in "${targets[@]}"; do

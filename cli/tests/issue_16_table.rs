@@ -288,6 +288,57 @@ const CASES: &[Case] = &[
         lenient: (false, &["zip archive holds 2 files"]),
     },
     Case {
+        row: "Binance archive (`binance-vision`) row",
+        format: "binance-vision",
+        file: ("BTCUSDT-trades-2024-08-08.csv", || {
+            lines(&[
+                "3740919981,61837.63,0.002,123.67526,1723075200016,True,True",
+                "3740919982,61837.64,0.001,61.83764,1723075200017,maybe,True",
+            ])
+        }),
+        doc: &[
+            "`<file>:<line>: <rule>`",
+            "is not true or false",
+            "counted as `bad binance-vision row`",
+        ],
+        strict: (
+            false,
+            &["BTCUSDT-trades-2024-08-08.csv:2: is_buyer_maker \"maybe\" is not true or false"],
+        ),
+        lenient: (true, &["\"bad binance-vision row\": 1"]),
+    },
+    Case {
+        row: "Binance archive time",
+        format: "binance-vision",
+        file: ("ETHUSDT-trades-2025-01-01.csv", || {
+            lines(&[
+                "1,3332.1,0.5,1666.05,1735689600090493,False,True",
+                "2,3332.2,0.5,1666.1,1735689600091,False,True",
+            ])
+        }),
+        doc: &[
+            "reads as ms but the file's first row was in µs",
+            "counted as `bad binance-vision row`",
+        ],
+        strict: (
+            false,
+            &[
+                "ETHUSDT-trades-2025-01-01.csv:2: time 1735689600091 reads as ms but the file's first row was in µs",
+            ],
+        ),
+        lenient: (true, &["\"bad binance-vision row\": 1"]),
+    },
+    Case {
+        row: "Binance archive whose file name",
+        format: "binance-vision",
+        file: ("trades.csv", || {
+            lines(&["1,3332.1,0.5,1666.05,1735689600090,False,True"])
+        }),
+        doc: &["is not a Binance archive name", "not skippable"],
+        strict: (false, &["trades.csv", "is not a Binance archive name"]),
+        lenient: (false, &["is not a Binance archive name"]),
+    },
+    Case {
         row: "BitMEX symbol from Tardis",
         format: "tardis-csv",
         file: ("xbteur.csv", || {

@@ -152,8 +152,8 @@ fn known_markets(plan: &RunPlan, state: &RunState) -> Result<Vec<Market>> {
     known.sort();
     known.dedup();
     let f = &plan.config.filter;
-    let nq = plan.config.normalize_quotes;
-    known.retain(|m| f.selects_market(&m.exchange, &m.symbol, nq));
+    let nq = plan.config.quote_fold();
+    known.retain(|m| f.selects_market(&m.exchange, &m.symbol, &nq));
     Ok(known)
 }
 
@@ -253,11 +253,11 @@ fn finishes(
     me: usize,
 ) -> Arc<dyn Fn(&Market) -> bool + Send + Sync> {
     let filter = plan.config.filter.clone();
-    let nq = plan.config.normalize_quotes;
+    let nq = plan.config.quote_fold();
     let only = plan.exec.shadow.as_ref().map(|s| s.markets.clone());
     Arc::new(move |m: &Market| {
         routing.worker_of(m.hash64()) == me
-            && filter.selects_market(&m.exchange, &m.symbol, nq)
+            && filter.selects_market(&m.exchange, &m.symbol, &nq)
             && only.as_ref().is_none_or(|o| o.contains(m))
     })
 }
@@ -265,7 +265,7 @@ fn finishes(
 /// The source's settings for this run.
 fn source_options(plan: &RunPlan, routing: Arc<Routing>) -> SourceOptions {
     let filter = plan.config.filter.clone();
-    let nq = plan.config.normalize_quotes;
+    let nq = plan.config.quote_fold();
     let only = plan.exec.shadow.as_ref().map(|s| s.markets.clone());
     SourceOptions {
         clock: match plan.config.clock {
@@ -282,7 +282,7 @@ fn source_options(plan: &RunPlan, routing: Arc<Routing>) -> SourceOptions {
         routing,
         restart_on_late: plan.exec.restate && plan.exec.watch.is_some() && only.is_none(),
         keep: Arc::new(move |e: &str, s: &str, d: Date| {
-            filter.matches(e, s, d, nq)
+            filter.matches(e, s, d, &nq)
                 && only.as_ref().is_none_or(|o| {
                     o.contains(&Market {
                         exchange: e.to_string(),
@@ -313,6 +313,7 @@ fn sink_options(plan: &RunPlan, state: &RunState) -> SinkOptions {
 #[cfg(test)]
 mod tests {
     use crate::config::FilterSpec;
+    use daedalus_model::market::QuoteFold;
     use daedalus_model::time::Date;
 
     /// Issue 13: `--symbol BTC-USDT --normalize-quotes --rebuild` read BTC-USDC bronze (the read
@@ -325,7 +326,12 @@ mod tests {
             symbol: vec!["BTC-USDT".into()],
             ..Default::default()
         };
-        for nq in [false, true] {
+        let folds = [
+            QuoteFold::default(),
+            QuoteFold::default_pair(),
+            QuoteFold::new(&[("USDT".to_string(), "USDC".to_string())].into()).unwrap(),
+        ];
+        for nq in &folds {
             for sym in [
                 "BTC-USDT",
                 "BTC-USDC",
@@ -336,7 +342,7 @@ mod tests {
                 assert_eq!(
                     f.selects_market("binance", sym, nq),
                     f.matches("binance", sym, d, nq),
-                    "{sym}, normalize_quotes = {nq}"
+                    "{sym}, quote fold {nq:?}"
                 );
             }
         }

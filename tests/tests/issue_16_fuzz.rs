@@ -35,6 +35,12 @@ const TARGETS: &[(&str, Target, usize, usize)] = &[
         MUTATIONS,
     ),
     (
+        "binance_vision",
+        daedalus_sources::fuzzing::binance_vision,
+        8 << 10,
+        MUTATIONS,
+    ),
+    (
         "cryptofeed",
         daedalus_sources::fuzzing::cryptofeed,
         32 << 10,
@@ -312,6 +318,42 @@ fn zip_seeds() -> Vec<Vec<u8>> {
     seeds
 }
 
+/// Binance public archive rows, one seed per layout (the mode byte picks the file name, see
+/// `fuzzing::binance_vision`): spot trades without header (ms, `True`/`False`), USD-M trades
+/// with header, COIN-M aggTrades with header, spot aggTrades in µs; each strict and lenient.
+const VISION_BUILTIN: [(u8, &str); 4] = [
+    (
+        0,
+        "3740919981,61837.63000000,0.00200000,123.67526000,1723075200016,True,True\n\
+         3740919982,61837.64000000,0.00100000,61.83764000,1723075200017,False,True\n",
+    ),
+    (
+        2,
+        "id,price,qty,quote_qty,time,is_buyer_maker\n\
+         4651250830,2685.53,0.010,26.85530,1723075200054,true\n\
+         4651250831,2685.54,0.500,1342.77,1723075200060,false\n",
+    ),
+    (
+        4,
+        "agg_trade_id,price,quantity,first_trade_id,last_trade_id,transact_time,is_buyer_maker\n\
+         895123456,61850.1,3,1034567890,1034567892,1723075200101,false\n",
+    ),
+    (
+        6,
+        "3374564191,93576.00000000,0.00017000,5086941958,5086941958,1735689600090493,True,True\n\
+         3374564192,93576.01000000,0.00300000,5086941959,5086941960,1735689600145267,False,True\n",
+    ),
+];
+
+fn binance_vision_seeds() -> Vec<Vec<u8>> {
+    VISION_BUILTIN
+        .iter()
+        .flat_map(|(mode, rows)| {
+            [0u8, 1].map(|lenient| [&[mode | lenient][..], rows.as_bytes()].concat())
+        })
+        .collect()
+}
+
 /// The checkpoints of the previous release's fixture root, as files (mode byte 0) and as
 /// `[header length][header][state]` to be re-framed with a valid checksum (mode byte 1).
 fn checkpoint_seeds() -> Vec<Vec<u8>> {
@@ -403,6 +445,7 @@ fn seeds(target: &str) -> Vec<Vec<u8>> {
     match target {
         "binance_raw" => with_modes(binance_seeds()),
         "tardis_csv" => with_modes(tardis_seeds()),
+        "binance_vision" => binance_vision_seeds(),
         "cryptofeed" => with_modes(cryptofeed_seeds()),
         "hyperliquid" => with_modes(hyperliquid_seeds()),
         "bybit_orderbook" => with_modes(bybit_seeds()),
@@ -505,6 +548,9 @@ fn issue_16_seeds_are_accepted_unmutated() {
     assert_eq!(daedalus_sources::fuzzing::bybit_orderbook(&b), Ok(()));
     for s in zip_seeds() {
         assert_eq!(daedalus_sources::fuzzing::zip_archive(&s), Ok(()));
+    }
+    for s in binance_vision_seeds() {
+        assert_eq!(daedalus_sources::fuzzing::binance_vision(&s), Ok(()));
     }
     for s in checkpoint_seeds() {
         assert_eq!(daedalus_dataflow::fuzzing::checkpoint(&s), Ok(()));

@@ -6,7 +6,9 @@ use crate::progress::Progress;
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 use daedalus_sinks::lock::{Wait, ingest_locks};
-use daedalus_sources::ingest::{IngestOptions, IngestReport, InputFormat, ingest_jobs};
+use daedalus_sources::ingest::{
+    IngestOptions, IngestReport, InputFormat, VisionMarket, ingest_jobs,
+};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
@@ -25,17 +27,38 @@ pub(crate) enum FormatArg {
     Hyperliquid,
     /// Bybit historical order book files (`*_ob500.data`, or inside their `.zip`).
     BybitOrderbook,
+    /// Binance public trade archives (data.binance.vision `trades`/`aggTrades`, `.csv` or
+    /// `.zip`): trades only, the market from the file name.
+    BinanceVision,
+}
+
+/// `--binance-market` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum BinanceMarketArg {
+    /// Spot (`binance`).
+    Spot,
+    /// USD-M futures (`binance-futures`).
+    Usdm,
+    /// COIN-M futures (`binance-delivery`).
+    Coinm,
 }
 
 impl FormatArg {
-    /// The library's format.
-    pub(crate) fn input_format(self) -> InputFormat {
+    /// The library's format; `market` is `--binance-market` (binance-vision only).
+    pub(crate) fn input_format(self, market: Option<BinanceMarketArg>) -> InputFormat {
         match self {
             FormatArg::BinanceRaw => InputFormat::BinanceRaw,
             FormatArg::TardisCsv => InputFormat::TardisCsv,
             FormatArg::Cryptofeed => InputFormat::Cryptofeed,
             FormatArg::Hyperliquid => InputFormat::Hyperliquid,
             FormatArg::BybitOrderbook => InputFormat::BybitOrderbook,
+            FormatArg::BinanceVision => InputFormat::BinanceVision {
+                market: market.map(|m| match m {
+                    BinanceMarketArg::Spot => VisionMarket::Spot,
+                    BinanceMarketArg::Usdm => VisionMarket::UsdM,
+                    BinanceMarketArg::Coinm => VisionMarket::CoinM,
+                }),
+            },
         }
     }
 }
@@ -52,6 +75,11 @@ pub(crate) struct IngestArgs {
     /// Skip and count bad lines/messages instead of failing (chain breaks become gap markers).
     #[arg(long)]
     pub lenient: bool,
+    /// `--format binance-vision`: the Binance market of the archives, when the file name and
+    /// column count should not decide it (default: `_PERP`/dated `…USD_YYMMDD` symbols are
+    /// COIN-M; otherwise spot or USD-M by the column count).
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub binance_market: Option<BinanceMarketArg>,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
@@ -79,7 +107,7 @@ pub(crate) fn run(a: &IngestArgs) -> Result<()> {
     if let Some(watching) = super::ingest_watch::run_if_watching(a) {
         return watching;
     }
-    let format = a.format.input_format();
+    let format = a.format.input_format(a.binance_market);
     // One ingest at a time, and no run lists bronze while this one commits. For now the bronze
     // lock is held around the whole ingest call (issue 15); it narrows to the commit with the
     // ingest state of issue 14.

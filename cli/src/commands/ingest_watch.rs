@@ -130,7 +130,7 @@ fn run(a: &IngestArgs, dir: &Path) -> Result<()> {
     let poll = a.watch.poll.unwrap_or(POLL);
     let mut w = Watcher {
         a,
-        format: a.format.input_format(),
+        format: a.format.input_format(a.binance_market),
         opts: IngestOptions { lenient: a.lenient },
         landing: Landing::new(dir.clone()),
         metrics,

@@ -12,7 +12,7 @@ use super::state::{AppliedInput, Chain, MarketState, encode, state_rel};
 use crate::cryptofeed;
 use crate::error::{Result, SourceError};
 use crate::formats::binance_raw;
-use crate::formats::{bybit_orderbook, hyperliquid, tardis_csv};
+use crate::formats::{binance_vision, bybit_orderbook, hyperliquid, tardis_csv};
 use daedalus_model::market::Market;
 use daedalus_sinks::bronze::{BronzeWriter, StagedBronze};
 use std::collections::{BTreeMap, BTreeSet};
@@ -68,6 +68,10 @@ pub(crate) fn parse_input(
         }
         InputFormat::BybitOrderbook => {
             bybit_orderbook::ingest_input(&info.path, &mut w, opts, &mut report)?;
+            BTreeMap::new()
+        }
+        InputFormat::BinanceVision { market } => {
+            binance_vision::ingest_input(&info.path, &mut w, opts, market, &mut report)?;
             BTreeMap::new()
         }
     };

@@ -18,7 +18,7 @@ pub mod state;
 pub(crate) mod zip_member;
 
 pub use lines::LINES_READ;
-pub use options::{IngestOptions, InputFormat};
+pub use options::{IngestOptions, InputFormat, VisionMarket};
 pub use report::{IngestReport, MarketCounts};
 
 use crate::error::Result;

@@ -75,7 +75,10 @@ fn lanes_of(
             }
             Some(match format {
                 InputFormat::BinanceRaw => peek_lane(&i.path).unwrap_or_else(|| format!("#{k}")),
-                InputFormat::TardisCsv | InputFormat::Hyperliquid | InputFormat::BybitOrderbook => {
+                InputFormat::TardisCsv
+                | InputFormat::Hyperliquid
+                | InputFormat::BybitOrderbook
+                | InputFormat::BinanceVision { .. } => {
                     format!("#{k}")
                 }
                 InputFormat::Cryptofeed => crate::cryptofeed::ingest::lane_of(&i.name),

@@ -30,7 +30,7 @@
 //! applies the book sync rule; this module reads the files and dispatches each line.
 
 mod fast;
-mod markets;
+pub(super) mod markets;
 mod messages;
 mod rows;
 pub(crate) mod sync;
