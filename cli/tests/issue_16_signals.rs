@@ -1,9 +1,10 @@
 //! Issue 16, availability: SIGTERM is honoured where it used to be ignored or left debris.
 //!
-//! - Plain `daedalus ingest` of the ten Binance recordings, SIGTERMed after 0.1, 0.3 and 0.6 s:
-//!   it exits 130 with the "stopped between inputs" message (or 0 if it had finished), leaves no
-//!   staged dot-file anywhere under the root, and running the same command again gives the
-//!   files of an uninterrupted ingest, byte for byte (bronze and ingest states).
+//! - Plain `daedalus ingest` of the ten Binance recordings (`-j 1` and `-j 2`), SIGTERMed after
+//!   0.1, 0.3 and 0.6 s: it exits 130 with the "stopped between inputs" message (or 0 if it had
+//!   finished), leaves no staged dot-file anywhere under the root, and running the same command
+//!   again gives the files of an uninterrupted ingest, byte for byte (bronze and ingest states;
+//!   `-j` does not change them).
 //! - A process of a 2-process cluster whose peer never starts, SIGTERMed while it waits: it exits
 //!   130 within 2 s naming the peer it waited for, and leaves the root as it was (the run lock
 //!   files aside). Process 0 waits by accepting, process 1 by connecting: both are tested.
@@ -23,9 +24,9 @@ fn sigterm(child: &Child) {
     assert!(ok.success());
 }
 
-fn ingest_cmd(root: &Path, files: &[String]) -> Command {
+fn ingest_cmd(root: &Path, files: &[String], jobs: &str) -> Command {
     let mut c = Command::new(BIN);
-    c.args(["ingest", "--format", "binance-raw", "--root"])
+    c.args(["ingest", "--format", "binance-raw", "-j", jobs, "--root"])
         .arg(root)
         .args(files)
         .stdout(Stdio::piped())
@@ -50,14 +51,22 @@ fn issue_16_sigterm_stops_ingest_between_inputs_and_a_rerun_completes_it() {
         return;
     };
     let reference = tempfile::tempdir().unwrap();
-    let out = ingest_cmd(reference.path(), &files).output().unwrap();
+    let out = ingest_cmd(reference.path(), &files, "1").output().unwrap();
     assert!(out.status.success());
     let want = daedalus_tests::bytes_under(reference.path(), reference.path());
     assert!(want.keys().any(|p| p.starts_with("bronze")));
     let mut interrupted = 0;
-    for delay_ms in [100, 300, 600] {
+    // `-j 1` commits as it parses; `-j 2` parses ahead (dropped at the stop).
+    for (jobs, delay_ms) in [
+        ("1", 100),
+        ("1", 300),
+        ("1", 600),
+        ("2", 100),
+        ("2", 300),
+        ("2", 600),
+    ] {
         let root = tempfile::tempdir().unwrap();
-        let child = ingest_cmd(root.path(), &files).spawn().unwrap();
+        let child = ingest_cmd(root.path(), &files, jobs).spawn().unwrap();
         std::thread::sleep(Duration::from_millis(delay_ms));
         sigterm(&child);
         let out: Output = child.wait_with_output().unwrap();
@@ -69,22 +78,22 @@ fn issue_16_sigterm_stops_ingest_between_inputs_and_a_rerun_completes_it() {
                     err.contains("interrupted: SIGINT/SIGTERM: ingest stopped between inputs: ")
                         && err.contains(" of 10 input(s) done")
                         && err.contains("run the same command again"),
-                    "{delay_ms} ms: {err}"
+                    "-j {jobs}, {delay_ms} ms: {err}"
                 );
             }
             Some(0) => assert!(
                 String::from_utf8_lossy(&out.stdout).contains("ingested 10 file(s)"),
-                "{delay_ms} ms"
+                "-j {jobs}, {delay_ms} ms"
             ),
-            other => panic!("{delay_ms} ms: exit {other:?}: {err}"),
+            other => panic!("-j {jobs}, {delay_ms} ms: exit {other:?}: {err}"),
         }
         let left = daedalus_tests::bytes_under(root.path(), root.path());
         assert!(
             staged(&left).is_empty(),
-            "{delay_ms} ms: staged files left: {:?}",
+            "-j {jobs}, {delay_ms} ms: staged files left: {:?}",
             staged(&left)
         );
-        let again = ingest_cmd(root.path(), &files).output().unwrap();
+        let again = ingest_cmd(root.path(), &files, jobs).output().unwrap();
         assert!(
             again.status.success(),
             "{}",
@@ -94,10 +103,14 @@ fn issue_16_sigterm_stops_ingest_between_inputs_and_a_rerun_completes_it() {
         assert_eq!(
             got.keys().collect::<Vec<_>>(),
             want.keys().collect::<Vec<_>>(),
-            "{delay_ms} ms: file sets differ"
+            "-j {jobs}, {delay_ms} ms: file sets differ"
         );
         for (p, b) in &got {
-            assert!(b == &want[p], "{delay_ms} ms: {} differs", p.display());
+            assert!(
+                b == &want[p],
+                "-j {jobs}, {delay_ms} ms: {} differs",
+                p.display()
+            );
         }
     }
     assert!(interrupted > 0, "no ingest was interrupted");

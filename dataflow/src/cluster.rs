@@ -137,12 +137,7 @@ fn cluster_sockets(
 fn connect_to(me: usize, j: usize, addr: &str, stop: &AtomicBool) -> Result<TcpStream> {
     let mut said = Instant::now();
     loop {
-        let tried = addr
-            .trim()
-            .to_socket_addrs()
-            .and_then(|mut it| it.next().ok_or_else(|| std::io::ErrorKind::NotFound.into()))
-            .and_then(|a| TcpStream::connect_timeout(&a, CONNECT_TIMEOUT));
-        let e = match tried {
+        let e = match connect_once(addr.trim()) {
             Ok(s) => return Ok(s),
             Err(e) => e,
         };
@@ -158,6 +153,19 @@ fn connect_to(me: usize, j: usize, addr: &str, stop: &AtomicBool) -> Result<TcpS
         }
         std::thread::sleep(PAUSE);
     }
+}
+
+/// One attempt at every address `addr` resolves to, in turn (as `TcpStream::connect` does), each
+/// bounded by [`CONNECT_TIMEOUT`].
+fn connect_once(addr: &str) -> std::io::Result<TcpStream> {
+    let mut last = std::io::Error::from(ErrorKind::NotFound);
+    for a in addr.to_socket_addrs()? {
+        match TcpStream::connect_timeout(&a, CONNECT_TIMEOUT) {
+            Ok(s) => return Ok(s),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
 }
 
 /// Accepts every process after `me` (each sends its index first), polling the listener so that
