@@ -72,13 +72,18 @@ pub fn execute(plan: RunPlan, cluster: &ClusterConfig) -> Result<WorkerSummary> 
             tracing::info!("finished {n} interrupted rebuild/restatement switch-over(s)");
         }
     }
-    let (builders, comms) = allocators(cluster)?;
-    let state = Arc::new(open_state(&plan, &state_dir)?);
+    // Signals are handled from here on: a process waiting for its cluster's peers stops on the
+    // first one (issue 16), and one arriving while the state opens stops the run at its start.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    install_signal_handlers(&stop)?;
+    let (builders, comms) = allocators(cluster, &stop)?;
+    let mut state = open_state(&plan, &state_dir)?;
+    state.stop = stop;
+    let state = Arc::new(state);
     let removed = report_removed_inputs(&plan, &state)?;
     let known = known_markets(&plan, &state)?;
     let peers = cluster.workers.max(1) * cluster.processes.max(1);
     let proposed = proposed_routing(&plan, peers);
-    install_signal_handlers(&state)?;
     let ctx = Arc::new(RunContext {
         plan,
         state: state.clone(),
@@ -177,15 +182,14 @@ fn proposed_routing(plan: &RunPlan, peers: usize) -> Routing {
 
 /// First SIGINT/SIGTERM: graceful stop (checkpoint, exit 0). A second one while stopping: exit
 /// at once with status 130 (state stays at the last committed checkpoint).
-fn install_signal_handlers(state: &RunState) -> Result<()> {
+fn install_signal_handlers(stop: &Arc<std::sync::atomic::AtomicBool>) -> Result<()> {
     let err = |e| EngineError::Network {
         what: "installing the SIGINT/SIGTERM handler".into(),
         source: e,
     };
     for flag in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register_conditional_shutdown(flag, 130, state.stop.clone())
-            .map_err(err)?;
-        signal_hook::flag::register(flag, state.stop.clone()).map_err(err)?;
+        signal_hook::flag::register_conditional_shutdown(flag, 130, stop.clone()).map_err(err)?;
+        signal_hook::flag::register(flag, stop.clone()).map_err(err)?;
     }
     Ok(())
 }

@@ -1,13 +1,19 @@
 //! `daedalus ingest`: venue recordings to bronze Parquet through the sources library, with a
 //! progress display and the ingest's counters as metrics.
+//!
+//! SIGINT/SIGTERM (issue 16): the first one stops the ingest between inputs (the input being
+//! committed finishes, inputs parsed ahead are dropped with their staged files), prints the
+//! report of the inputs done and exits with status 130 ([`crate::interrupted`]); a second one
+//! exits at once with status 130, and the next ingest removes what that left staged.
 
+use crate::interrupted::Interrupted;
 use crate::metrics::{Metrics, dm};
 use crate::progress::Progress;
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 use daedalus_sinks::lock::{Wait, ingest_locks};
 use daedalus_sources::ingest::{
-    IngestOptions, IngestReport, InputFormat, VisionMarket, ingest_jobs,
+    IngestOptions, IngestReport, InputFormat, Stopped, VisionMarket, ingest_until,
 };
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -115,27 +121,33 @@ pub(crate) fn run(a: &IngestArgs) -> Result<()> {
     let _locks = ingest_locks(&a.root, wait)?;
     let t0 = Instant::now();
     let metrics = Arc::new(Metrics::default());
-    if let Some(addr) = &a.metrics {
-        crate::metrics::serve(crate::metrics::parse_addr(addr)?, metrics.clone())?;
-    }
+    let _server = crate::metrics::serve_opt(a.metrics.as_deref(), &metrics)?;
+    let stop = super::ingest_watch::stop_flag()?;
     let progress = Progress::start_with("input lines read", || {
         daedalus_sources::ingest::LINES_READ.load(std::sync::atomic::Ordering::Relaxed)
     });
     let jobs = a.jobs.map_or_else(default_jobs, usize::from);
-    let report = ingest_jobs(
+    let outcome = ingest_until(
         format,
         &a.inputs,
         &a.root,
         &IngestOptions { lenient: a.lenient },
         jobs,
+        &stop,
     );
     progress.finish();
-    let report = report?;
-    publish(&metrics, &report, a.inputs.len() as u64);
+    let (report, stopped) = outcome?;
+    let done = stopped.map_or(a.inputs.len(), |s| s.done);
+    publish(&metrics, &report, done as u64);
     if a.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         println!("{report}");
+    }
+    if let Some(s) = stopped {
+        return Err(interrupted(s, &a.root).into());
+    }
+    if !a.json {
         println!(
             "ingested {} file(s) into {} in {:.2}s",
             a.inputs.len(),
@@ -144,6 +156,18 @@ pub(crate) fn run(a: &IngestArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The message of an ingest stopped by a signal.
+fn interrupted(s: Stopped, root: &std::path::Path) -> Interrupted {
+    Interrupted(format!(
+        "SIGINT/SIGTERM: ingest stopped between inputs: {} of {} input(s) done (each committed \
+         whole), nothing of the other {} written to {}; run the same command again to ingest them",
+        s.done,
+        s.total,
+        s.total - s.done,
+        root.display()
+    ))
 }
 
 /// The default of `-j`: the cores this process may use.

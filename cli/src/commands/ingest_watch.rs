@@ -120,9 +120,7 @@ fn run(a: &IngestArgs, dir: &Path) -> Result<()> {
     let wait = if a.wait { Wait::Block } else { Wait::Refuse };
     let _ingest = ingest_lock(&a.root, wait)?;
     let metrics = Arc::new(Metrics::for_ingest());
-    if let Some(addr) = &a.metrics {
-        crate::metrics::serve(crate::metrics::parse_addr(addr)?, metrics.clone())?;
-    }
+    let _server = crate::metrics::serve_opt(a.metrics.as_deref(), &metrics)?;
     let stop = stop_flag()?;
     let (tx, rx) = channel();
     let _events = fs_events(&dir, tx);
@@ -158,8 +156,9 @@ fn run(a: &IngestArgs, dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// First SIGINT/SIGTERM: set the flag (finish the batch, stop, exit 0). A second one: exit 130.
-fn stop_flag() -> Result<Arc<AtomicBool>> {
+/// First SIGINT/SIGTERM: set the flag (the caller finishes what it commits and stops). A second
+/// one: exit 130 at once. Shared by `ingest --watch` and plain `ingest`.
+pub(crate) fn stop_flag() -> Result<Arc<AtomicBool>> {
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register_conditional_shutdown(sig, 130, stop.clone())
