@@ -52,6 +52,11 @@ pub(crate) struct IngestArgs {
     /// Skip and count bad lines/messages instead of failing (chain breaks become gap markers).
     #[arg(long)]
     pub lenient: bool,
+    /// Keep an input whose depth diffs cannot be synced (no snapshot in it and no predecessor
+    /// of its market ingested): its diffs are dropped, counted and warned about. Without it (and
+    /// without --lenient) such an input is an error naming file, market and count.
+    #[arg(long)]
+    pub allow_unsynced: bool,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
@@ -74,6 +79,16 @@ pub(crate) struct IngestArgs {
     pub inputs: Vec<PathBuf>,
 }
 
+impl IngestArgs {
+    /// The library's options.
+    pub(crate) fn options(&self) -> IngestOptions {
+        IngestOptions {
+            lenient: self.lenient,
+            allow_unsynced: self.allow_unsynced,
+        }
+    }
+}
+
 /// Runs `daedalus ingest`.
 pub(crate) fn run(a: &IngestArgs) -> Result<()> {
     if let Some(watching) = super::ingest_watch::run_if_watching(a) {
@@ -94,13 +109,7 @@ pub(crate) fn run(a: &IngestArgs) -> Result<()> {
         daedalus_sources::ingest::LINES_READ.load(std::sync::atomic::Ordering::Relaxed)
     });
     let jobs = a.jobs.map_or_else(default_jobs, usize::from);
-    let report = ingest_jobs(
-        format,
-        &a.inputs,
-        &a.root,
-        &IngestOptions { lenient: a.lenient },
-        jobs,
-    );
+    let report = ingest_jobs(format, &a.inputs, &a.root, &a.options(), jobs);
     progress.finish();
     let report = report?;
     publish(&metrics, &report, a.inputs.len() as u64);

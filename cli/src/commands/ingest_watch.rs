@@ -131,7 +131,7 @@ fn run(a: &IngestArgs, dir: &Path) -> Result<()> {
     let mut w = Watcher {
         a,
         format: a.format.input_format(),
-        opts: IngestOptions { lenient: a.lenient },
+        opts: a.options(),
         landing: Landing::new(dir.clone()),
         metrics,
         totals: Totals::default(),
@@ -383,6 +383,9 @@ impl Watcher<'_> {
                 rejected.len(),
                 report.applied
             );
+            for w in report.warnings() {
+                println!("{w}");
+            }
         }
         Ok(())
     }
