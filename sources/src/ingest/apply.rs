@@ -95,7 +95,7 @@ fn refuse_unsynced(report: &IngestReport, opts: &IngestOptions) -> Result<()> {
         1 => String::new(),
         n => format!(" (and {} more market(s))", n - 1),
     };
-    Err(SourceError::File {
+    Err(SourceError::Unsynced {
         file: u.file.clone(),
         rule: format!(
             "{}: {} depth diff(s){} cannot be synced{more}: no snapshot in the file and no \
