@@ -40,6 +40,9 @@ pub(crate) const SUB_RESOLUTION: &str = "sub-resolution trade";
 
 /// Why `size` cannot be counted in fixed-point units, if it cannot.
 pub(crate) fn sub_resolution(size: f64) -> Option<String> {
+    if size.is_nan() || size <= 0.0 {
+        return Some(format!("trade size {size} must be > 0"));
+    }
     match Qty::from_f64(size) {
         Some(q) if q.0 > 0 && size.is_finite() => None,
         Some(_) => Some(format!(
@@ -288,5 +291,7 @@ mod tests {
         let r = sub_resolution(0.000000000001).unwrap();
         assert!(r.contains("1e-12") && r.contains("resolution 1e-9"), "{r}");
         assert!(sub_resolution(1e10).unwrap().contains("range"));
+        assert!(sub_resolution(0.0).unwrap().contains("must be > 0"));
+        assert!(sub_resolution(f64::NAN).unwrap().contains("must be > 0"));
     }
 }
