@@ -409,9 +409,10 @@ impl RunConfig {
         }
     }
 
-    /// Whether bronze `trade_id` values are decoded: only `silver/trades` writes them.
+    /// Whether bronze `trade_id` values are decoded: always, since duplicate trades are found
+    /// by `(ts_event, trade_id)` (issue 16) whatever the outputs.
     pub fn reads_trade_ids(&self) -> bool {
-        self.outputs.contains(&Output::Trades)
+        true
     }
 
     /// The parameters as Parquet key-value metadata (CONTRACT §6: every output records them).

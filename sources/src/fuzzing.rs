@@ -75,7 +75,10 @@ fn with_input(
 pub fn binance_raw(data: &[u8]) -> Result<(), String> {
     let (lenient, bytes) = split_mode(data);
     with_input(bytes, "in.log", |file, w| {
-        let opts = IngestOptions { lenient };
+        let opts = IngestOptions {
+            lenient,
+            ..Default::default()
+        };
         let mut report = IngestReport::default();
         binance_raw::ingest_input(file, w, &opts, &mut report, BTreeMap::new()).map(|_| ())
     })
@@ -85,7 +88,10 @@ pub fn binance_raw(data: &[u8]) -> Result<(), String> {
 pub fn tardis_csv(data: &[u8]) -> Result<(), String> {
     let (lenient, bytes) = split_mode(data);
     with_input(bytes, "in.csv", |file, w| {
-        let opts = IngestOptions { lenient };
+        let opts = IngestOptions {
+            lenient,
+            ..Default::default()
+        };
         let mut report = IngestReport::default();
         tardis_csv::ingest_input(file, w, &opts, &mut report)
     })

@@ -86,6 +86,11 @@ pub(crate) struct IngestArgs {
     /// COIN-M; otherwise spot or USD-M by the column count).
     #[arg(long, value_enum, value_name = "KIND")]
     pub binance_market: Option<BinanceMarketArg>,
+    /// Keep an input whose depth diffs cannot be synced (no snapshot in it and no predecessor
+    /// of its market ingested): its diffs are dropped, counted and warned about. Without it (and
+    /// without --lenient) such an input is an error naming file, market and count.
+    #[arg(long)]
+    pub allow_unsynced: bool,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
@@ -106,6 +111,16 @@ pub(crate) struct IngestArgs {
     /// Input files (gzip or plain).
     #[arg(required_unless_present = "watch_dir")]
     pub inputs: Vec<PathBuf>,
+}
+
+impl IngestArgs {
+    /// The library's options.
+    pub(crate) fn options(&self) -> IngestOptions {
+        IngestOptions {
+            lenient: self.lenient,
+            allow_unsynced: self.allow_unsynced,
+        }
+    }
 }
 
 /// Runs `daedalus ingest`.
@@ -131,7 +146,7 @@ pub(crate) fn run(a: &IngestArgs) -> Result<()> {
         format,
         &a.inputs,
         &a.root,
-        &IngestOptions { lenient: a.lenient },
+        &a.options(),
         jobs,
         &stop,
     );

@@ -129,7 +129,7 @@ fn run(a: &IngestArgs, dir: &Path) -> Result<()> {
     let mut w = Watcher {
         a,
         format: a.format.input_format(a.binance_market),
-        opts: IngestOptions { lenient: a.lenient },
+        opts: a.options(),
         landing: Landing::new(dir.clone()),
         metrics,
         totals: Totals::default(),
@@ -241,7 +241,9 @@ fn warn_reapplied(batch: &[PathBuf], report: &IngestReport) {
 /// The file a source error is about, if any.
 fn error_file(e: &SourceError) -> Option<&Path> {
     match e {
-        SourceError::Line { file, .. } | SourceError::File { file, .. } => Some(file),
+        SourceError::Line { file, .. }
+        | SourceError::File { file, .. }
+        | SourceError::Unsynced { file, .. } => Some(file),
         SourceError::Io { path, .. } => Some(path),
         _ => None,
     }
@@ -277,6 +279,10 @@ impl Watcher<'_> {
         let unchanged = (todo.len() as u64).saturating_sub(new);
         for p in &todo {
             self.landing.mark(p, Status::Done);
+        }
+        if new > 0 {
+            // A file refused as unsynced may continue an input committed now.
+            self.landing.retry_unsynced();
         }
         let im = &self.metrics.ingest;
         im.inputs_seen.inc_by(seen as u64);
@@ -320,9 +326,13 @@ impl Watcher<'_> {
         } else {
             return Err(anyhow!(e).context("ingest --watch: not an input error, stopping"));
         };
+        let status = match e {
+            SourceError::Unsynced { .. } => Status::Unsynced,
+            _ => Status::Rejected,
+        };
         for p in &out {
             tracing::error!("rejected {}: {rule}", p.display());
-            self.landing.mark(p, Status::Rejected);
+            self.landing.mark(p, status);
         }
         Ok(out)
     }
@@ -382,6 +392,9 @@ impl Watcher<'_> {
                 rejected.len(),
                 report.applied
             );
+            for w in report.warnings() {
+                println!("{w}");
+            }
         }
         Ok(())
     }

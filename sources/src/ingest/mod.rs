@@ -15,11 +15,12 @@ pub(crate) mod options;
 pub(crate) mod parallel;
 pub(crate) mod report;
 pub mod state;
+pub(crate) mod trades;
 pub(crate) mod zip_member;
 
 pub use lines::LINES_READ;
 pub use options::{IngestOptions, InputFormat, VisionMarket};
-pub use report::{IngestReport, MarketCounts};
+pub use report::{IngestReport, MarketCounts, Unsynced};
 
 use crate::error::Result;
 use apply::{Work, apply_one};

@@ -52,4 +52,8 @@ impl InputFormat {
 pub struct IngestOptions {
     /// Skip and count bad lines instead of failing; chain breaks become gap markers.
     pub lenient: bool,
+    /// Keep an input whose depth diffs cannot be synced (no snapshot and no predecessor: the
+    /// diffs are dropped, counted and warned about) instead of failing (issue 16). Implied by
+    /// `lenient`.
+    pub allow_unsynced: bool,
 }

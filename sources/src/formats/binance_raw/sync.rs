@@ -95,6 +95,11 @@ impl BookSync {
         self.pending.len()
     }
 
+    /// Book rows (levels) of the diffs that never found a snapshot.
+    pub(super) fn unsynced_rows(&self) -> usize {
+        self.pending.iter().map(|(_, lv)| lv.len()).sum()
+    }
+
     fn counts<'r>(&self, ctx: &'r mut Ctx) -> &'r mut MarketCounts {
         ctx.report.market(&self.market)
     }
