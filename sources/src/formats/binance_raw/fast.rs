@@ -148,8 +148,24 @@ fn depth(j: &mut Json<'_>, levels: &mut Vec<Level>) -> Fast<DepthMsg> {
 }
 
 /// One side's `[[price, size], ..]`: prices positive, sizes non-negative (else the serde path
-/// words the error); returns the range it appended.
+/// words the error); returns the range it appended. The compact form of real recordings is
+/// read by [`Json::compact_decimal_pairs`]; anything else (whitespace, exponents, a refused
+/// level) is read again from the start by [`side_general`], which decides.
 fn side(j: &mut Json<'_>, side: BookSide, out: &mut Vec<Level>) -> Fast<(usize, usize)> {
+    let from = out.len();
+    let compact = j.compact_decimal_pairs(|price, size| {
+        out.push((side, price, size));
+        price > 0.0
+    });
+    if compact.is_some() {
+        return Ok((from, out.len()));
+    }
+    out.truncate(from);
+    side_general(j, side, out)
+}
+
+/// [`side`] with the general reader: any whitespace, any decimal [`decimal`] accepts.
+fn side_general(j: &mut Json<'_>, side: BookSide, out: &mut Vec<Level>) -> Fast<(usize, usize)> {
     let from = out.len();
     j.array()?;
     let mut first = true;
