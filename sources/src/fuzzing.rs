@@ -102,7 +102,10 @@ pub fn tardis_csv(data: &[u8]) -> Result<(), String> {
 pub fn hyperliquid(data: &[u8]) -> Result<(), String> {
     let (lenient, bytes) = split_mode(data);
     with_input(bytes, "in.log", |file, w| {
-        let opts = IngestOptions { lenient };
+        let opts = IngestOptions {
+            lenient,
+            ..Default::default()
+        };
         let mut report = IngestReport::default();
         hyperliquid::ingest_input(file, w, &opts, &mut report)
     })
@@ -113,7 +116,10 @@ pub fn hyperliquid(data: &[u8]) -> Result<(), String> {
 pub fn bybit_orderbook(data: &[u8]) -> Result<(), String> {
     let (lenient, bytes) = split_mode(data);
     with_input(bytes, "in.data", |file, w| {
-        let opts = IngestOptions { lenient };
+        let opts = IngestOptions {
+            lenient,
+            ..Default::default()
+        };
         let mut report = IngestReport::default();
         bybit_orderbook::ingest_input(file, w, &opts, &mut report)
     })
@@ -152,6 +158,7 @@ pub fn binance_vision(data: &[u8]) -> Result<(), String> {
     with_input(bytes, name, |file, w| {
         let opts = IngestOptions {
             lenient: mode & 1 == 1,
+            ..Default::default()
         };
         let mut report = IngestReport::default();
         binance_vision::ingest_input(file, w, &opts, forced, &mut report)

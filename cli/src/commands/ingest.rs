@@ -142,14 +142,7 @@ pub(crate) fn run(a: &IngestArgs) -> Result<()> {
         daedalus_sources::ingest::LINES_READ.load(std::sync::atomic::Ordering::Relaxed)
     });
     let jobs = a.jobs.map_or_else(default_jobs, usize::from);
-    let outcome = ingest_until(
-        format,
-        &a.inputs,
-        &a.root,
-        &a.options(),
-        jobs,
-        &stop,
-    );
+    let outcome = ingest_until(format, &a.inputs, &a.root, &a.options(), jobs, &stop);
     progress.finish();
     let (report, stopped) = outcome?;
     let done = stopped.map_or(a.inputs.len(), |s| s.done);

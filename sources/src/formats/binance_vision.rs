@@ -268,6 +268,7 @@ pub(crate) fn ingest_input(
         w,
         report,
         lenient: opts.lenient,
+        trades: Default::default(),
     };
     let name = file_name(file).map_err(|rule| crate::error::SourceError::File {
         file: file.into(),
@@ -282,10 +283,7 @@ pub(crate) fn ingest_input(
     let mut lines = Lines::open(file)?;
     while let Some((line, text)) = lines.next_line(ctx.lenient, ctx.report)? {
         match st.line(text) {
-            Ok(Some((market, row))) => {
-                ctx.w.trade(market, row)?;
-                ctx.report.market(market).trades += 1;
-            }
+            Ok(Some((market, row))) => ctx.trade((file, line), market, row)?,
             Ok(None) => {}
             Err(rule) => ctx.bad_line(file, line, rule, BAD_ROW)?,
         }
