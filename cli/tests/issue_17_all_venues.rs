@@ -3,9 +3,9 @@
 //! conformance.py is OK.
 //!
 //! The main root holds: the six cryptofeed captures, the Binance raw recordings (spot and
-//! COIN-M), the USD-M market as Binance public archives (`binance-vision`, written from the
-//! USD-M recordings' own trades: archives and recordings of one market at the same times would
-//! be the same prints twice), Hyperliquid, the Bybit ob500 archive and the Tardis Deribit and
+//! COIN-M), the USD-M market both as its recordings and as Binance public archives
+//! (`binance-vision`) written from the recordings' own trades (the same prints twice: `run`
+//! keeps one of each, issue 16's duplicate rule), Hyperliquid, the Bybit ob500 archive and the Tardis Deribit and
 //! Huobi samples. Three Tardis samples are markets the main root already holds years earlier
 //! (Binance USD-M BTCUSDT on 2020-09-01, BitMEX XBTUSD on 2020-03-01: one market's interval grid
 //! would then span years of empty seconds) or each other at the same times (`book_snapshot_25`
@@ -82,6 +82,14 @@ fn run_report_conform(root: &Path) -> Vec<String> {
     markets
 }
 
+/// Rows under `rel` (all partitions).
+fn rows(root: &Path, rel: &str) -> usize {
+    daedalus_tests::read_partitions(root, rel)
+        .values()
+        .map(|b| b.num_rows())
+        .sum()
+}
+
 /// The USD-M recordings' trades as Binance USD-M `trades` archives (one per recording, header
 /// line, ms times), read back from a scratch ingest of the recordings.
 fn usdm_archives(real: &Path, tmp: &Path) -> Vec<PathBuf> {
@@ -139,6 +147,14 @@ fn run_on_a_root_of_every_venue_and_format_reports_every_market_and_conforms() {
     let mut raw = files(&real.join("hftbacktest/spot"), ".gz");
     raw.extend(files(&real.join("hftbacktest/cm"), ".gz"));
     ingest("binance-raw", &root, &raw);
+    // The USD-M market twice: its recordings and archives of the same trades. Bronze keeps both
+    // inputs; `run` drops every archive trade as a duplicate of its recorded twin (same
+    // `(ts_event, trade_id)`), checked below.
+    ingest(
+        "binance-raw",
+        &root,
+        &files(&real.join("hftbacktest/usdm"), ".gz"),
+    );
     ingest("binance-vision", &root, &usdm_archives(&real, tmp.path()));
     ingest(
         "hyperliquid",
@@ -161,7 +177,7 @@ fn run_on_a_root_of_every_venue_and_format_reports_every_market_and_conforms() {
         ],
     );
     let markets = run_report_conform(&root);
-    // 45 cryptofeed markets, 4 spot/COIN-M Binance, 2 USD-M from archives, Hyperliquid BTC,
+    // 45 cryptofeed markets, 4 spot/COIN-M Binance, 2 USD-M (recordings and archives), Hyperliquid BTC,
     // Bybit XRPUSDT, Deribit, Huobi.
     for m in [
         "binance-futures/BTC-USDT-PERP",
@@ -176,6 +192,21 @@ fn run_on_a_root_of_every_venue_and_format_reports_every_market_and_conforms() {
         assert!(markets.iter().any(|x| x == m), "{m} missing: {markets:?}");
     }
     assert_eq!(markets.len(), 45 + 4 + 2 + 1 + 1 + 2, "{markets:?}");
+    for sym in ["BTC-USDT-PERP", "ETH-USDT-PERP"] {
+        let p = |layer: &str| format!("{layer}/trades/exchange=binance-futures/symbol={sym}");
+        let recorded = rows(&tmp.path().join("usdm-raw"), &p("bronze"));
+        assert!(recorded > 1000, "{sym}: {recorded}");
+        assert_eq!(
+            rows(&root, &p("bronze")),
+            2 * recorded,
+            "{sym}: both inputs in bronze"
+        );
+        assert_eq!(
+            rows(&root, &p("silver")),
+            recorded,
+            "{sym}: archive twins dropped"
+        );
+    }
 
     for (name, inputs) in [
         (
