@@ -4,6 +4,9 @@
 //! bronze_source (per worker: the partitions of the markets routed to it, k-way by event time)
 //!   └─ exchange by the agreed routing table ─ probe (flow control) ─ market_features (per market state)
 //!        └─ pipeline ─ partition_sink (silver + gold partitions, committed at each market checkpoint)
+//!        └─ (markets of a --cross group) interval points ─ cross_features (differential:
+//!             temporal filter, join with the reference, reduce per pair) ─ cross_sink
+//!             (silver/cross, exchanged by group, committed per group at the same boundaries)
 //! ```
 //!
 //! Markets are routed by a table balanced on bronze bytes and agreed from worker 0 before the
@@ -14,8 +17,10 @@
 use crate::cluster::{ClusterConfig, allocators};
 use crate::config::Clock;
 use crate::error::EngineError;
+use crate::ops::cross::{CrossPlan, Tagged, cross_features, replay_points, tag_points};
+use crate::ops::cross_sink::{CrossMsg, CrossSinkOptions, cross_sink, restored_floors};
 use crate::ops::market::{CheckpointPolicy, market_features};
-use crate::ops::sink::{SinkOptions, partition_sink};
+use crate::ops::sink::{PointsMsg, SinkMsg, SinkOptions, partition_sink};
 use crate::ops::source::{SourceOptions, bronze_source};
 use crate::plan::{DECODE_BATCH_ROWS, RunPlan, datasets_needed};
 use crate::routing::{self, Routing};
@@ -25,6 +30,7 @@ use daedalus_model::market::Market;
 use daedalus_model::time::{Date, NANOS_PER_SEC};
 use daedalus_operators::market::MarketParams;
 use daedalus_sinks::atomic::WriteOptions;
+use daedalus_sinks::cross_state::GroupCheckpoint;
 use daedalus_sources::bronze::OrderClock;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -33,6 +39,8 @@ use std::sync::Arc;
 use timely::dataflow::ProbeHandle;
 use timely::dataflow::operators::Probe;
 use timely::dataflow::operators::core::Exchange as _;
+use timely::dataflow::operators::core::{Concat as _, OkErr as _};
+use timely::dataflow::operators::vec::{Map as _, ToStream as _};
 use timely::worker::Worker;
 
 type Result<T> = std::result::Result<T, EngineError>;
@@ -45,6 +53,10 @@ struct RunContext {
     known: Vec<Market>,
     /// This process's proposal of the routing table (worker 0's is adopted by all).
     proposed: Routing,
+    /// `silver/cross` settings, when the run writes it.
+    cross: Option<Arc<CrossPlan>>,
+    /// The groups' commit records restored at start, by base.
+    restored: Arc<BTreeMap<String, GroupCheckpoint>>,
 }
 
 /// Runs a plan on a timely cluster and returns the merged summary of this process's workers.
@@ -79,11 +91,18 @@ pub fn execute(plan: RunPlan, cluster: &ClusterConfig) -> Result<WorkerSummary> 
     let peers = cluster.workers.max(1) * cluster.processes.max(1);
     let proposed = proposed_routing(&plan, peers);
     install_signal_handlers(&state)?;
+    let cross = cross_plan(&plan)?;
+    let restored = match &cross {
+        Some(c) => restore_groups(c, &state, cluster.process == 0)?,
+        None => BTreeMap::new(),
+    };
     let ctx = Arc::new(RunContext {
         plan,
         state: state.clone(),
         known,
         proposed,
+        cross,
+        restored: Arc::new(restored),
     });
     let guards = timely::execute::execute_from(
         builders,
@@ -101,6 +120,63 @@ pub fn execute(plan: RunPlan, cluster: &ClusterConfig) -> Result<WorkerSummary> 
     total.stopped = state.stop.load(std::sync::atomic::Ordering::Relaxed);
     total.restart = state.restart.load(std::sync::atomic::Ordering::Relaxed);
     Ok(total)
+}
+
+/// The `silver/cross` settings when the run writes it (groups configured, outputs select it).
+fn cross_plan(plan: &RunPlan) -> Result<Option<Arc<CrossPlan>>> {
+    let c = &plan.config;
+    if !c.writes_cross() {
+        return Ok(None);
+    }
+    let mut groups = BTreeMap::new();
+    for (base, reference) in c.cross_groups()? {
+        crate::ops::cross_sink::valid_base(&base)?;
+        groups.insert(base, reference);
+    }
+    let mut widths = Vec::new();
+    for spec in &c.interval {
+        widths.push(crate::config::interval_width(spec).map_err(crate::config::ConfigError::from)?);
+    }
+    Ok(Some(Arc::new(CrossPlan {
+        groups,
+        window: c.cross_window,
+        widths,
+        specs: c.interval.clone(),
+        write_intervals: c.output_set().contains(&crate::config::Output::Intervals),
+    })))
+}
+
+/// Loads every group's commit record (same fingerprint as the run), and on process 0 rolls its
+/// committed parts forward and removes uncommitted ones.
+fn restore_groups(
+    cross: &CrossPlan,
+    state: &RunState,
+    recover: bool,
+) -> Result<BTreeMap<String, GroupCheckpoint>> {
+    let mut out = BTreeMap::new();
+    for (base, reference) in &cross.groups {
+        let what = || format!("silver/cross record of group {base}");
+        let rec = daedalus_sinks::cross_state::load_group(&state.state_dir, base)
+            .map_err(EngineError::state(what()))?;
+        if let Some(r) = &rec
+            && r.config_fingerprint != state.fingerprint
+        {
+            return Err(EngineError::Fingerprint {
+                path: daedalus_sinks::cross_state::group_path(&state.state_dir, base),
+                market: reference.clone(),
+                found: r.config_fingerprint.clone(),
+                expected: state.fingerprint.clone(),
+            });
+        }
+        if recover && !state.shadow {
+            daedalus_sinks::cross_state::recover_group(&state.out_root, rec.as_ref(), base)
+                .map_err(EngineError::state(what()))?;
+        }
+        if let Some(r) = rec {
+            out.insert(base.clone(), r);
+        }
+    }
+    Ok(out)
 }
 
 /// Opens the run state: the live root, or a recomputation's shadow.
@@ -213,10 +289,16 @@ fn run_worker(worker: &mut Worker, ctx: &RunContext) -> WorkerSummary {
     let template = ctx.plan.template.clone();
     let params_for: Arc<dyn Fn(&Market) -> MarketParams + Send + Sync> =
         Arc::new(move |m: &Market| template.params_for(m));
+    let tap_plan = ctx.cross.clone();
     let policy = CheckpointPolicy {
         every: ctx.plan.exec.checkpoint_every,
         finishes: finishes(&ctx.plan, routing.clone(), worker.index()),
+        cross_tap: Arc::new(move |m: &Market| {
+            let p = tap_plan.as_ref()?;
+            p.group_of(m).map(|_| p.write_intervals)
+        }),
     };
+    let first_worker = worker.index() == 0;
     worker.dataflow::<u64, _, _>(|scope| {
         let chunks = bronze_source(
             scope,
@@ -239,6 +321,38 @@ fn run_worker(worker: &mut Worker, ctx: &RunContext) -> WorkerSummary {
             policy,
             summary.clone(),
         );
+        let out = match &ctx.cross {
+            None => out,
+            Some(plan) => {
+                let (rest, points) =
+                    out.ok_err::<Vec<SinkMsg>, _, Vec<PointsMsg>, _, _>(|m| match m {
+                        SinkMsg::Points(p) => Err(*p),
+                        m => Ok(m),
+                    });
+                let replay: Vec<Tagged> = if first_worker {
+                    let saved: Vec<_> = (ctx.restored.iter())
+                        .map(|(b, r)| (b.clone(), r.points.clone()))
+                        .collect();
+                    replay_points(&saved)
+                } else {
+                    Vec::new()
+                };
+                let floors = Arc::new(restored_floors(&ctx.restored));
+                let tagged = tag_points(points, plan.clone(), ctx.state.clone(), floors)
+                    .concat(replay.to_stream(scope));
+                let rows = cross_features(tagged.clone(), plan.clone());
+                let msgs = rows.map(CrossMsg::Row).concat(tagged.map(CrossMsg::Point));
+                let opts = CrossSinkOptions {
+                    plan: plan.clone(),
+                    state: ctx.state.clone(),
+                    restored: ctx.restored.clone(),
+                    every: ctx.plan.exec.checkpoint_every,
+                    write: sink_opts.write.clone(),
+                };
+                cross_sink(msgs, opts, summary.clone());
+                rest
+            }
+        };
         partition_sink(out, sink_opts, summary.clone());
     });
     while worker.step_or_park(None) {}

@@ -29,12 +29,18 @@
 //! is flushed. A market restored from a checkpoint skips rows below each chunk's `floor`
 //! (replayed or late, see the source).
 //!
+//! **Cross points.** For a market of a `silver/cross` group, every emitted interval row also
+//! leaves as a [`SinkMsg::Points`] message at the same held capability, which is at most the
+//! interval's `ts_open` (or, for a market's first interval, its first chunk's time, below the
+//! interval's end): the cross dataflow ([`crate::ops::cross`]) stamps each point with its
+//! `ts_close`, never below the message time.
+//!
 //! **VPIN `adv` rule.** Before a market's first trade of a UTC day, V for that day is asked from
 //! the run's [`crate::state::AdvOracle`] (bronze trades of the 30 previous days present now).
 
 use crate::error::RunError;
 use crate::merge::{MergeRun, merge_segments};
-use crate::ops::sink::{CheckpointMsg, SinkMsg};
+use crate::ops::sink::{CheckpointMsg, PointsMsg, SinkMsg};
 use crate::state::RunState;
 use crate::summary::WorkerSummary;
 use daedalus_model::market::Market;
@@ -175,17 +181,25 @@ pub(crate) struct CheckpointPolicy {
     /// market resumed from a checkpoint without its end flush (a stopped watch run) is finished
     /// even when no row of it is left to read, as an uninterrupted batch run finishes it.
     pub finishes: Arc<dyn Fn(&Market) -> bool + Send + Sync>,
+    /// Markets of a `silver/cross` group: `Some(write_intervals)` when the market's interval
+    /// points go to the cross dataflow (as [`SinkMsg::Points`]), with whether its
+    /// `silver/intervals` rows are still written.
+    pub cross_tap: Arc<dyn Fn(&Market) -> Option<bool> + Send + Sync>,
 }
 
 fn new_market(
     key: u64,
     state: &RunState,
     params_for: &dyn Fn(&Market) -> MarketParams,
+    policy: &CheckpointPolicy,
 ) -> Result<(MarketState, SinkMsg), RunError> {
     let market = state.market(key)?;
     state.ensure_recovered(&market)?;
     let params = params_for(&market);
-    let batcher = SilverBatcher::new(&params.output_layout());
+    let mut batcher = SilverBatcher::new(&params.output_layout());
+    if let Some(write_intervals) = (policy.cross_tap)(&market) {
+        batcher = batcher.with_cross_tap(write_intervals);
+    }
     let resume = state.resume.get(&key);
     let (pipeline, last_key, max_ts, has_provisional) = match resume {
         Some(r) => {
@@ -343,10 +357,18 @@ fn as_nanos(t: u64) -> Nanos {
     t.min(i64::MAX as u64) as Nanos
 }
 
-/// Moves the market's finished output batches into `out`.
+/// Moves the market's finished output batches into `out`, and its interval points for
+/// `silver/cross` (markets of a group only).
 fn drain(st: &mut MarketState, batches: &mut Vec<OutBatch>, out: &mut Vec<SinkMsg>) {
     st.batcher.drain_into(batches);
     out.extend(batches.drain(..).map(SinkMsg::Batch));
+    let points = st.batcher.take_points();
+    if !points.is_empty() {
+        out.push(SinkMsg::Points(Box::new(PointsMsg {
+            market: st.market.hash64(),
+            points,
+        })));
+    }
 }
 
 impl MarketOp {
@@ -359,7 +381,7 @@ impl MarketOp {
         let st = match self.markets.entry(m) {
             std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::btree_map::Entry::Vacant(v) => {
-                match new_market(m, &self.state, self.params_for.as_ref()) {
+                match new_market(m, &self.state, self.params_for.as_ref(), &self.policy) {
                     Ok((st, open)) => {
                         self.summary.borrow_mut().markets += 1;
                         self.out.push(open);
@@ -472,7 +494,7 @@ impl MarketOp {
             if !wanted {
                 continue;
             }
-            match new_market(key, &self.state, self.params_for.as_ref()) {
+            match new_market(key, &self.state, self.params_for.as_ref(), &self.policy) {
                 Ok((mut st, open)) => {
                     st.touched = true;
                     self.out.push(open);
