@@ -7,7 +7,8 @@
 //!   10% of the planted 3 bps basis, and `lead_lag` of the USDC spot (1 min behind USDT) is
 //!   positive on every window with `n >= W/2`;
 //! - the rows are identical for `-w 1`, `-w 2`, `-w 3`, a 2-process cluster, and a run resumed
-//!   from its checkpoints with the next day's bronze added (the watch-fed-date-by-date case).
+//!   from its checkpoints with the next day's bronze added (the watch-fed-date-by-date case),
+//!   and runs killed with SIGKILL at 10 points and rerun.
 //!
 //! The DuckDB parts skip with a message without python3 + duckdb; the real-data part without
 //! `../shared/data/real`.
@@ -288,6 +289,26 @@ fn issue_18_identical_for_any_worker_count_cluster_and_resume() {
         ok(&a);
     }
     assert_same_outputs(one.path(), fed.path(), &["silver/cross"]);
+    // Killed with SIGKILL at 10 points, each resumed by rerunning the command: the group
+    // record may be behind its markets' checkpoints (read back from silver/intervals).
+    for k in 0..10u64 {
+        let killed = tempfile::tempdir().unwrap();
+        copy_tree(&bronze.path().join("bronze"), &killed.path().join("bronze"));
+        let r = s(killed.path());
+        let mut a = vec!["run", "--root", &r, "--quiet", "--checkpoint-every", "1h"];
+        a.extend_from_slice(&GEN_CROSS);
+        let mut child = Command::new(BIN)
+            .args(&a)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(150 + 150 * k));
+        let _ = child.kill();
+        let _ = child.wait();
+        ok(&a);
+        assert_same_outputs(one.path(), killed.path(), &["silver/cross"]);
+    }
 }
 
 #[test]

@@ -172,11 +172,87 @@ fn restore_groups(
             daedalus_sinks::cross_state::recover_group(&state.out_root, rec.as_ref(), base)
                 .map_err(EngineError::state(what()))?;
         }
+        let rec = catch_up(cross, state, base, rec).map_err(EngineError::state(what()))?;
         if let Some(r) = rec {
             out.insert(base.clone(), r);
         }
     }
     Ok(out)
+}
+
+/// Adds to a group's record the interval points its markets' checkpoints are ahead of it by
+/// (read from their committed `silver/intervals` files): after a crash between a market's
+/// commit and its group's, the market does not emit those intervals again. A group without a
+/// record but with checkpointed markets gets one holding all their committed points.
+fn catch_up(
+    cross: &CrossPlan,
+    state: &RunState,
+    base: &str,
+    rec: Option<GroupCheckpoint>,
+) -> std::result::Result<Option<GroupCheckpoint>, daedalus_sinks::SinkError> {
+    use daedalus_model::time::{Date, Nanos};
+    let mut rec = rec.unwrap_or_else(|| GroupCheckpoint {
+        format_version: daedalus_sinks::cross_state::CROSS_FORMAT_VERSION,
+        config_fingerprint: state.fingerprint.clone(),
+        base: base.to_string(),
+        processed_until: Nanos::MIN,
+        outputs: Vec::new(),
+        points: Vec::new(),
+    });
+    let before = rec.points.len();
+    for (key, r) in &state.resume {
+        let h = &r.checkpoint.header;
+        let m = Market {
+            exchange: h.exchange.clone(),
+            symbol: h.symbol.clone(),
+        };
+        let Some((b, is_ref)) = cross.group_of(&m) else {
+            continue;
+        };
+        if b != base {
+            continue;
+        }
+        for (g, spec) in cross.specs.iter().enumerate() {
+            let span = (cross.window as i64 + 1) * cross.widths[g];
+            let held = (rec.points.iter())
+                .filter(|p| p.0 == g as u8 && p.1 == *key)
+                .map(|p| p.3.ts_close)
+                .max();
+            let after = held
+                .unwrap_or(Nanos::MIN)
+                .max(rec.processed_until.saturating_sub(span));
+            let from_date = (after > Nanos::MIN).then(|| Date::of_nanos(after).to_string());
+            let prefix = format!("silver/intervals/interval={spec}/");
+            for o in h.outputs.iter().filter(|o| o.path.starts_with(&prefix)) {
+                let date = o.path.split('/').find_map(|c| c.strip_prefix("date="));
+                if from_date
+                    .as_deref()
+                    .is_some_and(|f| date.is_some_and(|d| d < f))
+                {
+                    continue;
+                }
+                let pts = daedalus_sinks::cross_state::read_interval_points(
+                    &state.out_root,
+                    &o.path,
+                    after,
+                )?;
+                rec.points
+                    .extend(pts.into_iter().map(|p| (g as u8, *key, is_ref, p)));
+            }
+        }
+    }
+    // Replayed in (grid, market, ts_close) order, each interval once.
+    rec.points.sort_by_key(|p| (p.0, p.1, p.3.ts_close));
+    rec.points.dedup_by_key(|p| (p.0, p.1, p.3.ts_close));
+    let empty =
+        rec.points.is_empty() && rec.outputs.is_empty() && rec.processed_until == Nanos::MIN;
+    if rec.points.len() > before {
+        tracing::info!(
+            "silver/cross group {base}: {} interval point(s) read back from committed silver/intervals (market checkpoints ahead of the group's record)",
+            rec.points.len() - before
+        );
+    }
+    Ok((!empty).then_some(rec))
 }
 
 /// Opens the run state: the live root, or a recomputation's shadow.

@@ -11,6 +11,7 @@
 use crate::atomic::{is_staged_name, staged_name};
 use crate::manifest::write_atomic;
 use crate::{Result, SinkError};
+use arrow_array::Array;
 use daedalus_model::cross::CrossPoint;
 use daedalus_model::time::Nanos;
 use serde::{Deserialize, Serialize};
@@ -109,6 +110,63 @@ pub fn recover_group(root: &Path, ck: Option<&GroupCheckpoint>, base: &str) -> R
         }
     }
     Ok(rolled)
+}
+
+/// The interval points of a market's committed `silver/intervals` file `rel` (relative to
+/// `root`) with `ts_close > after`: what a resumed group needs when the market's checkpoint is
+/// ahead of the group's record (the market does not emit those intervals again).
+pub fn read_interval_points(root: &Path, rel: &str, after: Nanos) -> Result<Vec<CrossPoint>> {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::{Float64Type, TimestampNanosecondType};
+    let path = root.join(rel);
+    let io = |e: String| SinkError::Io {
+        path: path.clone(),
+        source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+    };
+    let file = std::fs::File::open(&path).map_err(|source| SinkError::Io {
+        path: path.clone(),
+        source,
+    })?;
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .and_then(|b| b.build())
+        .map_err(|e| io(e.to_string()))?;
+    let mut out = Vec::new();
+    for batch in reader {
+        let b = batch.map_err(|e| io(e.to_string()))?;
+        let col = |n: &str| {
+            b.column_by_name(n)
+                .ok_or_else(|| io(format!("no column {n}")))
+        };
+        let ts = |n: &str| -> Result<_> {
+            col(n)?
+                .as_primitive_opt::<TimestampNanosecondType>()
+                .cloned()
+                .ok_or_else(|| io(format!("{n} is not a timestamp")))
+        };
+        let f = |n: &str| -> Result<_> {
+            col(n)?
+                .as_primitive_opt::<Float64Type>()
+                .cloned()
+                .ok_or_else(|| io(format!("{n} is not float64")))
+        };
+        let (open, close) = (ts("ts_open")?, ts("ts_close")?);
+        let (mid, ofi, tfi, sv) = (f("mid_close")?, f("ofi")?, f("tfi")?, f("signed_volume")?);
+        for i in 0..b.num_rows() {
+            if close.value(i) <= after {
+                continue;
+            }
+            let opt = |a: &arrow_array::Float64Array| a.is_valid(i).then(|| a.value(i));
+            out.push(CrossPoint {
+                ts_open: open.value(i),
+                ts_close: close.value(i),
+                mid: opt(&mid),
+                ofi: ofi.value(i),
+                tfi: opt(&tfi),
+                signed_volume: sv.value(i),
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// `<root>/silver/cross/interval=*/base=<base>/date=*` directories that exist.
