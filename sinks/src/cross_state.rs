@@ -118,7 +118,12 @@ pub fn recover_group(root: &Path, ck: Option<&GroupCheckpoint>, base: &str) -> R
 pub fn read_interval_points(root: &Path, rel: &str, after: Nanos) -> Result<Vec<CrossPoint>> {
     use arrow_array::cast::AsArray;
     use arrow_array::types::{Float64Type, TimestampNanosecondType};
-    let path = root.join(rel);
+    let mut path = root.join(rel);
+    if !path.exists() {
+        // Committed but not renamed yet (its market's roll-forward runs later): the staged file.
+        let name = path.file_name().map(|n| n.to_string_lossy().to_string());
+        path = path.with_file_name(staged_name(&name.unwrap_or_default()));
+    }
     let io = |e: String| SinkError::Io {
         path: path.clone(),
         source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
