@@ -200,10 +200,14 @@ mod tests {
                 .wrapping_add(1442695040888963407);
             let u = (s >> 11) as f64 / (1u64 << 53) as f64;
             mid *= 1.0 + (u - 0.5) * 1e-3;
-            if gaps && s % 11 == 0 {
+            if gaps && s.is_multiple_of(11) {
                 continue;
             }
-            let m = if gaps && s % 13 == 0 { None } else { Some(mid) };
+            let m = if gaps && s.is_multiple_of(13) {
+                None
+            } else {
+                Some(mid)
+            };
             out.push(pt(k, m));
         }
         out

@@ -149,7 +149,7 @@ pub(crate) fn cross_features<'s>(
         ((k.0.clone(), k.1, *m), (0u8, *p))
     });
     let own = others.map(|(b, g, m, _, p)| ((b, g, m), (1u8, p)));
-    let rp = plan.clone();
+    let rp = plan;
     let rows = ref_per_pair
         .concat(own)
         .reduce(move |key: &(String, u8, u64), input, output| {
