@@ -13,7 +13,10 @@
 
 mod cluster;
 pub mod config;
+pub mod cost;
 mod error;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod graph;
 mod merge;
 mod observer;

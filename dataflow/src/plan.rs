@@ -263,6 +263,21 @@ impl ParamTemplate {
         })
     }
 
+    /// Which outputs the run writes.
+    pub fn flags(&self) -> OutputFlags {
+        self.flags
+    }
+
+    /// The interval grids: (spec, config).
+    pub fn intervals(&self) -> &[(String, IntervalConfig)] {
+        &self.intervals
+    }
+
+    /// The bar specs: (name, spec).
+    pub fn bars(&self) -> &[(String, BarSpec)] {
+        &self.bars
+    }
+
     /// The pipeline parameters of `m`. Without `--vpin-v` for it, V follows the `adv` rule day
     /// by day (decided by the market operator before each day's first trade).
     pub fn params_for(&self, m: &Market) -> MarketParams {

@@ -81,6 +81,24 @@ impl Date {
     }
 }
 
+/// First accepted event or receive time: 2009-01-01T00:00:00Z (before any crypto venue).
+/// Earlier times are bad input (issue 16): never clamped, never written to `date=1969-...`.
+pub const TIME_MIN: Nanos = 1_230_768_000 * NANOS_PER_SEC;
+/// End (exclusive) of the accepted times: 2100-01-01T00:00:00Z. Later times are bad input (a
+/// year-3000 stamp would otherwise saturate to 2262-04-11).
+pub const TIME_MAX: Nanos = 4_102_444_800 * NANOS_PER_SEC;
+
+/// `Ok` for a time in `[TIME_MIN, TIME_MAX)`; otherwise the rule it breaks, naming `what`.
+pub fn check_time(what: &str, ts: Nanos) -> Result<(), String> {
+    if (TIME_MIN..TIME_MAX).contains(&ts) {
+        return Ok(());
+    }
+    Err(format!(
+        "{what} {ts} ns ({}) is outside the accepted range 2009-01-01..2100-01-01",
+        Date::of_nanos(ts)
+    ))
+}
+
 impl std::fmt::Display for Date {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)

@@ -116,7 +116,7 @@ impl IntervalAggregator {
     }
 
     /// Closes intervals before the one containing `ts` and opens that one.
-    fn roll_to(&mut self, ts: Nanos, out: &mut Vec<IntervalRow>) {
+    fn roll_to(&mut self, ts: Nanos, out: &mut impl Extend<IntervalRow>) {
         let k = self.k_of(ts);
         match self.open.as_ref().map(|o| o.k) {
             None => {
@@ -149,7 +149,7 @@ impl IntervalAggregator {
         }
     }
 
-    fn close_open(&mut self, out: &mut Vec<IntervalRow>) {
+    fn close_open(&mut self, out: &mut impl Extend<IntervalRow>) {
         let w = self.cfg.width;
         let Some(k) = self.open.as_ref().map(|o| o.k) else {
             return;
@@ -166,7 +166,7 @@ impl IntervalAggregator {
         let kyle = self
             .kyle
             .push(mid_change.map(|y| (units_to_f64(signed), y)));
-        out.push(IntervalRow {
+        out.extend(Some(IntervalRow {
             ts_open: k * w,
             ts_close,
             n_book_events: o.n_book,
@@ -186,7 +186,7 @@ impl IntervalAggregator {
             kyle_r2: kyle.and_then(|e| e.r2),
             vpin: self.vpin,
             reset: o.reset,
-        });
+        }));
         self.prev_mid_close = mid_close;
         self.emitted_any = true;
     }
@@ -201,7 +201,7 @@ impl IntervalAggregator {
         mid: Option<f64>,
         spread: Option<f64>,
         reset: bool,
-        out: &mut Vec<IntervalRow>,
+        out: &mut impl Extend<IntervalRow>,
     ) {
         self.roll_to(ts, out);
         self.accrue_spread(ts);
@@ -223,7 +223,7 @@ impl IntervalAggregator {
         side: TradeSide,
         size: Qty,
         vpin_after: Option<f64>,
-        out: &mut Vec<IntervalRow>,
+        out: &mut impl Extend<IntervalRow>,
     ) {
         self.roll_to(ts, out);
         let o = self.open.as_mut().expect("rolled");
@@ -238,7 +238,7 @@ impl IntervalAggregator {
     }
 
     /// End of data: emits the open interval.
-    pub fn finish(&mut self, out: &mut Vec<IntervalRow>) {
+    pub fn finish(&mut self, out: &mut impl Extend<IntervalRow>) {
         self.close_open(out);
     }
 }

@@ -153,10 +153,6 @@ pub struct MarketPipeline {
     levels: Vec<LevelUpdate>,
     counters: QualityCounters,
     #[serde(skip)]
-    interval_out: Vec<IntervalRow>,
-    #[serde(skip)]
-    bar_out: Vec<BarRow>,
-    #[serde(skip)]
     buckets: Vec<VpinBucket>,
 }
 
@@ -198,8 +194,6 @@ impl MarketPipeline {
             head: None,
             levels: Vec::new(),
             counters: QualityCounters::default(),
-            interval_out: Vec::new(),
-            bar_out: Vec::new(),
             buckets: Vec::new(),
             params,
         })
@@ -305,9 +299,11 @@ impl MarketPipeline {
                         row.mid,
                         row.spread,
                         row.reset || row.gap,
-                        &mut self.interval_out,
+                        &mut IntervalsTo {
+                            idx: i,
+                            sink: &mut *sink,
+                        },
                     );
-                    drain_intervals(i, &mut self.interval_out, sink);
                 }
             }
             if self.params.outputs.bars {
@@ -417,14 +413,31 @@ impl MarketPipeline {
         let vpin_after = self.trades.last_vpin();
         if self.params.outputs.intervals {
             for (i, agg) in self.intervals.iter_mut().enumerate() {
-                agg.on_trade(ts, side, qty, vpin_after, &mut self.interval_out);
-                drain_intervals(i, &mut self.interval_out, sink);
+                agg.on_trade(
+                    ts,
+                    side,
+                    qty,
+                    vpin_after,
+                    &mut IntervalsTo {
+                        idx: i,
+                        sink: &mut *sink,
+                    },
+                );
             }
         }
         if self.params.outputs.bars {
             for (i, b) in self.bars.iter_mut().enumerate() {
-                b.on_trade(ts, price, qty, side, vpin_after, &mut self.bar_out);
-                drain_bars(i, &mut self.bar_out, sink);
+                b.on_trade(
+                    ts,
+                    price,
+                    qty,
+                    side,
+                    vpin_after,
+                    &mut BarsTo {
+                        idx: i,
+                        sink: &mut *sink,
+                    },
+                );
             }
         }
     }
@@ -455,33 +468,52 @@ impl MarketPipeline {
         let flushed = self.flush_book(sink);
         if self.params.outputs.intervals {
             for (i, agg) in self.intervals.iter_mut().enumerate() {
-                agg.finish(&mut self.interval_out);
-                drain_intervals(i, &mut self.interval_out, sink);
+                agg.finish(&mut IntervalsTo {
+                    idx: i,
+                    sink: &mut *sink,
+                });
             }
         }
         if self.params.outputs.bars {
             for (i, b) in self.bars.iter_mut().enumerate() {
-                b.finish(&mut self.bar_out);
-                drain_bars(i, &mut self.bar_out, sink);
+                b.finish(&mut BarsTo {
+                    idx: i,
+                    sink: &mut *sink,
+                });
             }
         }
         flushed
     }
 }
 
-/// Hands the rows of interval grid `i` to the sink.
-#[inline]
-fn drain_intervals(i: usize, rows: &mut Vec<IntervalRow>, sink: &mut impl FeatureSink) {
-    for r in rows.drain(..) {
-        sink.interval(i, &r);
+/// Hands each row of interval grid `idx` to the sink as it is produced: nothing is buffered, so
+/// the empty intervals of a long gap stream through (issue 16: memory independent of gap length).
+struct IntervalsTo<'a, S> {
+    idx: usize,
+    sink: &'a mut S,
+}
+
+impl<S: FeatureSink> Extend<IntervalRow> for IntervalsTo<'_, S> {
+    #[inline]
+    fn extend<I: IntoIterator<Item = IntervalRow>>(&mut self, rows: I) {
+        for r in rows {
+            self.sink.interval(self.idx, &r);
+        }
     }
 }
 
-/// Hands the rows of bar spec `i` to the sink.
-#[inline]
-fn drain_bars(i: usize, rows: &mut Vec<BarRow>, sink: &mut impl FeatureSink) {
-    for r in rows.drain(..) {
-        sink.bar(i, &r);
+/// Hands each row of bar spec `idx` to the sink as it is produced (see [`IntervalsTo`]).
+struct BarsTo<'a, S> {
+    idx: usize,
+    sink: &'a mut S,
+}
+
+impl<S: FeatureSink> Extend<BarRow> for BarsTo<'_, S> {
+    #[inline]
+    fn extend<I: IntoIterator<Item = BarRow>>(&mut self, rows: I) {
+        for r in rows {
+            self.sink.bar(self.idx, &r);
+        }
     }
 }
 

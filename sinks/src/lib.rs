@@ -27,6 +27,7 @@ pub mod atomic;
 pub mod bronze;
 pub mod cross_state;
 pub mod fault;
+pub mod grid_run;
 pub mod history;
 pub mod ingest_state;
 pub mod lock;
@@ -38,7 +39,7 @@ pub mod swap;
 pub use atomic::{AtomicParquetFile, StagedFile, WriteOptions};
 pub use bronze::BronzeWriter;
 pub use manifest::{Checkpoint, CheckpointHeader};
-pub use silver::{OutBatch, SilverBatcher};
+pub use silver::{OutBatch, OutRows, SilverBatcher};
 
 /// Errors of the sinks.
 #[derive(Debug, thiserror::Error)]

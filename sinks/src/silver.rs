@@ -21,6 +21,8 @@ use daedalus_model::rows::TickerRow;
 use daedalus_model::sink::FeatureSink;
 use daedalus_model::time::{Date, Nanos};
 
+use crate::grid_run::{AppendRow, GridRow, GridRun, RunContext};
+
 /// Rows per batch before a cut.
 pub(crate) const MAX_BATCH_ROWS: usize = 64 * 1024;
 
@@ -30,7 +32,34 @@ pub struct OutBatch {
     /// Where it goes.
     pub partition: Partition,
     /// The rows.
-    pub batch: RecordBatch,
+    pub rows: OutRows,
+}
+
+/// The rows of an [`OutBatch`].
+#[derive(Debug, Clone)]
+pub enum OutRows {
+    /// Encoded.
+    Encoded(RecordBatch),
+    /// A run of repeated grid rows, encoded when written ([`crate::grid_run`]).
+    Run(GridRun),
+}
+
+impl OutBatch {
+    /// The rows as one batch of the dataset's schema (a run is encoded now).
+    pub fn record_batch(&self) -> RecordBatch {
+        match &self.rows {
+            OutRows::Encoded(b) => b.clone(),
+            OutRows::Run(r) => r.record_batch(),
+        }
+    }
+
+    /// Rows in the batch.
+    pub fn num_rows(&self) -> usize {
+        match &self.rows {
+            OutRows::Encoded(b) => b.num_rows(),
+            OutRows::Run(r) => r.rows(),
+        }
+    }
 }
 
 /// The market's partition ids, shared by every stream.
@@ -72,32 +101,108 @@ impl<E: Encoder> Stream<E> {
         }
         Some(OutBatch {
             partition: self.partition.clone().expect("rows imply a partition"),
-            batch: self.enc.finish(),
+            rows: OutRows::Encoded(self.enc.finish()),
         })
+    }
+
+    /// True when a row at `date` goes to this stream's partition.
+    fn same_date(&self, date: Date) -> bool {
+        self.partition.as_ref().is_some_and(|p| p.date == date)
     }
 
     /// Prepares for a row at `ts`: cuts a batch into `done` on a date change or when full.
     fn begin(&mut self, ts: Nanos, ids: &Ids, done: &mut Vec<OutBatch>) -> &mut E {
         let date = Date::of_nanos(ts);
-        let same = self.partition.as_ref().is_some_and(|p| p.date == date);
-        if !same || self.enc.rows() >= MAX_BATCH_ROWS {
+        if !self.same_date(date) || self.enc.rows() >= MAX_BATCH_ROWS {
             done.extend(self.cut());
-            if !same {
-                let spec = self.spec.as_ref().map(|(k, v)| (*k, v.as_str()));
-                self.partition = Some(
-                    Partition::new(
-                        self.layer,
-                        self.dataset,
-                        spec,
-                        &ids.exchange,
-                        &ids.symbol,
-                        date,
-                    )
-                    .expect("market ids and specs are validated when the run is planned"),
-                );
-            }
+            self.set_date(date, ids);
         }
         &mut self.enc
+    }
+
+    /// Moves the stream to the partition of `date` (nothing when it is there already).
+    fn set_date(&mut self, date: Date, ids: &Ids) {
+        if self.same_date(date) {
+            return;
+        }
+        let spec = self.spec.as_ref().map(|(k, v)| (*k, v.as_str()));
+        self.partition = Some(
+            Partition::new(
+                self.layer,
+                self.dataset,
+                spec,
+                &ids.exchange,
+                &ids.symbol,
+                date,
+            )
+            .expect("market ids and specs are validated when the run is planned"),
+        );
+    }
+}
+
+/// An interval or bar stream: a [`Stream`] whose batches that start with a run of repeated grid
+/// rows keep the run as its first row and a count ([`crate::grid_run`]). Invariant: a run is
+/// held only while the encoder is empty, so the run is the batch's leading rows.
+struct GridStream<E, R> {
+    inner: Stream<E>,
+    run: Option<(R, usize)>,
+    ctx: RunContext,
+}
+
+impl<E: AppendRow<R>, R: GridRow> GridStream<E, R> {
+    fn new(inner: Stream<E>, ctx: RunContext) -> Self {
+        GridStream {
+            inner,
+            run: None,
+            ctx,
+        }
+    }
+
+    fn rows(&self) -> usize {
+        self.inner.enc.rows() + self.run.as_ref().map_or(0, |r| r.1)
+    }
+
+    /// The rows held as a batch: the run, or the encoded rows.
+    fn cut(&mut self) -> Option<OutBatch> {
+        match self.run.take() {
+            Some((first, count)) => Some(OutBatch {
+                partition: self
+                    .inner
+                    .partition
+                    .clone()
+                    .expect("rows imply a partition"),
+                rows: OutRows::Run(R::into_run(first, count, &self.ctx)),
+            }),
+            None => self.inner.cut(),
+        }
+    }
+
+    /// One row starting at `ts_open`: extends the run, or cuts a batch where [`Stream::begin`]
+    /// cuts one, encodes a run the row does not continue, and starts a run in an empty batch.
+    fn push(&mut self, ts_open: Nanos, r: &R, ids: &Ids, done: &mut Vec<OutBatch>) {
+        let date = Date::of_nanos(ts_open);
+        let same = self.inner.same_date(date);
+        if let Some((first, n)) = self.run.as_mut()
+            && same
+            && *n < MAX_BATCH_ROWS
+            && first.is_shifted(r, *n as i64)
+        {
+            *n += 1;
+            return;
+        }
+        if !same || self.rows() >= MAX_BATCH_ROWS {
+            done.extend(self.cut());
+            self.inner.set_date(date, ids);
+        } else if let Some((first, n)) = self.run.take() {
+            for i in 0..n {
+                self.inner.enc.append_row(&first.shifted(i as i64));
+            }
+        }
+        if self.inner.enc.rows() == 0 {
+            self.run = Some((r.clone(), 1));
+        } else {
+            self.inner.enc.append_row(r);
+        }
     }
 }
 
@@ -107,8 +212,8 @@ pub struct SilverBatcher {
     book: Stream<SilverBookEncoder>,
     ticker: Stream<SilverTickerEncoder>,
     trades: Stream<SilverTradesEncoder>,
-    intervals: Vec<Stream<SilverIntervalsEncoder>>,
-    bars: Vec<Stream<GoldBarsEncoder>>,
+    intervals: Vec<GridStream<SilverIntervalsEncoder, IntervalRow>>,
+    bars: Vec<GridStream<GoldBarsEncoder, BarRow>>,
     done: Vec<OutBatch>,
     /// `silver/intervals` rows are written (off when they are computed only for `silver/cross`).
     write_intervals: bool,
@@ -120,6 +225,10 @@ impl SilverBatcher {
     /// A batcher for the market and outputs of `layout`.
     pub fn new(layout: &OutputLayout) -> Self {
         let (m, sn) = (layout.mlofi_levels, layout.symbol_norm.as_str());
+        let ctx = RunContext {
+            mlofi_levels: m,
+            symbol_norm: sn.into(),
+        };
         SilverBatcher {
             ids: Ids {
                 exchange: layout.exchange.clone(),
@@ -142,13 +251,16 @@ impl SilverBatcher {
             ),
             intervals: (layout.intervals.iter())
                 .map(|spec| {
-                    Stream::new(SilverIntervalsEncoder::new(m, sn), "silver", "intervals")
-                        .with_spec("interval", spec)
+                    let s = Stream::new(SilverIntervalsEncoder::new(m, sn), "silver", "intervals")
+                        .with_spec("interval", spec);
+                    GridStream::new(s, ctx.clone())
                 })
                 .collect(),
             bars: (layout.bars.iter())
                 .map(|name| {
-                    Stream::new(GoldBarsEncoder::new(sn), "gold", "bars").with_spec("bar", name)
+                    let s = Stream::new(GoldBarsEncoder::new(sn), "gold", "bars")
+                        .with_spec("bar", name);
+                    GridStream::new(s, ctx.clone())
                 })
                 .collect(),
             done: Vec::new(),
@@ -176,9 +288,9 @@ impl SilverBatcher {
         self.done.extend(self.ticker.cut());
         self.done.extend(self.trades.cut());
         self.done
-            .extend(self.intervals.iter_mut().filter_map(Stream::cut));
+            .extend(self.intervals.iter_mut().filter_map(GridStream::cut));
         self.done
-            .extend(self.bars.iter_mut().filter_map(Stream::cut));
+            .extend(self.bars.iter_mut().filter_map(GridStream::cut));
         out.append(&mut self.done);
     }
 }
@@ -219,11 +331,154 @@ impl FeatureSink for SilverBatcher {
             p.push((idx as u8, point));
         }
         if self.write_intervals {
-            (self.intervals[idx].begin(r.ts_open, &self.ids, &mut self.done)).append(r);
+            self.intervals[idx].push(r.ts_open, r, &self.ids, &mut self.done);
         }
     }
 
     fn bar(&mut self, idx: usize, r: &BarRow) {
-        (self.bars[idx].begin(r.ts_open, &self.ids, &mut self.done)).append(r);
+        self.bars[idx].push(r.ts_open, r, &self.ids, &mut self.done);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use daedalus_model::time::NANOS_PER_SEC;
+
+    fn layout() -> OutputLayout {
+        OutputLayout {
+            exchange: "binance".into(),
+            symbol: "BTC-USDT".into(),
+            symbol_norm: "BTC-USDT".into(),
+            mlofi_levels: 2,
+            book_windows: vec![],
+            ticker_windows: vec![],
+            trade_windows: vec![],
+            intervals: vec!["1s".into()],
+            bars: vec![],
+        }
+    }
+
+    fn row(k: i64, ofi: f64) -> IntervalRow {
+        IntervalRow {
+            ts_open: k * NANOS_PER_SEC,
+            ts_close: (k + 1) * NANOS_PER_SEC,
+            n_book_events: 0,
+            n_trades: 0,
+            ofi,
+            mlofi: vec![0.0, 0.0],
+            buy_volume: 0.0,
+            sell_volume: 0.0,
+            unknown_volume: 0.0,
+            signed_volume: 0.0,
+            tfi: None,
+            mid_close: Some(100.5),
+            mid_change: Some(0.0),
+            spread_mean: Some(0.01),
+            kyle_lambda: None,
+            kyle_alpha: None,
+            kyle_r2: None,
+            vpin: Some(0.25),
+            reset: false,
+        }
+    }
+
+    /// Rows around and across a gap of two days and more (runs crossing dates and 64K cuts,
+    /// broken by a `-0.0` that equals `0.0` but not in its bits) give, batch for batch, what
+    /// encoding every row gives, cut where the eager batcher cuts.
+    #[test]
+    fn runs_encode_as_the_rows_do() {
+        let k0 = 19_000 * 86_400 + 86_000;
+        let mut rows: Vec<IntervalRow> = (0..3).map(|i| row(k0 + i, i as f64 + 1.0)).collect();
+        let gap = 2 * 86_400 + 70_000;
+        rows.extend((3..gap).map(|i| row(k0 + i, 0.0)));
+        rows.push(row(k0 + gap, -0.0));
+        rows.extend((gap + 1..gap + 6).map(|i| row(k0 + i, 0.0)));
+        rows.push(row(k0 + gap + 6, 7.0));
+        let mut b = SilverBatcher::new(&layout());
+        for r in &rows {
+            b.interval(0, r);
+        }
+        let mut got = Vec::new();
+        b.drain_into(&mut got);
+        // The eager cuts: a date change, or a full batch.
+        let mut want: Vec<(Date, Vec<&IntervalRow>)> = Vec::new();
+        for r in &rows {
+            let d = Date::of_nanos(r.ts_open);
+            match want.last_mut() {
+                Some((wd, v)) if *wd == d && v.len() < MAX_BATCH_ROWS => v.push(r),
+                _ => want.push((d, vec![r])),
+            }
+        }
+        assert_eq!(got.len(), want.len());
+        let runs = got
+            .iter()
+            .filter(|o| matches!(o.rows, OutRows::Run(_)))
+            .count();
+        assert!(runs >= 3, "{runs} runs");
+        for (o, (d, v)) in got.iter().zip(&want) {
+            assert_eq!(o.partition.date, *d);
+            let mut enc = SilverIntervalsEncoder::new(2, "BTC-USDT");
+            v.iter().for_each(|r| enc.append(r));
+            assert_eq!(o.num_rows(), v.len());
+            assert_eq!(o.record_batch(), enc.finish());
+        }
+        // The -0.0 row is kept with its sign.
+        let neg = got.iter().flat_map(|o| {
+            let b = o.record_batch();
+            let c = b.column_by_name("ofi").unwrap().clone();
+            let a = c
+                .as_any()
+                .downcast_ref::<arrow_array::Float64Array>()
+                .unwrap()
+                .clone();
+            a.values().to_vec()
+        });
+        assert_eq!(
+            neg.filter(|x| x.to_bits() == (-0.0f64).to_bits()).count(),
+            1
+        );
+    }
+    /// Empty `time_1m` bars over three days: `bar_seq` restarts at each date, the runs encode
+    /// to exactly the rows.
+    #[test]
+    fn bar_runs_encode_as_the_rows_do() {
+        let w = 60 * NANOS_PER_SEC;
+        let k0 = 19_000 * 1440 + 1000;
+        let mut rows = Vec::new();
+        let mut seq = 0;
+        for k in k0..k0 + 3 * 1440 {
+            if k % 1440 == 0 {
+                seq = 0;
+            }
+            rows.push(BarRow {
+                ts_open: k * w,
+                ts_close: (k + 1) * w,
+                bar_seq: seq,
+                is_complete: true,
+                mid_open: Some(10.0),
+                mid_close: Some(10.0),
+                vpin: Some(0.5),
+                ..BarRow::default()
+            });
+            seq += 1;
+        }
+        let mut layout = layout();
+        layout.bars = vec!["time_1m".into()];
+        let mut b = SilverBatcher::new(&layout);
+        rows.iter().for_each(|r| b.bar(0, r));
+        let mut got = Vec::new();
+        b.drain_into(&mut got);
+        assert_eq!(got.len(), 4, "four dates");
+        assert!(got.iter().all(|o| matches!(o.rows, OutRows::Run(_))));
+        let mut at = 0;
+        for o in &got {
+            let n = o.num_rows();
+            let mut enc = GoldBarsEncoder::new("BTC-USDT");
+            rows[at..at + n].iter().for_each(|r| enc.append(r));
+            assert_eq!(o.record_batch(), enc.finish());
+            at += n;
+        }
+        assert_eq!(at, rows.len());
     }
 }

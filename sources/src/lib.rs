@@ -9,13 +9,15 @@
 //! - [`bronze`]: partition discovery, pruning and columnar reading of bronze.
 //! - [`cryptofeed`]: cryptofeed raw captures of six venues (Coinbase, Kraken, OKX, BitMEX, Bybit,
 //!   Bequant) to bronze rows per market, with the venues' own checks (Kraken/OKX checksums,
-//!   sequences, top of book against the venue's ticker). Not yet reachable from `daedalus ingest`
-//!   (issue 17 wires it once ingest is a stage, issue 14).
+//!   sequences, top of book against the venue's ticker); `daedalus ingest --format cryptofeed`
+//!   through the ingest stage (`cryptofeed::ingest`).
 
 pub mod bronze;
 pub mod cryptofeed;
 mod error;
 mod formats;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod ingest;
 pub mod synthetic;
 

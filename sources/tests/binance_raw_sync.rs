@@ -11,7 +11,21 @@ fn write(lines: &[String]) -> (tempfile::TempDir, PathBuf) {
     (d, p)
 }
 
+/// 2024-08-09T00:00:00Z in ns and ms: the hand-written times are offsets from it (times before
+/// 2009 are bad input, issue 16).
+const R0: i64 = 1_723_161_600_000_000_000;
+const E0: i64 = 1_723_161_600_000;
+
+/// A snapshot line received at `R0 + recv`.
+fn snapshot(recv: i64) -> String {
+    format!(
+        r#"{} {{"lastUpdateId":100,"bids":[["100.0","2.0"]],"asks":[["101.0","3.0"]]}}"#,
+        R0 + recv
+    )
+}
+
 fn depth(recv: i64, e: i64, first: u64, last: u64, bid: &str) -> String {
+    let (recv, e) = (R0 + recv, E0 + e);
     format!(
         r#"{recv} {{"stream":"btcusdt@depth@100ms","data":{{"e":"depthUpdate","E":{e},"s":"BTCUSDT","U":{first},"u":{last},"b":[["{bid}","1.0"]],"a":[]}}}}"#
     )
@@ -23,8 +37,7 @@ fn diff_before_snapshot_is_applied_after_it() {
     let lines = vec![
         depth(1_000_000, 1, 90, 95, "99.0"),  // stale: u <= L
         depth(2_000_000, 2, 96, 104, "99.5"), // straddles L = 100
-        r#"3000000 {"lastUpdateId":100,"bids":[["100.0","2.0"]],"asks":[["101.0","3.0"]]}"#
-            .to_string(),
+        snapshot(3_000_000),
         depth(4_000_000, 4, 105, 106, "99.8"),
     ];
     let (d, p) = write(&lines);
@@ -47,8 +60,7 @@ fn diff_before_snapshot_is_applied_after_it() {
 #[test]
 fn chain_break_is_an_error_or_a_counted_gap() {
     let lines = vec![
-        r#"1000000 {"lastUpdateId":100,"bids":[["100.0","2.0"]],"asks":[["101.0","3.0"]]}"#
-            .to_string(),
+        snapshot(1_000_000),
         depth(2_000_000, 2, 100, 104, "99.5"),
         depth(3_000_000, 3, 110, 112, "99.6"),
     ];

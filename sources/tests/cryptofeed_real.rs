@@ -552,6 +552,14 @@ mod reader_units {
     }
 
     #[test]
+    fn kraken_channels_other_than_book_are_skipped_and_counted() {
+        let trade = r#"[337,[["5541.20000","0.15850568","1534614057.321597","s","l",""]],"trade","XBT/USD"]"#;
+        let out = read(&format!("wss://ws.kraken.com <-> 1.0\n2.0: {trade}\n")).unwrap();
+        assert_eq!(out.skipped.other_channels, 1);
+        assert!(out.markets.is_empty());
+    }
+
+    #[test]
     fn bad_input_is_a_typed_error_naming_file_line_and_rule() {
         let cb = "wss://ws-feed.pro.coinbase.com <-> 1.0\n";
         let e = read(&format!("{cb}1.5: {{\"type\":\"match\"}}\n")).unwrap_err();

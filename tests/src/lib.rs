@@ -4,6 +4,8 @@
 //! `$DAEDALUS_SHARED/data/real`); tests that need it print a skip line and return when it is
 //! absent, as on a user's clone. Nothing from it is ever copied into the repository.
 
+pub mod mutate;
+
 use arrow::compute::concat_batches;
 use arrow_array::RecordBatch;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;

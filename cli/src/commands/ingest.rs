@@ -16,8 +16,28 @@ use std::time::Instant;
 pub(crate) enum FormatArg {
     /// Raw Binance WebSocket recordings: `<recv_ns> <json>` lines, gzip or plain.
     BinanceRaw,
-    /// Tardis `incremental_book_L2`, `trades` or `quotes` CSV.
+    /// Tardis `incremental_book_L2`, `trades`, `quotes` or `book_snapshot_N` CSV.
     TardisCsv,
+    /// cryptofeed raw captures (Coinbase, Kraken, OKX, BitMEX, Bybit, Bequant), with the
+    /// venues' own book checks (checksums, sequences, crossed books, top of book vs ticker).
+    Cryptofeed,
+    /// Hyperliquid recordings: `<recv_ns> <json>` lines of `l2Book` and `trades` messages.
+    Hyperliquid,
+    /// Bybit historical order book files (`*_ob500.data`, or inside their `.zip`).
+    BybitOrderbook,
+}
+
+impl FormatArg {
+    /// The library's format.
+    pub(crate) fn input_format(self) -> InputFormat {
+        match self {
+            FormatArg::BinanceRaw => InputFormat::BinanceRaw,
+            FormatArg::TardisCsv => InputFormat::TardisCsv,
+            FormatArg::Cryptofeed => InputFormat::Cryptofeed,
+            FormatArg::Hyperliquid => InputFormat::Hyperliquid,
+            FormatArg::BybitOrderbook => InputFormat::BybitOrderbook,
+        }
+    }
 }
 
 /// `daedalus ingest`.
@@ -59,10 +79,7 @@ pub(crate) fn run(a: &IngestArgs) -> Result<()> {
     if let Some(watching) = super::ingest_watch::run_if_watching(a) {
         return watching;
     }
-    let format = match a.format {
-        FormatArg::BinanceRaw => InputFormat::BinanceRaw,
-        FormatArg::TardisCsv => InputFormat::TardisCsv,
-    };
+    let format = a.format.input_format();
     // One ingest at a time, and no run lists bronze while this one commits. For now the bronze
     // lock is held around the whole ingest call (issue 15); it narrows to the commit with the
     // ingest state of issue 14.

@@ -27,7 +27,7 @@
 
 mod landing;
 
-use super::ingest::{FormatArg, IngestArgs};
+use super::ingest::IngestArgs;
 use crate::metrics::{Metrics, dm};
 use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
@@ -130,7 +130,7 @@ fn run(a: &IngestArgs, dir: &Path) -> Result<()> {
     let poll = a.watch.poll.unwrap_or(POLL);
     let mut w = Watcher {
         a,
-        format: input_format(a.format),
+        format: a.format.input_format(),
         opts: IngestOptions { lenient: a.lenient },
         landing: Landing::new(dir.clone()),
         metrics,
@@ -156,13 +156,6 @@ fn run(a: &IngestArgs, dir: &Path) -> Result<()> {
         t.batches, t.ingested, t.unchanged, t.rejected
     );
     Ok(())
-}
-
-fn input_format(f: FormatArg) -> InputFormat {
-    match f {
-        FormatArg::BinanceRaw => InputFormat::BinanceRaw,
-        FormatArg::TardisCsv => InputFormat::TardisCsv,
-    }
 }
 
 /// First SIGINT/SIGTERM: set the flag (finish the batch, stop, exit 0). A second one: exit 130.

@@ -6,9 +6,14 @@ use crate::metrics::{Metrics, MetricsObserver};
 use crate::runner::{execute_with_progress, print_summary};
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use daedalus_dataflow::cost;
 use daedalus_dataflow::restate::{self, PendingReason, RecomputeReport};
-use daedalus_dataflow::{ClusterConfig, EngineError, ExecOptions, WatchOptions, plan_with};
+use daedalus_dataflow::{
+    ClusterConfig, EngineError, ExecOptions, RunPlan, WatchOptions, plan_with,
+};
+use daedalus_model::market::Market;
 use daedalus_sinks::lock::{Wait, run_lock};
+use daedalus_sinks::manifest;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -30,6 +35,14 @@ pub(crate) struct RunArgs {
     /// Run mode: checkpoints, watch, lateness.
     #[command(flatten)]
     pub mode: ModeArgs,
+    /// Run even when the interval and time-bar grids would exceed the row limit (about 500
+    /// million rows over the bronze date range; docs/OPERATIONS.md "Parameter bounds")
+    #[arg(long)]
+    pub force: bool,
+    /// The grid-row limit `--force` overrides: interval and time-bar rows over the bronze date
+    /// range, all markets
+    #[arg(long, value_name = "ROWS", default_value_t = cost::MAX_GRID_ROWS)]
+    pub max_grid_rows: u64,
 }
 
 /// Runs `daedalus run`.
@@ -59,6 +72,7 @@ pub(crate) fn run(a: &RunArgs) -> Result<()> {
         bail!("--restate with --watch restates in the watching process: run it with -n 1");
     }
     let p = plan_with(a.root.clone(), config, exec)?;
+    check_grid_cost(&p, a)?;
     if cl.process == 0 {
         // Recompute, then replace, before the run proper; the other processes of a cluster
         // connect to this one only after it (they wait for it to listen).
@@ -106,6 +120,42 @@ pub(crate) fn run(a: &RunArgs) -> Result<()> {
         print_summary(&s, &a.root);
     }
     Ok(())
+}
+
+/// Refuses a run whose interval and time-bar grids would exceed `--max-grid-rows` (default
+/// [`cost::MAX_GRID_ROWS`]) rows over the bronze date range, unless `--force` (issue 16): the
+/// estimate is made from partition dates and checkpoints before anything is written.
+fn check_grid_cost(p: &RunPlan, a: &RunArgs) -> Result<()> {
+    let state_dir = (a.mode.state_dir.clone()).unwrap_or_else(|| a.root.join("_daedalus"));
+    let resumed = |m: &Market| {
+        // A rebuild starts over; a corrupt checkpoint is reported by the run itself.
+        if a.mode.rebuild {
+            return None;
+        }
+        let c = manifest::load(&state_dir, &m.exchange, &m.symbol).ok()??;
+        Some(c.header.processed_until)
+    };
+    let c = cost::estimate(p, &resumed);
+    if c.rows <= a.max_grid_rows {
+        return Ok(());
+    }
+    let largest = c.largest.as_ref().map_or(String::new(), |(m, rows, days)| {
+        format!(" (the largest, {m}, spans {days} days: {rows} rows)")
+    });
+    let what = format!(
+        "this run's interval and time-bar grids would write about {} rows (~{:.1} GB), above the limit of {} rows (--max-grid-rows){largest}",
+        c.rows,
+        c.bytes() as f64 / 1e9,
+        a.max_grid_rows
+    );
+    if a.force {
+        tracing::warn!("{what}: running anyway (--force)");
+        return Ok(());
+    }
+    bail!(
+        "{what}: check --interval/--bar and the bronze date range (`daedalus inspect`; a stray \
+         timestamp years away makes a long grid), narrow it with --from/--to, or pass --force"
+    )
 }
 
 /// Prints what a rebuild or restatement replaced (to stderr: stdout may carry `--json`).

@@ -171,6 +171,12 @@ struct SavedMarket {
     max_ts: Option<Nanos>,
 }
 
+/// Decodes a checkpoint's state as a resumed run does (the fuzz targets, issue 16).
+#[cfg(feature = "fuzzing")]
+pub(crate) fn decode_saved(state: &[u8]) -> Result<(), bincode::Error> {
+    bincode::deserialize::<SavedMarket>(state).map(|_| ())
+}
+
 /// Checkpoint settings of the market operator.
 #[derive(Clone)]
 pub(crate) struct CheckpointPolicy {

@@ -114,6 +114,10 @@ struct MarketOut {
     next_part: HashMap<String, u32>,
     /// Finished, not yet committed: (staged file, manifest entry).
     staged: Vec<(StagedFile, OutputFile)>,
+    /// Parts finished before the next seal because their stream moved on to a later date
+    /// ([`MarketOut::finish_passed`]), with their partition: the seal lists them where it lists
+    /// the open parts.
+    passed: Vec<(Partition, StagedFile, OutputFile)>,
 }
 
 /// Sink options.
@@ -186,10 +190,37 @@ impl MarketOut {
             open: BTreeMap::new(),
             next_part,
             staged: Vec::new(),
+            passed: Vec::new(),
         }
     }
 
+    /// Finishes the open parts of `p`'s stream (same dataset and spec) at earlier dates. Each
+    /// stream's rows arrive in time order, so those partitions get no more rows before the next
+    /// seal: finishing them now, not at the seal, writes the same bytes, and keeps one day's rows
+    /// pending per stream instead of one per day (a long gap opens a partition a day; issue 16).
+    fn finish_passed(&mut self, p: &Partition) -> Result<(), SinkError> {
+        let passed: Vec<Partition> = (self.open.keys())
+            .filter(|k| {
+                k.date < p.date && k.layer == p.layer && k.dataset == p.dataset && k.spec == p.spec
+            })
+            .cloned()
+            .collect();
+        for k in passed {
+            let part = self.open.remove(&k).expect("listed");
+            let staged = part.file.finish()?;
+            let out = OutputFile {
+                path: part.rel,
+                rows: part.rows,
+                provisional: false,
+            };
+            self.passed.push((k, staged, out));
+        }
+        Ok(())
+    }
+
     fn write(&mut self, ob: &OutBatch, opts: &SinkOptions) -> Result<(), SinkError> {
+        // A run of repeated grid rows is encoded only now, one batch at a time.
+        let batch = ob.record_batch();
         if self
             .open
             .get(&ob.partition)
@@ -199,6 +230,7 @@ impl MarketOut {
             self.finish_part(p, false)?;
         }
         if !self.open.contains_key(&ob.partition) {
+            self.finish_passed(&ob.partition)?;
             let dir_rel = rel_string(&ob.partition.rel_dir());
             let n = self.next_part.entry(dir_rel.clone()).or_insert(0);
             let name = part_name(*n);
@@ -206,7 +238,7 @@ impl MarketOut {
             let file = AtomicParquetFile::create(
                 &ob.partition.dir(&opts.root),
                 &name,
-                ob.batch.schema(),
+                batch.schema(),
                 &opts.write,
             )?;
             self.open.insert(
@@ -219,8 +251,8 @@ impl MarketOut {
             );
         }
         let p = self.open.get_mut(&ob.partition).expect("just set");
-        p.file.write(&ob.batch)?;
-        p.rows += ob.batch.num_rows() as u64;
+        p.file.write(&batch)?;
+        p.rows += batch.num_rows() as u64;
         Ok(())
     }
 
@@ -237,9 +269,28 @@ impl MarketOut {
         Ok(())
     }
 
+    /// Finishes every open part; parts finished early ([`MarketOut::finish_passed`]) are listed
+    /// among them in partition order, as if they had stayed open until now.
     fn seal(&mut self, provisional: bool) -> Result<(), SinkError> {
-        for (_, p) in std::mem::take(&mut self.open) {
-            self.finish_part(p, provisional)?;
+        let mut parts: Vec<(Partition, Result<OpenPart, (StagedFile, OutputFile)>)> =
+            (std::mem::take(&mut self.passed).into_iter())
+                .map(|(k, f, o)| (k, Err((f, o))))
+                .chain(
+                    std::mem::take(&mut self.open)
+                        .into_iter()
+                        .map(|(k, p)| (k, Ok(p))),
+                )
+                .collect();
+        // Stable: a part finished early comes before a later part of the same partition.
+        parts.sort_by(|a, b| a.0.cmp(&b.0));
+        for (_, part) in parts {
+            match part {
+                Ok(p) => self.finish_part(p, provisional)?,
+                Err((f, mut o)) => {
+                    o.provisional = provisional;
+                    self.staged.push((f, o));
+                }
+            }
         }
         Ok(())
     }

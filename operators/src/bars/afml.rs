@@ -89,7 +89,7 @@ impl Afml {
         s: &mut Shared,
         t: Trade,
         vpin_after: Option<f64>,
-        out: &mut Vec<BarRow>,
+        out: &mut impl Extend<BarRow>,
     ) {
         s.trade_bar().add(t.ts, t.price, t.size.0, t.side, true);
         s.vpin = vpin_after;

@@ -116,7 +116,7 @@ impl BarBuilder {
         size: Qty,
         side: TradeSide,
         vpin_after: Option<f64>,
-        out: &mut Vec<BarRow>,
+        out: &mut impl Extend<BarRow>,
     ) {
         let t = Trade {
             ts,
@@ -133,7 +133,7 @@ impl BarBuilder {
     }
 
     /// End of data: emits the open bar with `is_complete = false`.
-    pub fn finish(&mut self, out: &mut Vec<BarRow>) {
+    pub fn finish(&mut self, out: &mut impl Extend<BarRow>) {
         match &mut self.agg {
             Aggregator::Time(time) => time.finish(&mut self.shared, out),
             Aggregator::Threshold(_) | Aggregator::Afml(_) => self.shared.finish_trade_bar(out),

@@ -41,7 +41,12 @@ impl Emitter {
     }
 
     /// Appends the row of `bar`; `vpin` is the value of the last bucket completed before its end.
-    pub(super) fn emit(&mut self, bar: ClosedBar, vpin: Option<f64>, out: &mut Vec<BarRow>) {
+    pub(super) fn emit(
+        &mut self,
+        bar: ClosedBar,
+        vpin: Option<f64>,
+        out: &mut impl Extend<BarRow>,
+    ) {
         let ClosedBar {
             acc,
             ts_open,
@@ -67,7 +72,7 @@ impl Emitter {
         self.emitted_any = true;
         let has = acc.open.is_some();
         let volume = units_to_f64(acc.volume);
-        out.push(BarRow {
+        out.extend(Some(BarRow {
             ts_open,
             ts_close,
             first_trade_ts: acc.first_ts,
@@ -99,7 +104,7 @@ impl Emitter {
             mid_close: book.mid_close,
             spread_mean: book.spread_mean,
             audit,
-        });
+        }));
         self.seq += 1;
     }
 }

@@ -40,7 +40,7 @@ impl Shared {
     }
 
     /// Emits `bar` with the VPIN in force.
-    pub(super) fn emit(&mut self, bar: ClosedBar, out: &mut Vec<BarRow>) {
+    pub(super) fn emit(&mut self, bar: ClosedBar, out: &mut impl Extend<BarRow>) {
         self.emitter.emit(bar, self.vpin, out);
     }
 
@@ -59,7 +59,7 @@ impl Shared {
         &mut self,
         ts: Nanos,
         audit: Option<AfmlAudit>,
-        out: &mut Vec<BarRow>,
+        out: &mut impl Extend<BarRow>,
     ) {
         let acc = self.acc.take().expect("a trade bar is open");
         let t0 = acc.first_ts.unwrap_or(ts);
@@ -67,7 +67,7 @@ impl Shared {
     }
 
     /// End of data: emits the open trade-driven bar, if any, with `is_complete = false`.
-    pub(super) fn finish_trade_bar(&mut self, out: &mut Vec<BarRow>) {
+    pub(super) fn finish_trade_bar(&mut self, out: &mut impl Extend<BarRow>) {
         let Some(acc) = self.acc.take() else { return };
         let t0 = acc.first_ts.unwrap_or(0);
         let t1 = acc.last_ts.unwrap_or(t0) + 1;
@@ -83,7 +83,7 @@ impl Shared {
         t1: Nanos,
         complete: bool,
         audit: Option<AfmlAudit>,
-        out: &mut Vec<BarRow>,
+        out: &mut impl Extend<BarRow>,
     ) {
         let ofi_from = self.book.from.min(t0);
         let mut book = self.book.aggregates(ofi_from, t0, t1, false);

@@ -37,7 +37,7 @@ impl ThresholdBars {
         s: &mut Shared,
         t: Trade,
         vpin_after: Option<f64>,
-        out: &mut Vec<BarRow>,
+        out: &mut impl Extend<BarRow>,
     ) {
         if let ThresholdBars::SplitVolume(units) = self {
             return split_volume_trade(s, t, vpin_after, units, out);
@@ -59,7 +59,7 @@ fn split_volume_trade(
     t: Trade,
     vpin_after: Option<f64>,
     threshold: i64,
-    out: &mut Vec<BarRow>,
+    out: &mut impl Extend<BarRow>,
 ) {
     let mut left = t.size.0;
     let mut first = true;

@@ -73,7 +73,7 @@ impl TimeBars {
         s: &mut Shared,
         t: Trade,
         vpin_after: Option<f64>,
-        out: &mut Vec<BarRow>,
+        out: &mut impl Extend<BarRow>,
     ) {
         let k = self.trade_slot(t.ts);
         match self.slot {
@@ -98,7 +98,14 @@ impl TimeBars {
     }
 
     /// A time bar's book aggregates cover its slot.
-    fn emit_slot(&self, s: &mut Shared, acc: Acc, k: i64, complete: bool, out: &mut Vec<BarRow>) {
+    fn emit_slot(
+        &self,
+        s: &mut Shared,
+        acc: Acc,
+        k: i64,
+        complete: bool,
+        out: &mut impl Extend<BarRow>,
+    ) {
         let (t0, t1) = (self.slot_open(k), self.slot_open(k + 1));
         let inclusive_end = self.closure == TimeBarClosure::LeftOpen;
         let book = s.book.aggregates(t0, t0, t1, inclusive_end);
@@ -116,7 +123,7 @@ impl TimeBars {
     }
 
     /// End of data: emits the open bar with `is_complete = false`.
-    pub(super) fn finish(&mut self, s: &mut Shared, out: &mut Vec<BarRow>) {
+    pub(super) fn finish(&mut self, s: &mut Shared, out: &mut impl Extend<BarRow>) {
         let Some(acc) = s.acc.take() else { return };
         if let Some(k) = self.slot.take() {
             self.emit_slot(s, acc, k, false, out);

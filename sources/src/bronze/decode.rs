@@ -13,7 +13,7 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::Int8Type;
 use arrow_array::{Array, RecordBatch, StringArray};
 use daedalus_model::rows::Dataset;
-use daedalus_model::time::Nanos;
+use daedalus_model::time::{Nanos, TIME_MAX, TIME_MIN, check_time};
 use std::path::Path;
 
 /// Decodes a bronze batch into columns, validating CONTRACT §2/§8 value rules. `first_row` is
@@ -79,7 +79,25 @@ impl Batch<'_> {
                 .unwrap_or(0);
             return Err(self.bad(i, "null timestamp"));
         }
+        self.check_times(te.values(), "ts_event")?;
+        self.check_times(tr.values(), "ts_recv")?;
         Ok((Col(te.values().clone()), Col(tr.values().clone())))
+    }
+
+    /// Every time of column `what` in the accepted range (bronze written by another tool may
+    /// hold a 1969 or year-3000 stamp; issue 16). Branch-free over the column; only a failing
+    /// column is walked again to name its first bad row.
+    fn check_times(&self, v: &[Nanos], what: &str) -> Result<()> {
+        let all_ok = (v.iter()).fold(true, |ok, t| ok & (TIME_MIN..TIME_MAX).contains(t));
+        if all_ok {
+            return Ok(());
+        }
+        for (i, &t) in v.iter().enumerate() {
+            if let Err(rule) = check_time(what, t) {
+                return Err(self.bad(i, rule));
+            }
+        }
+        Ok(())
     }
 
     /// Float column `name`, shared with the batch.

@@ -3,7 +3,7 @@
 //! | method | rows | sync / checks | time | side | size |
 //! |---|---|---|---|---|---|
 //! | `snapshotOrderbook` | book, `is_snapshot`, `seq = sequence` | resets the book | `timestamp` (ISO ms) | | base |
-//! | `updateOrderbook` (`{price, size}`, absolute, `0` deletes) | book, `seq = sequence`, `prev_seq = sequence − 1` | **`sequence` must follow the previous message's by 1**: a break is a gap; crossed check | `timestamp` | | base |
+//! | `updateOrderbook` (`{price, size}`, absolute, `0` deletes) | book, `seq = sequence`, `prev_seq` = the `seq` of the market's previous book message that wrote rows (`sequence − 1` unless that message changed no level) | **`sequence` must follow the previous message's by 1**: a break is a gap; crossed check | `timestamp` | | base |
 //! | `ticker` (`bid`, `ask`) | ticker, no sizes | top of book compared | `timestamp` | | |
 //! | `updateTrades` | trades, `trade_id = id` | | `timestamp` | `side` is the taker | base |
 //! | `snapshotTrades` | none: history, counted | | | | |
@@ -128,7 +128,9 @@ fn book(msg: Received<'_>, is_snapshot: bool, sink: &mut Sink) -> Result<(), Bad
             m.last_seq = None;
             return m.gap(msg.ts_recv, "sequence", detail);
         }
-        meta.prev_seq = m.last_seq;
+        // The previous message *in bronze*: a message without level changes writes no rows,
+        // and the book state machine downstream checks `prev_seq` against the rows it saw.
+        meta.prev_seq = m.row_seq;
     }
     for (side, levels) in [(BookSide::Bid, &b.bid), (BookSide::Ask, &b.ask)] {
         for l in levels {

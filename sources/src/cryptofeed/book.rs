@@ -7,14 +7,31 @@
 use super::{Bad, VerifyStats};
 use daedalus_model::rows::BookSide;
 use daedalus_model::time::Nanos;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 
 /// Fractional digits of a [`DecKey`].
 const SCALE_DIGITS: usize = 18;
 
 /// An exact decimal price: the value times 10^18, as an integer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// Stored (ingest state) as its decimal digits: JSON numbers and serde's buffered values do
+/// not all carry 128 bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
 pub struct DecKey(pub u128);
+
+impl From<DecKey> for String {
+    fn from(k: DecKey) -> String {
+        k.0.to_string()
+    }
+}
+
+impl TryFrom<String> for DecKey {
+    type Error = std::num::ParseIntError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse().map(DecKey)
+    }
+}
 
 impl DecKey {
     /// Parses a plain non-negative decimal (`123`, `0.000022900`); `None` for signs, exponents,
@@ -128,6 +145,15 @@ impl PriceBook {
         matches!(self.top(), Top { bid: Some(b), ask: Some(a) } if b >= a)
     }
 
+    /// Every level of a side as the venue's `(price, size)` strings, best first.
+    pub fn levels(&self, side: BookSide) -> Vec<(Box<str>, Box<str>)> {
+        let pair = |l: &Level| (l.px.clone(), l.sz.clone());
+        match side {
+            BookSide::Bid => self.bids_desc().map(pair).collect(),
+            BookSide::Ask => self.asks_asc().map(pair).collect(),
+        }
+    }
+
     /// Drops the worst levels beyond `depth` on each side; returns them (side, price string).
     pub fn truncate(&mut self, depth: usize) -> Vec<(BookSide, Box<str>)> {
         let mut out = Vec::new();
@@ -146,7 +172,7 @@ impl PriceBook {
 }
 
 /// Best bid and best ask prices (exact); `None` for an empty side.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Top {
     /// Best bid.
     pub bid: Option<DecKey>,
@@ -179,7 +205,9 @@ pub const TOB_WINDOW_NS: Nanos = 1_000_000_000;
 pub const TOB_STALE_NS: Nanos = 10_000_000_000;
 
 /// Compares ticker tops with the rebuilt book's tops over time (all times are receive times).
-#[derive(Debug, Clone, Default)]
+/// Its history carries from one input to the next with the book (ingest state), so a ticker
+/// right after an input boundary is judged as in one call.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TopTracker {
     /// Distinct book tops of the last [`TOB_STALE_NS`], oldest first, with the time they began.
     history: VecDeque<(Nanos, Top)>,

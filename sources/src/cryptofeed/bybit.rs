@@ -7,8 +7,10 @@
 //! | `trade.<sym>` | trades, `trade_id` | | `trade_time_ms` | `side` is the taker | contracts |
 //!
 //! `cross_seq` is the matching engine's sequence, shared across books and not contiguous per
-//! book, so it is stored as `seq` with no `prev_seq` (no continuity check). Subscription acks
-//! (`success`) are control messages; a failed one is an error.
+//! book (measured: steps of 1 to 9+ between one book's deltas), so it is stored as `seq` with no
+//! `prev_seq`, and the continuity check is that each delta's `cross_seq` exceeds the previous
+//! message's (a repeat or step back is a gap), with every `update`/`delete` naming a known id.
+//! Subscription acks (`success`) are control messages; a failed one is an error.
 
 use super::sink::{IdAction, MarketState, RowMeta};
 use super::time::{parse_ms, us_to_ns};
@@ -92,17 +94,18 @@ impl VenueParser for Bybit {
 
 fn book(msg: Received<'_>, kind: Option<&str>, symbol: &str, sink: &mut Sink) -> Result<(), Bad> {
     let m = sink.market(symbol)?;
-    match kind {
+    let seq = match kind {
         Some("snapshot") => {
             let s: Msg<Vec<L2Row>> = json(msg.json, "Bybit book snapshot")?;
             let meta = meta(&s, msg.ts_recv, true)?;
             m.begin_snapshot(meta.ts_event);
             apply(m, &meta, IdAction::Insert, &s.data)?;
+            meta.seq
         }
         Some("delta") => {
             let d: Msg<Delta> = json(msg.json, "Bybit book delta")?;
             let meta = meta(&d, msg.ts_recv, false)?;
-            if !m.begin_update() {
+            if !m.begin_update() || !sequence_follows(m, msg.ts_recv, meta.seq)? {
                 return Ok(());
             }
             let data = &d.data;
@@ -115,6 +118,7 @@ fn book(msg: Received<'_>, kind: Option<&str>, symbol: &str, sink: &mut Sink) ->
                     return Ok(());
                 }
             }
+            meta.seq
         }
         k => {
             return Err(Bad::rule(
@@ -122,9 +126,25 @@ fn book(msg: Received<'_>, kind: Option<&str>, symbol: &str, sink: &mut Sink) ->
                 format!("{k:?}"),
             ));
         }
-    }
+    };
+    m.last_seq = seq;
     m.commit(msg.ts_recv);
     Ok(())
+}
+
+/// Bybit's `cross_seq` is the matching engine's sequence, shared by all books, so it is not
+/// contiguous per book; a book's deltas must carry strictly increasing values. One that does
+/// not (a replayed or reordered delta) is a gap. `false`: the message is dropped.
+fn sequence_follows(m: &mut MarketState, ts_recv: Nanos, seq: Option<u64>) -> Result<bool, Bad> {
+    let (Some(seq), Some(last)) = (seq, m.last_seq) else {
+        return Ok(true);
+    };
+    m.out.stats.sequences_checked += 1;
+    if seq > last {
+        return Ok(true);
+    }
+    m.gap(ts_recv, "sequence", format!("cross_seq {seq} after {last}"))?;
+    Ok(false)
 }
 
 fn meta<T>(m: &Msg<T>, ts_recv: Nanos, is_snapshot: bool) -> Result<RowMeta, Bad> {

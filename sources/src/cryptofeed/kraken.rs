@@ -1,4 +1,6 @@
-//! Kraken spot WS v1 (`ws.kraken.com`), exchange `kraken`. Book only in the captures read here.
+//! Kraken spot WS v1 (`ws.kraken.com`), exchange `kraken`. Book only: the captures read here
+//! hold no other channel, and v1 `trade` messages carry no trade id; `trade`, `spread` and
+//! `ohlc` messages are skipped and counted as other channels.
 //!
 //! Messages are arrays `[channelID, {…}, ({…},) "book-<depth>", pair]`.
 //!
@@ -41,6 +43,8 @@ enum Elem<'a> {
     Name(&'a str),
     #[serde(borrow)]
     Dict(BookDict<'a>),
+    /// The payload of a channel not read (`trade`, `spread`, `ohlc`: arrays).
+    Other(#[allow(dead_code)] serde::de::IgnoredAny),
 }
 
 type Lvl<'a> = Vec<&'a str>;
@@ -73,6 +77,7 @@ impl VenueParser for Kraken {
             }
             _ => return Err(shape()),
         };
+        // Other channels (`trade`: v1 trades carry no id; `spread`, `ohlc`) are not read.
         let Some(depth) = name.strip_prefix("book-") else {
             sink.skipped.other_channels += 1;
             return Ok(());

@@ -12,12 +12,19 @@
 //! naming it.
 //!
 //! **Verification** per market ([`VerifyStats`]): Kraken and OKX checksums after every message
-//! carrying one; Bequant sequence continuity; crossed books after every applied book message; top
-//! of book against the venue's ticker/quote stream (Coinbase `ticker`, OKX `tickers`, BitMEX
-//! `quote`, Bequant `ticker`) at the ticker's receive time. A checksum mismatch or sequence gap
+//! carrying one; Bequant sequence continuity, Bybit `cross_seq` increasing; crossed books after
+//! every applied book message; top of book against the venue's ticker/quote stream (Coinbase
+//! `ticker`, OKX `tickers`, BitMEX `quote`, Bequant `ticker`) at the ticker's receive time. A checksum mismatch or sequence gap
 //! is a gap: counted, recorded in [`MarketOutput::gaps`], the market's book rows stop until the
 //! next snapshot (the rows of the failing message are not emitted), and with
 //! [`CaptureOptions::strict`] it is an error.
+//!
+//! **Ingest** (`daedalus ingest --format cryptofeed`, `ingest.rs`): the same driver, line by
+//! line, each market starting from the [`VenueBook`] its previous input ended with (kept in the ingest
+//! state), its rows written to the input's bronze files after every line. A file without a
+//! connection line (a rotated file, `KRAKEN.ws.50.1`) takes its venue from its name
+//! ([`Venue::from_file_name`]). [`read_capture`] reads a whole capture into memory (tests,
+//! library users).
 //!
 //! **Rows** are bronze rows per market: book rows are absolute level sizes (`is_snapshot` for
 //! snapshot rows), trades carry the aggressor side, ticker rows the venue best bid/offer.
@@ -30,6 +37,7 @@ pub mod book;
 pub mod bybit;
 pub mod checksum;
 pub mod coinbase;
+pub(crate) mod ingest;
 pub mod kraken;
 pub mod okx;
 pub mod sink;
@@ -39,10 +47,12 @@ pub mod time;
 use daedalus_model::market::Market;
 use daedalus_model::rows::{BookRow, BookSide, TickerRow, TradeRow, TradeSide};
 use daedalus_model::time::Nanos;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
-pub use sink::Sink;
+pub use sink::{Sink, VenueBook};
 
 /// Errors reading a capture: every one names the file, the line and the rule broken.
 #[derive(Debug, thiserror::Error)]
@@ -190,6 +200,22 @@ impl Venue {
         }
     }
 
+    /// The venue of a file named as cryptofeed's recorder names it (`<EXCHANGE>.<conn>.<n>`).
+    pub fn from_file_name(name: &str) -> Option<Self> {
+        let first = name.split('.').next()?;
+        [
+            ("COINBASE", Venue::Coinbase),
+            ("KRAKEN", Venue::Kraken),
+            ("OKX", Venue::Okx),
+            ("OKEX", Venue::Okx),
+            ("BITMEX", Venue::Bitmex),
+            ("BYBIT", Venue::Bybit),
+            ("BEQUANT", Venue::Bequant),
+        ]
+        .into_iter()
+        .find_map(|(n, v)| first.eq_ignore_ascii_case(n).then_some(v))
+    }
+
     fn parser(self) -> Box<dyn VenueParser> {
         match self {
             Venue::Coinbase => Box::new(coinbase::Coinbase),
@@ -217,8 +243,10 @@ pub trait VenueParser {
     fn on_message(&mut self, msg: Received<'_>, sink: &mut Sink) -> Result<(), Bad>;
 }
 
-/// Per-market venue checks (CONTRACT §10.6).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Per-market venue checks (CONTRACT §10.6), per input in the ingest state and summed per
+/// market (`daedalus ingest` summary, `--json`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct VerifyStats {
     /// Book messages applied to the local book (snapshots included).
     pub messages_checked: u64,
@@ -226,10 +254,13 @@ pub struct VerifyStats {
     pub checksums_checked: u64,
     /// Checksums that differed (each a gap).
     pub checksum_mismatches: u64,
-    /// Sequence numbers checked for continuity (Bequant).
+    /// Sequence numbers checked for continuity (Bequant `sequence` +1, Bybit `cross_seq`
+    /// increasing).
     pub sequences_checked: u64,
     /// Sequence breaks and updates of unknown level ids (BitMEX, Bybit), each a gap.
     pub sequence_gaps: u64,
+    /// Book messages cut short by a malformed line skipped with `--lenient`, each a gap.
+    pub malformed_gaps: u64,
     /// Book messages after which the book was crossed or locked.
     pub crossed_books: u64,
     /// Ticker/quote rows compared with the rebuilt top of book.
@@ -254,6 +285,39 @@ pub struct VerifyStats {
     pub unsynced_messages: u64,
     /// Levels dropped beyond the subscribed depth (Kraken), emitted as size-0 rows.
     pub truncated_levels: u64,
+}
+
+impl VerifyStats {
+    /// Adds the checks of another input of the same market.
+    pub fn add(&mut self, o: &VerifyStats) {
+        self.messages_checked += o.messages_checked;
+        self.checksums_checked += o.checksums_checked;
+        self.checksum_mismatches += o.checksum_mismatches;
+        self.sequences_checked += o.sequences_checked;
+        self.sequence_gaps += o.sequence_gaps;
+        self.malformed_gaps += o.malformed_gaps;
+        self.crossed_books += o.crossed_books;
+        self.top_of_book_checked += o.top_of_book_checked;
+        self.top_of_book_matches += o.top_of_book_matches;
+        self.top_of_book_before_snapshot += o.top_of_book_before_snapshot;
+        self.top_of_book_lagging += o.top_of_book_lagging;
+        self.top_of_book_stale += o.top_of_book_stale;
+        self.top_of_book_max_lag_ns = self.top_of_book_max_lag_ns.max(o.top_of_book_max_lag_ns);
+        self.top_of_book_leading += o.top_of_book_leading;
+        self.top_of_book_mismatches += o.top_of_book_mismatches;
+        self.unsynced_messages += o.unsynced_messages;
+        self.truncated_levels += o.truncated_levels;
+    }
+
+    /// No check ran (formats without venue checks): left out of reports.
+    pub fn is_empty(&self) -> bool {
+        *self == VerifyStats::default()
+    }
+
+    /// Gaps of every kind.
+    pub fn gaps(&self) -> u64 {
+        self.checksum_mismatches + self.sequence_gaps + self.malformed_gaps
+    }
 }
 
 /// A gap in a market's book (checksum mismatch or sequence break).
@@ -286,6 +350,10 @@ pub struct MarketOutput {
     pub gaps: Vec<Gap>,
     /// History trades skipped (CONTRACT §10.7).
     pub history_trades: u64,
+    /// Book messages applied (snapshots included).
+    pub book_messages: u64,
+    /// Snapshots applied.
+    pub snapshots: u64,
 }
 
 /// Counters of what a capture held that produced no rows.
@@ -416,8 +484,9 @@ pub fn read_capture_from<R: BufRead>(
     mut reader: R,
     opts: CaptureOptions,
 ) -> Result<CaptureOutput, CryptofeedError> {
-    let mut state = Driver::new(file, opts);
+    let mut state = Driver::new(file, opts.strict, BTreeMap::new());
     let mut buf = String::new();
+    let mut line = 0;
     loop {
         buf.clear();
         let n = reader
@@ -429,33 +498,37 @@ pub fn read_capture_from<R: BufRead>(
         if n == 0 {
             break;
         }
-        state.line += 1;
-        state.on_line(&buf)?;
+        line += 1;
+        state.on_line(line, &buf)?;
     }
     state.finish()
 }
 
-/// Line-by-line state of one capture.
-struct Driver<'p> {
+/// Line-by-line state of one capture: the venue parser and the markets' state. Used whole by
+/// [`read_capture_from`] and line by line by `daedalus ingest --format cryptofeed`
+/// ([`ingest`]).
+pub(crate) struct Driver<'p> {
     file: &'p Path,
     line: u64,
     messages: u64,
     venue: Option<(Venue, Box<dyn VenueParser>)>,
-    sink: Sink,
+    pub(crate) sink: Sink,
 }
 
 impl<'p> Driver<'p> {
-    fn new(file: &'p Path, opts: CaptureOptions) -> Self {
+    pub(crate) fn new(file: &'p Path, strict: bool, seeds: BTreeMap<Market, VenueBook>) -> Self {
         Driver {
             file,
             line: 0,
             messages: 0,
             venue: None,
-            sink: Sink::new(opts.strict),
+            sink: Sink::with_seeds(strict, seeds),
         }
     }
 
-    fn on_line(&mut self, text: &str) -> Result<(), CryptofeedError> {
+    /// One line, numbered `line` (1-based).
+    pub(crate) fn on_line(&mut self, line: u64, text: &str) -> Result<(), CryptofeedError> {
+        self.line = line;
         let parsed = parse_line(text).map_err(|b| self.wrap(b))?;
         let skipped = &mut self.sink.skipped;
         match parsed {
@@ -467,18 +540,34 @@ impl<'p> Driver<'p> {
             }
             Line::Received(msg) => {
                 self.messages += 1;
-                let Some((_, parser)) = self.venue.as_mut() else {
-                    return Err(self.wrap(Bad::rule(
-                        "a connection line precedes received messages",
-                        clip(msg.json),
-                    )));
-                };
+                if self.venue.is_none() {
+                    self.continuation(msg)?;
+                }
+                let (_, parser) = self.venue.as_mut().expect("venue set above");
                 parser
                     .on_message(msg, &mut self.sink)
                     .map_err(|b| self.wrap(b))?;
             }
         }
         Ok(())
+    }
+
+    /// A received message before any connection line: a rotated file of a capture
+    /// (`COINBASE.ws.28.1` continues `COINBASE.ws.28.0`), its venue named by the file name's
+    /// first part as cryptofeed's recorder names it.
+    fn continuation(&mut self, msg: Received<'_>) -> Result<(), CryptofeedError> {
+        let name = self.file.file_name().map(|n| n.to_string_lossy());
+        match name.as_deref().and_then(Venue::from_file_name) {
+            Some(v) => {
+                self.sink.venue = Some(v);
+                self.venue = Some((v, v.parser()));
+                Ok(())
+            }
+            None => Err(self.wrap(Bad::rule(
+                "a connection line precedes received messages (or the file name starts with the venue, as cryptofeed names rotated files)",
+                clip(msg.json),
+            ))),
+        }
     }
 
     fn connect(&mut self, url: &str) -> Result<(), CryptofeedError> {
@@ -530,18 +619,24 @@ impl<'p> Driver<'p> {
         }
     }
 
-    fn finish(self) -> Result<CaptureOutput, CryptofeedError> {
-        let Some((venue, _)) = self.venue else {
-            return Err(self.wrap(Bad::rule(
+    /// The venue, or the error of a file without one.
+    pub(crate) fn venue(&self) -> Result<Venue, CryptofeedError> {
+        match &self.venue {
+            Some((v, _)) => Ok(*v),
+            None => Err(self.wrap(Bad::rule(
                 "a capture has a connection line",
                 "no `wss://… <-> <ts>` line",
-            )));
-        };
+            ))),
+        }
+    }
+
+    fn finish(self) -> Result<CaptureOutput, CryptofeedError> {
+        let venue = self.venue()?;
         let (markets, skipped) = self.sink.finish();
         Ok(CaptureOutput {
             file: self.file.to_path_buf(),
             venue,
-            markets,
+            markets: markets.into_iter().map(|(m, _)| m).collect(),
             skipped,
             lines: self.line,
             messages: self.messages,

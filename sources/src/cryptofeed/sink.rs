@@ -1,11 +1,36 @@
 //! Per-market state shared by the venue parsers: the local book, sync flag, staged rows of the
-//! message being applied, checks and outputs.
+//! message being applied, checks and outputs. What of it continues into the next input of the
+//! same markets (the book, its id map, the last sequence, the top-of-book history) is a
+//! [`VenueBook`], kept in the ingest state (CONTRACT §10.2) so that ingesting a recording file
+//! by file gives the bronze of one call.
 
 use super::book::{PriceBook, Top, TopTracker};
 use super::{Bad, Gap, MarketOutput, SkipCounts, Venue, VerifyStats, symbols};
+use daedalus_model::market::Market;
 use daedalus_model::rows::{BookRow, BookSide, TickerRow, TradeRow};
 use daedalus_model::time::Nanos;
-use std::collections::HashMap;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+
+/// A market's book state at the end of an input, continued by its next input.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VenueBook {
+    /// The book is synced (a snapshot applied, no gap since).
+    pub synced: bool,
+    /// Bid levels as the venue's `(price, size)` strings, best first.
+    pub bids: Vec<(Box<str>, Box<str>)>,
+    /// Ask levels, best first.
+    pub asks: Vec<(Box<str>, Box<str>)>,
+    /// Price strings by `(side, id)` (BitMEX, Bybit), sorted.
+    pub ids: Vec<(BookSide, u64, Box<str>)>,
+    /// Last venue sequence applied (Bequant `sequence`, Bybit `cross_seq`).
+    pub last_seq: Option<u64>,
+    /// `seq` of the last book message that wrote rows.
+    #[serde(default)]
+    pub row_seq: Option<u64>,
+    /// Top-of-book history (tickers are compared with it).
+    pub tob: TopTracker,
+}
 
 /// Times and ids shared by every row of one book message.
 #[derive(Debug, Clone, Copy)]
@@ -55,12 +80,20 @@ pub struct MarketState {
     pub book: PriceBook,
     /// Price strings by `(side, id)` (BitMEX, Bybit).
     pub ids: HashMap<(BookSide, u64), Box<str>>,
-    /// Last venue sequence applied (Bequant).
+    /// Last venue sequence applied (Bequant `sequence`, Bybit `cross_seq`).
     pub last_seq: Option<u64>,
+    /// `seq` of the last book message that wrote rows (what the next one's `prev_seq` names:
+    /// downstream checks continuity on the rows it sees).
+    pub row_seq: Option<u64>,
     synced: bool,
     strict: bool,
     staged: Vec<BookRow>,
     tob: TopTracker,
+    /// A book message is being applied (begun, not yet committed or failed): a malformed line
+    /// skipped now leaves the book part-applied, so it is a gap ([`MarketState::abort`]).
+    in_message: bool,
+    /// The message being applied is a snapshot.
+    in_snapshot: bool,
 }
 
 impl MarketState {
@@ -72,6 +105,8 @@ impl MarketState {
         self.tob.reset(Some(ts_event));
         self.staged.clear();
         self.synced = true;
+        self.in_message = true;
+        self.in_snapshot = true;
         self.out.stats.messages_checked += 1;
     }
 
@@ -84,6 +119,8 @@ impl MarketState {
         } else {
             self.out.stats.unsynced_messages += 1;
         }
+        self.in_message = self.synced;
+        self.in_snapshot = false;
         self.synced
     }
 
@@ -153,6 +190,12 @@ impl MarketState {
     /// Ends a message whose checks passed: its rows are emitted, the book is checked for a
     /// cross and its top recorded.
     pub fn commit(&mut self, ts_recv: Nanos) {
+        self.in_message = false;
+        self.out.book_messages += 1;
+        self.out.snapshots += u64::from(self.in_snapshot);
+        if let Some(r) = self.staged.first() {
+            self.row_seq = r.seq;
+        }
         self.out.book.append(&mut self.staged);
         self.out.stats.crossed_books += u64::from(self.book.crossed());
         let top = self.book.top();
@@ -167,8 +210,11 @@ impl MarketState {
         self.ids.clear();
         self.tob.reset(None);
         self.synced = false;
+        self.in_message = false;
+        self.last_seq = None;
         match check {
             "checksum" => self.out.stats.checksum_mismatches += 1,
+            "malformed" => self.out.stats.malformed_gaps += 1,
             _ => self.out.stats.sequence_gaps += 1,
         }
         if self.strict {
@@ -204,6 +250,82 @@ impl MarketState {
     pub fn synced(&self) -> bool {
         self.synced
     }
+
+    /// A line skipped as malformed (lenient): when it was this market's book message being
+    /// applied, the book is part-applied, so it is a gap until the next snapshot (counted).
+    pub fn abort(&mut self, ts_recv: Nanos, rule: &str) {
+        if self.in_message {
+            // Not strict (lenient skips only): `gap` cannot fail.
+            let _ = self.gap(ts_recv, "malformed", rule.to_string());
+        }
+    }
+
+    fn new(out: MarketOutput, strict: bool, seed: Option<&VenueBook>) -> Self {
+        let mut s = MarketState {
+            out,
+            book: PriceBook::default(),
+            ids: HashMap::new(),
+            last_seq: None,
+            row_seq: None,
+            synced: false,
+            strict,
+            staged: Vec::new(),
+            tob: TopTracker::default(),
+            in_message: false,
+            in_snapshot: false,
+        };
+        if let Some(v) = seed {
+            s.restore(v);
+        }
+        s
+    }
+
+    /// Continues the book a previous input ended with (its strings were parsed when applied).
+    fn restore(&mut self, v: &VenueBook) {
+        for (side, levels) in [(BookSide::Bid, &v.bids), (BookSide::Ask, &v.asks)] {
+            for (px, sz) in levels {
+                // Levels come from a book this code built: they parse again.
+                let _ = self.book.set(side, px, sz);
+            }
+        }
+        self.ids = v
+            .ids
+            .iter()
+            .map(|(s, i, p)| ((*s, *i), p.clone()))
+            .collect();
+        self.last_seq = v.last_seq;
+        self.row_seq = v.row_seq;
+        self.synced = v.synced;
+        self.tob = v.tob.clone();
+    }
+
+    /// The book state to continue in the next input.
+    pub fn venue_book(&self) -> VenueBook {
+        let mut ids: Vec<(BookSide, u64, Box<str>)> = self
+            .ids
+            .iter()
+            .map(|(&(s, i), p)| (s, i, p.clone()))
+            .collect();
+        ids.sort_by_key(|&(s, i, _)| (s == BookSide::Ask, i));
+        VenueBook {
+            synced: self.synced,
+            bids: self.book.levels(BookSide::Bid),
+            asks: self.book.levels(BookSide::Ask),
+            ids,
+            last_seq: self.last_seq,
+            row_seq: self.row_seq,
+            tob: self.tob.clone(),
+        }
+    }
+
+    /// Moves out the rows emitted so far (book rows of committed messages only).
+    pub fn take_rows(&mut self) -> (Vec<BookRow>, Vec<TradeRow>, Vec<TickerRow>) {
+        (
+            std::mem::take(&mut self.out.book),
+            std::mem::take(&mut self.out.trades),
+            std::mem::take(&mut self.out.ticker),
+        )
+    }
 }
 
 /// All markets of a capture, created on first use from the venue symbol.
@@ -214,46 +336,68 @@ pub struct Sink {
     /// Skip counters.
     pub skipped: SkipCounts,
     strict: bool,
-    markets: HashMap<String, MarketState>,
+    /// By venue symbol (ordered: rows are handed out in one order every run).
+    markets: BTreeMap<String, MarketState>,
+    /// Book states previous inputs ended with, by canonical market.
+    seeds: BTreeMap<Market, VenueBook>,
+    /// The venue symbol of the market last looked up (the one a failing message concerns).
+    current: Option<String>,
 }
 
 impl Sink {
     /// An empty sink.
     pub fn new(strict: bool) -> Self {
+        Self::with_seeds(strict, BTreeMap::new())
+    }
+
+    /// An empty sink whose markets continue the book states `seeds`.
+    pub fn with_seeds(strict: bool, seeds: BTreeMap<Market, VenueBook>) -> Self {
         Sink {
             venue: None,
             skipped: SkipCounts::default(),
             strict,
-            markets: HashMap::new(),
+            markets: BTreeMap::new(),
+            seeds,
+            current: None,
+        }
+    }
+
+    /// The markets so far, by venue symbol.
+    pub fn markets_mut(&mut self) -> impl Iterator<Item = &mut MarketState> {
+        self.markets.values_mut()
+    }
+
+    /// A malformed line skipped (lenient): the message it was applying, if any, is a gap.
+    pub fn abort(&mut self, ts_recv: Nanos, rule: &str) {
+        if let Some(m) = self.current.as_ref().and_then(|k| self.markets.get_mut(k)) {
+            m.abort(ts_recv, rule);
         }
     }
 
     /// The market of a venue symbol (an error naming it when it has no canonical id).
     pub fn market(&mut self, venue_symbol: &str) -> Result<&mut MarketState, Bad> {
+        if self.current.as_deref() != Some(venue_symbol) {
+            self.current = Some(venue_symbol.to_string());
+        }
         if !self.markets.contains_key(venue_symbol) {
             let venue = self
                 .venue
                 .ok_or_else(|| Bad::rule("a connection line precedes messages", venue_symbol))?;
             let market = symbols::canonical(venue, venue_symbol)?;
-            let state = MarketState {
-                out: MarketOutput {
-                    market,
-                    venue_symbol: venue_symbol.to_string(),
-                    book: Vec::new(),
-                    trades: Vec::new(),
-                    ticker: Vec::new(),
-                    stats: VerifyStats::default(),
-                    gaps: Vec::new(),
-                    history_trades: 0,
-                },
-                book: PriceBook::default(),
-                ids: HashMap::new(),
-                last_seq: None,
-                synced: false,
-                strict: self.strict,
-                staged: Vec::new(),
-                tob: TopTracker::default(),
+            let seed = self.seeds.get(&market);
+            let out = MarketOutput {
+                market: market.clone(),
+                venue_symbol: venue_symbol.to_string(),
+                book: Vec::new(),
+                trades: Vec::new(),
+                ticker: Vec::new(),
+                stats: VerifyStats::default(),
+                gaps: Vec::new(),
+                history_trades: 0,
+                book_messages: 0,
+                snapshots: 0,
             };
+            let state = MarketState::new(out, self.strict, seed);
             self.markets.insert(venue_symbol.to_string(), state);
         }
         Ok(self.markets.get_mut(venue_symbol).expect("inserted above"))
@@ -266,17 +410,19 @@ impl Sink {
         Ok(())
     }
 
-    /// The outputs, ordered by canonical market, and the skip counters.
-    pub fn finish(self) -> (Vec<MarketOutput>, SkipCounts) {
-        let mut v: Vec<MarketOutput> = self
+    /// The outputs and the book states to continue, ordered by canonical market, and the skip
+    /// counters. Tickers still unexplained at the end of the input are mismatches.
+    pub fn finish(self) -> (Vec<(MarketOutput, VenueBook)>, SkipCounts) {
+        let mut v: Vec<(MarketOutput, VenueBook)> = self
             .markets
             .into_values()
             .map(|mut s| {
                 s.tob.finish(&mut s.out.stats);
-                s.out
+                let book = s.venue_book();
+                (s.out, book)
             })
             .collect();
-        v.sort_by(|a, b| a.market.cmp(&b.market));
+        v.sort_by(|a, b| a.0.market.cmp(&b.0.market));
         (v, self.skipped)
     }
 }

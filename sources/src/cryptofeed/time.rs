@@ -11,7 +11,8 @@ pub fn parse_float_secs(s: &str) -> Option<Nanos> {
         return None;
     }
     let secs: i64 = secs.parse().ok()?;
-    Some(secs * 1_000_000_000 + frac_nanos(frac)?)
+    secs.checked_mul(1_000_000_000)?
+        .checked_add(frac_nanos(frac)?)
 }
 
 /// A decimal fraction's digits as nanoseconds (truncated after 9 digits).
@@ -47,8 +48,11 @@ pub fn parse_iso(s: &str) -> Option<Nanos> {
     if h > 23 || m > 59 || sec > 60 {
         return None;
     }
-    let secs = date.start_nanos() / 1_000_000_000 + h * 3600 + m * 60 + sec;
-    Some(secs * 1_000_000_000 + frac_nanos(frac)?)
+    // Days to seconds without going through nanoseconds: a date past 2262 has none in an i64.
+    let day = date.days_since_epoch();
+    let secs = day.checked_mul(86_400)? + h * 3600 + m * 60 + sec;
+    secs.checked_mul(1_000_000_000)?
+        .checked_add(frac_nanos(frac)?)
 }
 
 /// Integer milliseconds (a JSON string or number's text) to nanoseconds.
@@ -65,4 +69,27 @@ fn parse_int(s: &str) -> Option<i64> {
     (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
         .then(|| s.parse().ok())
         .flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by the `cryptofeed` fuzz target: eleven-digit seconds overflowed an `i64` of
+    /// nanoseconds (a panic with overflow checks, a wrapped time without).
+    #[test]
+    fn times_beyond_i64_nanoseconds_are_rejected_not_wrapped() {
+        assert_eq!(
+            parse_float_secs("1618678132.3858151"),
+            Some(1_618_678_132_385_815_100)
+        );
+        assert_eq!(parse_float_secs("99999999999.5"), None);
+        assert_eq!(parse_float_secs("9223372036.854775807"), Some(i64::MAX));
+        assert_eq!(parse_float_secs("9223372036.854775808"), None);
+        assert_eq!(
+            parse_iso("2021-04-17T16:48:53.2Z"),
+            Some(1_618_678_133_200_000_000)
+        );
+        assert_eq!(parse_iso("9999-12-31T23:59:59Z"), None);
+    }
 }

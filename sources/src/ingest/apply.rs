@@ -8,10 +8,11 @@ use super::commit::{Journal, commit, rel};
 use super::input::{InputInfo, bronze_file_name};
 use super::options::{IngestOptions, InputFormat};
 use super::report::IngestReport;
-use super::state::{AppliedInput, MarketState, encode, state_rel};
+use super::state::{AppliedInput, Chain, MarketState, encode, state_rel};
+use crate::cryptofeed;
 use crate::error::{Result, SourceError};
-use crate::formats::binance_raw::{self, BookChain};
-use crate::formats::tardis_csv;
+use crate::formats::binance_raw;
+use crate::formats::{bybit_orderbook, hyperliquid, tardis_csv};
 use daedalus_model::market::Market;
 use daedalus_sinks::bronze::{BronzeWriter, StagedBronze};
 use std::collections::{BTreeMap, BTreeSet};
@@ -21,9 +22,9 @@ use std::path::Path;
 pub(crate) struct Parsed {
     staged: StagedBronze,
     report: IngestReport,
-    chains: BTreeMap<Market, BookChain>,
+    chains: BTreeMap<Market, Chain>,
     /// The book chains the parse started from (what its bronze depends on besides the input).
-    seeds: BTreeMap<Market, BookChain>,
+    seeds: BTreeMap<Market, Chain>,
 }
 
 /// Parses `info` into staged files under `root`, continuing the book chains `seeds`. The result
@@ -34,17 +35,39 @@ pub(crate) fn parse_input(
     format: InputFormat,
     opts: &IngestOptions,
     info: &InputInfo,
-    seeds: BTreeMap<Market, BookChain>,
+    seeds: BTreeMap<Market, Chain>,
 ) -> Result<Parsed> {
     let name = bronze_file_name(format, &info.name);
     let mut w = BronzeWriter::new(root, &name);
     let mut report = IngestReport::default();
     let chains = match format {
         InputFormat::BinanceRaw => {
-            binance_raw::ingest_input(&info.path, &mut w, opts, &mut report, seeds.clone())?
+            let ids = seeds.iter().map(|(m, c)| (m.clone(), c.ids)).collect();
+            binance_raw::ingest_input(&info.path, &mut w, opts, &mut report, ids)?
+                .into_iter()
+                .map(|(m, c)| (m, Chain::from(c)))
+                .collect()
         }
         InputFormat::TardisCsv => {
             tardis_csv::ingest_input(&info.path, &mut w, opts, &mut report)?;
+            BTreeMap::new()
+        }
+        InputFormat::Cryptofeed => {
+            let books = seeds
+                .iter()
+                .filter_map(|(m, c)| Some((m.clone(), c.book.clone()?)))
+                .collect();
+            cryptofeed::ingest::ingest_input(&info.path, &mut w, opts, &mut report, books)?
+                .into_iter()
+                .map(|(m, b)| (m, Chain::from(b)))
+                .collect()
+        }
+        InputFormat::Hyperliquid => {
+            hyperliquid::ingest_input(&info.path, &mut w, opts, &mut report)?;
+            BTreeMap::new()
+        }
+        InputFormat::BybitOrderbook => {
+            bybit_orderbook::ingest_input(&info.path, &mut w, opts, &mut report)?;
             BTreeMap::new()
         }
     };
@@ -58,7 +81,7 @@ pub(crate) fn parse_input(
 
 impl Parsed {
     /// The chain each market the input touched ends with.
-    pub(crate) fn chains(&self) -> &BTreeMap<Market, BookChain> {
+    pub(crate) fn chains(&self) -> &BTreeMap<Market, Chain> {
         &self.chains
     }
 }
@@ -68,14 +91,14 @@ impl Parsed {
 pub(crate) fn chains_at(
     states: &BTreeMap<Market, MarketState>,
     info: &InputInfo,
-) -> BTreeMap<Market, BookChain> {
+) -> BTreeMap<Market, Chain> {
     let key = (info.order, info.name.as_str());
     let at = |s: &MarketState| {
         let next = s
             .inputs
             .iter()
             .find(|r| r.name == info.name || r.key() > key);
-        next.map(|r| r.chain_before).unwrap_or(s.chain)
+        next.map_or(&s.chain, |r| &r.chain_before).clone()
     };
     states.iter().map(|(m, s)| (m.clone(), at(s))).collect()
 }
@@ -125,10 +148,10 @@ impl<'a> Work<'a> {
     /// market without a chain starts empty either way).
     fn seeds_hold(&self, info: &InputInfo, p: &Parsed) -> bool {
         let now = chains_at(&self.states, info);
-        p.chains.keys().all(|m| {
-            let was = p.seeds.get(m).copied().unwrap_or_default();
-            was == now.get(m).copied().unwrap_or_default()
-        })
+        let none = Chain::default();
+        p.chains
+            .keys()
+            .all(|m| p.seeds.get(m).unwrap_or(&none) == now.get(m).unwrap_or(&none))
     }
 
     /// Markets a parsed input touched.
@@ -174,11 +197,13 @@ impl<'a> Work<'a> {
                 first_recv: first,
                 last_recv: last,
                 files: files.remove(&m).unwrap_or_default(),
-                chain_before: st.chain,
+                chain_before: st.chain.clone(),
                 counts: r.markets.get(&m.to_string()).cloned().unwrap_or_default(),
                 lines: r.lines,
             });
-            st.chain = p.chains.get(&m).copied().unwrap_or(st.chain);
+            if let Some(c) = p.chains.get(&m) {
+                st.chain = c.clone();
+            }
             st.recount();
             self.dirty.insert(m);
         }
@@ -197,7 +222,7 @@ impl<'a> Work<'a> {
                 let Some(i) = s.inputs.iter().position(|r| ids.contains(&r.id())) else {
                     continue;
                 };
-                s.chain = s.inputs[i].chain_before;
+                s.chain = s.inputs[i].chain_before.clone();
                 for r in s.inputs.drain(i..) {
                     self.old.extend(r.files.iter().map(|(f, _)| f.clone()));
                     grew |= ids.insert(r.id());
@@ -286,7 +311,8 @@ pub(crate) fn apply_one(
             w.parse(info)?
         }
     };
-    let chained = w.format == InputFormat::BinanceRaw;
+    // Formats whose inputs continue each other's books: a later input depends on earlier ones.
+    let chained = matches!(w.format, InputFormat::BinanceRaw | InputFormat::Cryptofeed);
     let key = (info.order, info.name.as_str());
     let seeds: BTreeSet<(String, String)> = Work::touched(&parsed)
         .iter()

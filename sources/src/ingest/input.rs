@@ -19,7 +19,7 @@ pub(crate) struct InputInfo {
     pub(crate) size: u64,
     /// CRC-32 of the bytes, hex.
     pub(crate) hash: String,
-    /// Order key: receive time of the first line (Binance raw), else 0.
+    /// Order key: receive time of the first line (Binance raw, cryptofeed), else 0.
     pub(crate) order: i64,
 }
 
@@ -73,8 +73,9 @@ impl InputInfo {
             .ok_or_else(|| file_err(path, "not a file name"))?;
         let (size, hash) = content_hash(&abs)?;
         let order = match format {
-            InputFormat::BinanceRaw => first_recv(&abs)?,
-            InputFormat::TardisCsv => 0,
+            InputFormat::BinanceRaw | InputFormat::Hyperliquid => first_recv(&abs)?,
+            InputFormat::TardisCsv | InputFormat::BybitOrderbook => 0,
+            InputFormat::Cryptofeed => crate::cryptofeed::ingest::first_time(&abs)?,
         };
         Ok(InputInfo {
             path: path.into(),

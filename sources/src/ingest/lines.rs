@@ -42,13 +42,17 @@ fn file_error(file: &Path, e: std::io::Error) -> SourceError {
     }
 }
 
-/// Opens a file as a byte stream, transparently gunzipping (detected by magic bytes).
+/// Opens a file as a byte stream, transparently gunzipping or reading the one recording of a
+/// `.zip` archive (detected by magic bytes).
 fn open_raw(path: &Path) -> Result<Box<dyn Read + Send>> {
     let mut f = std::fs::File::open(path).map_err(|e| file_error(path, e))?;
-    let mut magic = [0u8; 2];
+    let mut magic = [0u8; 4];
     let n = f.read(&mut magic).map_err(|e| file_error(path, e))?;
+    if n == 4 && magic == super::zip_member::MAGIC {
+        return super::zip_member::open(path);
+    }
     let f = std::fs::File::open(path).map_err(|e| file_error(path, e))?;
-    if n == 2 && magic == [0x1f, 0x8b] {
+    if n >= 2 && magic[..2] == [0x1f, 0x8b] {
         let compressed = BufReader::with_capacity(CHUNK, f);
         Ok(Box::new(flate2::bufread::MultiGzDecoder::new(compressed)))
     } else {
@@ -176,17 +180,23 @@ impl Lines {
             let len = match bytes.last() {
                 Some(b) if !b.is_ascii() => match std::str::from_utf8(bytes) {
                     Ok(text) => text.trim_end().len(),
-                    Err(_) => return self.truncated(not_utf8(), lenient, report).map(|()| None),
+                    Err(_) => {
+                        self.not_utf8_line(lenient, report)?;
+                        continue;
+                    }
                 },
                 _ => bytes.len(),
             };
-            if len > 0 {
+            if len == 0 {
+                self.count(report);
+            } else if std::str::from_utf8(&self.buf[from..from + len]).is_ok() {
                 break (from, len);
+            } else {
+                self.not_utf8_line(lenient, report)?;
             }
-            self.count(report);
         };
         let Ok(text) = std::str::from_utf8(&self.buf[from..from + len]) else {
-            return self.truncated(not_utf8(), lenient, report).map(|()| None);
+            unreachable!("checked in the loop");
         };
         // `count`, inlined: `text` borrows `buf`.
         self.line_no += 1;
@@ -197,6 +207,23 @@ impl Lines {
             self.unpublished = 0;
         }
         Ok(Some((self.line_no, text)))
+    }
+
+    /// A line that is not UTF-8 is one bad line (issue 16: it used to end the file as
+    /// truncated): an error naming file and line, or with `lenient` skipped and counted.
+    fn not_utf8_line(&mut self, lenient: bool, report: &mut IngestReport) -> Result<()> {
+        self.count(report);
+        let rule = "not UTF-8".to_string();
+        if !lenient {
+            return Err(SourceError::Line {
+                file: self.file.clone(),
+                line: self.line_no,
+                rule,
+            });
+        }
+        tracing::warn!("{}:{}: {rule} (skipped)", self.file.display(), self.line_no);
+        report.skip("not UTF-8");
+        Ok(())
     }
 
     fn truncated(&self, e: std::io::Error, lenient: bool, report: &mut IngestReport) -> Result<()> {
@@ -276,6 +303,23 @@ mod tests {
         let mut r = IngestReport::default();
         assert!(l.next_line(false, &mut r).unwrap().is_some());
         let e = l.next_line(false, &mut r).unwrap_err().to_string();
-        assert!(e.contains("bad.txt") && e.contains("UTF-8"), "{e}");
+        assert!(e.contains("bad.txt:2: not UTF-8"), "{e}");
+    }
+
+    /// Issue 16: with `lenient`, one bad byte costs its line only; the lines after it are read.
+    #[test]
+    fn invalid_utf8_lenient_skips_the_line_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("bad.txt");
+        std::fs::write(&p, b"ok\nb\xffd\n\nlast\xc3\n\xe2\x82\nafter\n").unwrap();
+        let mut l = Lines::open(&p).unwrap();
+        let mut r = IngestReport::default();
+        let mut got = Vec::new();
+        while let Some((n, t)) = l.next_line(true, &mut r).unwrap() {
+            got.push((n, t.to_string()));
+        }
+        assert_eq!(got, [(1, "ok".to_string()), (6, "after".to_string())]);
+        assert_eq!(r.skipped["not UTF-8"], 3);
+        assert!(r.truncated_files.is_empty());
     }
 }

@@ -15,6 +15,7 @@ pub(crate) mod options;
 pub(crate) mod parallel;
 pub(crate) mod report;
 pub mod state;
+mod zip_member;
 
 pub use lines::LINES_READ;
 pub use options::{IngestOptions, InputFormat};

@@ -5,8 +5,15 @@
 pub enum InputFormat {
     /// Raw Binance WebSocket recordings: `<recv_ns> <json>` lines, gzip or plain.
     BinanceRaw,
-    /// Tardis `incremental_book_L2`, `trades` or `quotes` CSV.
+    /// Tardis `incremental_book_L2`, `trades`, `quotes` or `book_snapshot_N` CSV.
     TardisCsv,
+    /// cryptofeed raw recorder captures (`<ts>: <json>` lines) of Coinbase, Kraken, OKX,
+    /// BitMEX, Bybit or Bequant, with the venues' own book checks.
+    Cryptofeed,
+    /// Hyperliquid WebSocket recordings: `<recv_ns> <json>` lines of `l2Book` and `trades`.
+    Hyperliquid,
+    /// Bybit historical order book files (`*_ob500.data`, `.zip` too): `snapshot`/`delta` lines.
+    BybitOrderbook,
 }
 
 impl InputFormat {
@@ -15,6 +22,9 @@ impl InputFormat {
         match self {
             InputFormat::BinanceRaw => "binance-raw",
             InputFormat::TardisCsv => "tardis-csv",
+            InputFormat::Cryptofeed => "cryptofeed",
+            InputFormat::Hyperliquid => "hyperliquid",
+            InputFormat::BybitOrderbook => "bybit-orderbook",
         }
     }
 }

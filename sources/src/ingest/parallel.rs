@@ -20,9 +20,9 @@ use super::input::InputInfo;
 use super::lines::Lines;
 use super::options::{IngestOptions, InputFormat};
 use super::report::IngestReport;
-use super::state::MarketState;
+use super::state::{Chain, MarketState};
 use crate::error::Result;
-use crate::formats::binance_raw::{BookChain, lane_of};
+use crate::formats::binance_raw::lane_of;
 use daedalus_model::market::Market;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::Path;
@@ -35,7 +35,7 @@ struct Board {
     /// Lanes being parsed now.
     busy: Vec<bool>,
     /// Chains each lane's last parse ended with.
-    chains: Vec<BTreeMap<Market, BookChain>>,
+    chains: Vec<BTreeMap<Market, Chain>>,
     /// Parses made ahead, by input index, until the committer takes them.
     done: BTreeMap<usize, Result<Parsed>>,
     /// Inputs committed so far (`0..committed`).
@@ -75,7 +75,10 @@ fn lanes_of(
             }
             Some(match format {
                 InputFormat::BinanceRaw => peek_lane(&i.path).unwrap_or_else(|| format!("#{k}")),
-                InputFormat::TardisCsv => format!("#{k}"),
+                InputFormat::TardisCsv | InputFormat::Hyperliquid | InputFormat::BybitOrderbook => {
+                    format!("#{k}")
+                }
+                InputFormat::Cryptofeed => crate::cryptofeed::ingest::lane_of(&i.name),
             })
         })
         .collect()
@@ -208,7 +211,7 @@ fn worker(shared: &Shared) {
         b.lanes[lane].pop_front();
         b.busy[lane] = true;
         let mut seeds = chains_at(shared.states, &shared.infos[k]);
-        seeds.extend(b.chains[lane].iter().map(|(m, c)| (m.clone(), *c)));
+        seeds.extend(b.chains[lane].iter().map(|(m, c)| (m.clone(), c.clone())));
         drop(b);
         let parsed = parse_input(
             shared.root,
@@ -219,7 +222,7 @@ fn worker(shared: &Shared) {
         );
         b = shared.board.lock().unwrap_or_else(|e| e.into_inner());
         if let Ok(p) = &parsed {
-            let ended = p.chains().iter().map(|(m, c)| (m.clone(), *c));
+            let ended = p.chains().iter().map(|(m, c)| (m.clone(), c.clone()));
             b.chains[lane].extend(ended);
         }
         b.busy[lane] = false;

@@ -1,5 +1,6 @@
 //! What an ingest call did: rows per market, lines read, lenient skips, files written.
 
+use crate::cryptofeed::VerifyStats;
 use daedalus_model::market::Market;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -24,8 +25,18 @@ pub struct MarketCounts {
     pub stale_diffs: u64,
     /// Diffs before any snapshot that were never applicable (dropped).
     pub unsynced_diffs: u64,
-    /// Sequence gaps kept as gap markers (lenient only).
+    /// Sequence gaps kept as gap markers (lenient only); cryptofeed: every gap of `checks`.
     pub gaps: u64,
+    /// Trades a venue replayed as history, skipped (CONTRACT §10.7; cryptofeed, Hyperliquid).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub history_trades: u64,
+    /// The venue's own book checks (CONTRACT §10.6; cryptofeed), absent for other formats.
+    #[serde(skip_serializing_if = "VerifyStats::is_empty")]
+    pub checks: VerifyStats,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// What an ingest call did.
@@ -66,6 +77,8 @@ impl MarketCounts {
         self.stale_diffs += o.stale_diffs;
         self.unsynced_diffs += o.unsynced_diffs;
         self.gaps += o.gaps;
+        self.history_trades += o.history_trades;
+        self.checks.add(&o.checks);
     }
 }
 
@@ -127,6 +140,7 @@ impl fmt::Display for IngestReport {
                 c.gaps
             )?;
         }
+        checks_table(f, &self.markets)?;
         write!(
             f,
             "lines read: {}; files written: {}; inputs applied: {}; unchanged (skipped): {}",
@@ -137,6 +151,10 @@ impl fmt::Display for IngestReport {
         )?;
         if self.empty_inputs > 0 {
             write!(f, "; empty inputs (no rows): {}", self.empty_inputs)?;
+        }
+        let history: u64 = self.markets.values().map(|c| c.history_trades).sum();
+        if history > 0 {
+            write!(f, "; history trades skipped: {history}")?;
         }
         if !self.skipped.is_empty() {
             write!(f, "; skipped (lenient): {:?}", self.skipped)?;
@@ -150,4 +168,58 @@ impl fmt::Display for IngestReport {
         }
         Ok(())
     }
+}
+
+/// The venue checks of the markets that have any (cryptofeed): book messages checked,
+/// checksums and sequences checked and failed, crossed books, top of book against the venue's
+/// ticker/quote (compared, equal; the rest explained by timing or not, see docs/DATA.md).
+fn checks_table(
+    f: &mut fmt::Formatter<'_>,
+    markets: &BTreeMap<String, MarketCounts>,
+) -> fmt::Result {
+    let mut rows = markets
+        .iter()
+        .filter(|(_, c)| !c.checks.is_empty())
+        .peekable();
+    if rows.peek().is_none() {
+        return Ok(());
+    }
+    writeln!(
+        f,
+        "venue checks (tob: tickers/quotes compared with the top of book; tob_timing: unequal, \
+         explained by timing; docs/DATA.md):\n\
+         {:<34} {:>8} {:>9} {:>5} {:>8} {:>5} {:>7} {:>7} {:>7} {:>10} {:>7}",
+        "market",
+        "msgs",
+        "checksums",
+        "bad",
+        "seqs",
+        "gaps",
+        "crossed",
+        "tob",
+        "tob_eq",
+        "tob_timing",
+        "tob_bad"
+    )?;
+    for (m, c) in rows {
+        let k = &c.checks;
+        writeln!(
+            f,
+            "{m:<34} {:>8} {:>9} {:>5} {:>8} {:>5} {:>7} {:>7} {:>7} {:>10} {:>7}",
+            k.messages_checked,
+            k.checksums_checked,
+            k.checksum_mismatches,
+            k.sequences_checked,
+            k.sequence_gaps + k.malformed_gaps,
+            k.crossed_books,
+            k.top_of_book_checked,
+            k.top_of_book_matches,
+            k.top_of_book_lagging
+                + k.top_of_book_stale
+                + k.top_of_book_leading
+                + k.top_of_book_before_snapshot,
+            k.top_of_book_mismatches
+        )?;
+    }
+    Ok(())
 }

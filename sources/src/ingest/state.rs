@@ -7,6 +7,7 @@
 //! unchanged input is recognised and skipped, and an earlier input can be put in its place.
 
 use super::report::MarketCounts;
+use crate::cryptofeed::VenueBook;
 use crate::error::{Result, SourceError};
 use crate::formats::binance_raw::BookChain;
 use daedalus_model::market::Market;
@@ -14,6 +15,35 @@ use daedalus_sinks::ingest_state::{decode_frame, encode_frame};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+
+/// What of a market's book continues from one input into the next: Binance's update-id chain,
+/// or a cryptofeed venue's whole book (its levels, id map, last sequence and top-of-book
+/// history), so an input continues exactly where its predecessor ended.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Chain {
+    /// Binance raw: snapshot id and last applied `u` (the fields of states written before
+    /// cryptofeed, kept at the same place).
+    #[serde(flatten)]
+    pub ids: BookChain,
+    /// cryptofeed: the book state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub book: Option<VenueBook>,
+}
+
+impl From<BookChain> for Chain {
+    fn from(ids: BookChain) -> Self {
+        Chain { ids, book: None }
+    }
+}
+
+impl From<VenueBook> for Chain {
+    fn from(book: VenueBook) -> Self {
+        Chain {
+            ids: BookChain::default(),
+            book: Some(book),
+        }
+    }
+}
 
 /// One input as applied to one market.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -36,7 +66,7 @@ pub struct AppliedInput {
     /// Bronze files of this input and market (relative to the root) with their rows.
     pub files: Vec<(String, u64)>,
     /// The market's book chain before this input.
-    pub chain_before: BookChain,
+    pub chain_before: Chain,
     /// The counts of this input for this market.
     pub counts: MarketCounts,
     /// Lines of the whole input.
@@ -64,7 +94,7 @@ pub struct MarketState {
     /// Symbol.
     pub symbol: String,
     /// The book chain after the last input.
-    pub chain: BookChain,
+    pub chain: Chain,
     /// Inputs in application order.
     pub inputs: Vec<AppliedInput>,
     /// Sums of the inputs' counts.
@@ -77,7 +107,7 @@ impl MarketState {
         MarketState {
             exchange: m.exchange.clone(),
             symbol: m.symbol.clone(),
-            chain: BookChain::default(),
+            chain: Chain::default(),
             inputs: Vec::new(),
             counters: MarketCounts::default(),
         }

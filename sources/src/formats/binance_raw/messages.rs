@@ -96,6 +96,16 @@ pub(super) fn ms(v: i64) -> Nanos {
     v.saturating_mul(1_000_000)
 }
 
+/// An event time `what` in ms as ns, inside the accepted range (issue 16: never clamped).
+pub(super) fn event_ms(what: &str, v: i64) -> Result<Nanos, String> {
+    match v.checked_mul(1_000_000) {
+        Some(ts) => daedalus_model::time::check_time(what, ts).map(|()| ts),
+        None => Err(format!(
+            "{what} {v} ms is outside the accepted range 2009-01-01..2100-01-01"
+        )),
+    }
+}
+
 /// Appends `raw` levels of `side` to `out`: prices positive, sizes non-negative decimals.
 pub(super) fn levels(
     raw: &[Level<'_>],

@@ -46,7 +46,7 @@ use daedalus_model::time::Nanos;
 use daedalus_sinks::bronze::BronzeWriter;
 use fast::{Level, Msg};
 use markets::{Kind, canonical, kind_of, stream_of};
-use messages::{Origin, Snapshot};
+use messages::{Origin, Snapshot, event_ms};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 pub use sync::BookChain;
@@ -167,6 +167,9 @@ impl FileParser<'_> {
             let rule = format!("receive timestamp {ts:?} is not an integer (ns)");
             return ctx.bad_line(self.file, line, rule, "malformed line");
         };
+        if let Err(rule) = daedalus_model::time::check_time("receive time", ts_recv) {
+            return ctx.bad_line(self.file, line, rule, rows::TIME_OUT_OF_RANGE);
+        }
         let at = Origin {
             file: self.file,
             line,
@@ -198,6 +201,9 @@ impl FileParser<'_> {
         let market = &self.streams[i].2;
         match msg {
             Msg::Depth(d) => {
+                if !rows::depth_time_ok(&d, at, ctx)? {
+                    return Ok(());
+                }
                 let diff = rows::diff(&d, at, kind);
                 books.get(kind, market).on_diff(diff, &self.scratch, ctx)
             }
@@ -252,6 +258,9 @@ impl FileParser<'_> {
                 let Some(d) = rows::parse_depth(json, at, &mut self.scratch, ctx)? else {
                     return Ok(());
                 };
+                if !rows::depth_time_ok(&d, at, ctx)? {
+                    return Ok(());
+                }
                 let diff = rows::diff(&d, at, kind);
                 books.get(kind, market).on_diff(diff, &self.scratch, ctx)
             }
@@ -350,5 +359,8 @@ fn snapshot(
         },
         None => file_market.clone(),
     };
+    if let Some(Err(rule)) = snap.E.map(|e| event_ms("snapshot event time E", e)) {
+        return ctx.bad_line(at.file, at.line, rule, rows::TIME_OUT_OF_RANGE);
+    }
     books.get(kind, &market).on_snapshot(&snap, at, ctx)
 }

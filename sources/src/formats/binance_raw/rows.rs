@@ -5,7 +5,7 @@
 
 use super::fast::{DepthMsg, Level, TickerMsg, TradeMsg, decimal};
 use super::markets::Kind;
-use super::messages::{DepthData, Origin, TickerData, TradeData, Wrapped, levels, ms};
+use super::messages::{DepthData, Origin, TickerData, TradeData, Wrapped, event_ms, levels, ms};
 use super::sync::Diff;
 use crate::error::Result;
 use crate::formats::context::Ctx;
@@ -44,6 +44,20 @@ pub(super) fn parse_depth(
         pu: d.pu,
     }))
 }
+
+/// True when the depth message's event time is in the accepted range; otherwise the line is
+/// bad (skipped and counted when lenient: the chain break it leaves is then a gap).
+pub(super) fn depth_time_ok(d: &DepthMsg, at: Origin, ctx: &mut Ctx) -> Result<bool> {
+    match event_ms("depth event time E", d.E) {
+        Ok(_) => Ok(true),
+        Err(rule) => ctx
+            .bad_line(at.file, at.line, rule, TIME_OUT_OF_RANGE)
+            .map(|()| false),
+    }
+}
+
+/// The report key of lines skipped for a time outside the accepted range.
+pub(super) const TIME_OUT_OF_RANGE: &str = "time out of range";
 
 /// The diff of a depth message: `prev` is `U - 1` (spot) or `pu` (futures).
 pub(super) fn diff(d: &DepthMsg, at: Origin, kind: Kind) -> Diff {
@@ -93,10 +107,14 @@ pub(super) fn trade(t: &TradeMsg, at: Origin, market: &Market, ctx: &mut Ctx) ->
         );
         return ctx.bad_line(at.file, at.line, rule, "bad trade");
     };
+    let ts_event = match event_ms("trade time T", t.T) {
+        Ok(ts) => ts,
+        Err(rule) => return ctx.bad_line(at.file, at.line, rule, TIME_OUT_OF_RANGE),
+    };
     // `m = true`: the buyer was the maker, so the seller aggressed.
     let side = if t.m { TradeSide::Sell } else { TradeSide::Buy };
     let row = TradeRow {
-        ts_event: ms(t.T),
+        ts_event,
         ts_recv: at.ts_recv,
         trade_id: t.t.to_string(),
         price,
@@ -150,9 +168,12 @@ pub(super) fn ticker(
         let rule = "bookTicker price/size must be non-negative decimals".into();
         return ctx.bad_line(at.file, at.line, rule, "bad ticker");
     }
-    let ts_event = match kind {
-        Kind::Spot => at.ts_recv,
-        _ => t.E.map(ms).unwrap_or(at.ts_recv),
+    let ts_event = match (kind, t.E) {
+        (Kind::Spot, _) | (_, None) => at.ts_recv,
+        (_, Some(e)) => match event_ms("bookTicker event time E", e) {
+            Ok(ts) => ts,
+            Err(rule) => return ctx.bad_line(at.file, at.line, rule, TIME_OUT_OF_RANGE),
+        },
     };
     let row = TickerRow {
         ts_event,

@@ -14,6 +14,8 @@ pub(super) enum Dataset {
     Trades,
     /// `quotes`.
     Quotes,
+    /// `book_snapshot_N`: the top N levels per side in every row (CONTRACT §10.3).
+    Snapshot(usize),
 }
 
 /// The columns every dataset has.
@@ -21,22 +23,35 @@ const COMMON: [&str; 4] = ["exchange", "symbol", "timestamp", "local_timestamp"]
 
 impl Dataset {
     /// Tardis's name of the dataset.
-    fn name(self) -> &'static str {
+    fn name(self) -> String {
         match self {
-            Dataset::Book => "incremental_book_L2",
-            Dataset::Trades => "trades",
-            Dataset::Quotes => "quotes",
+            Dataset::Book => "incremental_book_L2".into(),
+            Dataset::Trades => "trades".into(),
+            Dataset::Quotes => "quotes".into(),
+            Dataset::Snapshot(n) => format!("book_snapshot_{n}"),
         }
     }
 
     /// The dataset's own columns (after [`COMMON`]).
-    fn columns(self) -> [&'static str; 4] {
+    fn columns(self) -> Vec<String> {
+        let fixed = |c: [&str; 4]| c.iter().map(|s| s.to_string()).collect();
         match self {
-            Dataset::Book => ["is_snapshot", "side", "price", "amount"],
-            Dataset::Trades => ["id", "side", "price", "amount"],
-            Dataset::Quotes => ["ask_amount", "ask_price", "bid_price", "bid_amount"],
+            Dataset::Book => fixed(["is_snapshot", "side", "price", "amount"]),
+            Dataset::Trades => fixed(["id", "side", "price", "amount"]),
+            Dataset::Quotes => fixed(["ask_amount", "ask_price", "bid_price", "bid_amount"]),
+            Dataset::Snapshot(n) => (0..n).flat_map(snapshot_columns).collect(),
         }
     }
+}
+
+/// The four columns of level `i` of a `book_snapshot_N` file.
+fn snapshot_columns(i: usize) -> [String; 4] {
+    [
+        format!("asks[{i}].price"),
+        format!("asks[{i}].amount"),
+        format!("bids[{i}].price"),
+        format!("bids[{i}].amount"),
+    ]
 }
 
 /// Column names, the dataset they identify, and where the common columns are.
@@ -48,6 +63,8 @@ pub(super) struct Header {
     pub(super) symbol: usize,
     pub(super) timestamp: usize,
     pub(super) local_timestamp: usize,
+    /// `book_snapshot_N`: per level, the columns of ask price, ask amount, bid price, bid amount.
+    pub(super) levels: Vec<[usize; 4]>,
 }
 
 impl Header {
@@ -71,10 +88,11 @@ impl Header {
             rule: format!("header: {rule}"),
         };
         let dataset = dataset_of(&names).map_err(|rule| at_header(rule.into()))?;
+        let own = dataset.columns();
         let missing: Vec<&str> = COMMON
             .iter()
-            .chain(dataset.columns().iter())
             .copied()
+            .chain(own.iter().map(String::as_str))
             .filter(|n| col(&names, n).is_none())
             .collect();
         if !missing.is_empty() {
@@ -84,15 +102,27 @@ impl Header {
                 .collect::<Vec<_>>()
                 .join(", ");
             let s = if missing.len() > 1 { "s" } else { "" };
+            let needs = match dataset {
+                Dataset::Snapshot(_) => "asks[i].price, asks[i].amount, bids[i].price, \
+                                         bids[i].amount for every level i"
+                    .to_string(),
+                _ => own.join(", "),
+            };
             return Err(at_header(format!(
-                "missing column{s} {list} (Tardis {} needs {}, {})",
+                "missing column{s} {list} (Tardis {} needs {}, {needs})",
                 dataset.name(),
                 COMMON.join(", "),
-                dataset.columns().join(", ")
             )));
         }
         let need = |n: &str| col(&names, n).expect("checked above");
+        let levels = match dataset {
+            Dataset::Snapshot(n) => (0..n)
+                .map(|i| snapshot_columns(i).map(|c| need(&c)))
+                .collect(),
+            _ => Vec::new(),
+        };
         Ok(Header {
+            levels,
             dataset,
             exchange: need("exchange"),
             symbol: need("symbol"),
@@ -114,8 +144,11 @@ fn col(names: &[String], name: &str) -> Option<usize> {
 
 fn dataset_of(names: &[String]) -> std::result::Result<Dataset, &'static str> {
     let has = |n: &str| col(names, n).is_some();
-    if names.iter().any(|h| h.starts_with("asks[0]")) {
-        Err("unsupported Tardis dataset book_snapshot_N (not incremental); use incremental_book_L2")
+    let depth = (0..)
+        .take_while(|i| has(&format!("asks[{i}].price")))
+        .count();
+    if depth > 0 {
+        Ok(Dataset::Snapshot(depth))
     } else if has("is_snapshot") {
         Ok(Dataset::Book)
     } else if has("id") {
@@ -125,7 +158,8 @@ fn dataset_of(names: &[String]) -> std::result::Result<Dataset, &'static str> {
     } else {
         Err(
             "unrecognised Tardis CSV header (expected incremental_book_L2 with `is_snapshot`, \
-             trades with `id` or quotes with `ask_price`/`bid_price`)",
+             trades with `id`, quotes with `ask_price`/`bid_price` or book_snapshot_N with \
+             `asks[0].price`)",
         )
     }
 }
@@ -133,6 +167,25 @@ fn dataset_of(names: &[String]) -> std::result::Result<Dataset, &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn book_snapshot_n_is_recognised_with_its_depth_and_checked() {
+        let mut cols = vec!["exchange,symbol,timestamp,local_timestamp".to_string()];
+        for i in 0..5 {
+            cols.push(snapshot_columns(i).join(","));
+        }
+        let h = parse(&cols.join(",")).unwrap();
+        assert_eq!(h.dataset, Dataset::Snapshot(5));
+        assert_eq!(h.levels[4], [20, 21, 22, 23]);
+        let cut = cols.join(",").replace(",bids[3].amount", "");
+        let e = parse(&cut).err().unwrap().to_string();
+        assert!(
+            e.starts_with(
+                "f.csv:1: header: missing column `bids[3].amount` (Tardis book_snapshot_5"
+            ),
+            "{e}"
+        );
+    }
 
     fn parse(line: &str) -> Result<Header> {
         Header::parse(line.split(','), Path::new("f.csv"))

@@ -5,8 +5,9 @@
 //! canonical id by [`symbols::canonical_symbol`]. Book: consecutive rows with the same
 //! `local_timestamp` and `is_snapshot` form one message; Tardis carries no sequence ids, so
 //! `seq`/`prev_seq` are null (gaps show as mid-file snapshots, which the book treats as resets).
-//! `quotes` become ticker rows. `book_snapshot_N` files are not incremental and are rejected
-//! with a clear error. A file without rows (no content at all, as the empty gzip files Tardis
+//! `quotes` become ticker rows. `book_snapshot_N` rows (the top N per side, every row) become
+//! level changes between consecutive snapshots of a market ([`SnapshotDiffer`], CONTRACT §10.3):
+//! the first of the input is stored as `is_snapshot` rows. A file without rows (no content at all, as the empty gzip files Tardis
 //! serves for days without data, or a header only) is accepted and counted as an empty input.
 //! Rows land in the partition of their exchange time: a daily file (split by `local_timestamp`)
 //! whose first rows happened before midnight writes them beside the previous day's file, under
@@ -23,6 +24,7 @@ mod symbols;
 
 use crate::error::{Result, SourceError};
 use crate::formats::context::Ctx;
+use crate::formats::snapshot_feed::{self, SnapshotDiffer};
 use crate::ingest::options::IngestOptions;
 use crate::ingest::report::IngestReport;
 use daedalus_model::market::Market;
@@ -30,6 +32,7 @@ use daedalus_sinks::bronze::BronzeWriter;
 use header::Header;
 use read::{Next, Records};
 use rows::Row;
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Ingests one Tardis CSV file (no state carries from one input to the next).
@@ -66,12 +69,15 @@ fn ingest_file(file: &Path, ctx: &mut Ctx) -> Result<()> {
         }
     };
     let mut records = 0u64;
+    let mut snapshots = BTreeMap::new();
     loop {
         match r.next(ctx.lenient, ctx.report)? {
             Next::Record(line) => {
                 records += 1;
                 let fields: Vec<&str> = r.record().iter().collect();
-                match parse(&header, &fields, ctx) {
+                let row = parse(&header, &fields, ctx)
+                    .and_then(|(m, row)| levels_of(&mut snapshots, m, row));
+                match row {
                     Ok(row) => write(row, ctx)?,
                     Err(rule) => ctx.bad_line(file, line, rule, "bad csv row")?,
                 }
@@ -97,8 +103,28 @@ fn parse(h: &Header, fields: &[&str], ctx: &mut Ctx) -> std::result::Result<(Mar
     Ok((market, rows::row(h, fields, ts_event, ts_recv)?))
 }
 
+/// A snapshot row as the book rows it stands for, from its market's previous snapshot; other
+/// rows as they are.
+fn levels_of(
+    snapshots: &mut BTreeMap<Market, SnapshotDiffer>,
+    market: Market,
+    row: Row,
+) -> std::result::Result<(Market, Row), String> {
+    let Row::Snapshot(s) = row else {
+        return Ok((market, row));
+    };
+    let rows = snapshots.entry(market.clone()).or_default().next_rows(
+        &s.bids,
+        &s.asks,
+        (s.ts_event, s.ts_recv),
+    )?;
+    Ok((market, Row::Levels(rows)))
+}
+
 fn write((market, row): (Market, Row), ctx: &mut Ctx) -> Result<()> {
     match row {
+        Row::Levels(rows) => snapshot_feed::write(ctx, &market, rows)?,
+        Row::Snapshot(_) => unreachable!("snapshot rows are resolved to levels before writing"),
         Row::Book(r) => {
             ctx.w.book(&market, r)?;
             ctx.report.market(&market).book_rows += 1;

@@ -6,13 +6,27 @@ use super::symbols::canonical_symbol;
 use crate::formats::fields::parse_decimal;
 use daedalus_model::market::Market;
 use daedalus_model::rows::{BookRow, BookSide, TickerRow, TradeRow, TradeSide};
-use daedalus_model::time::Nanos;
+use daedalus_model::time::{Nanos, check_time};
 
 /// A parsed row.
 pub(super) enum Row {
     Book(BookRow),
     Trade(TradeRow),
     Ticker(TickerRow),
+    /// A `book_snapshot_N` row: its levels, turned into level changes by the caller.
+    Snapshot(Snapshot),
+    /// The book rows of one snapshot: the whole book or the changes from the previous one.
+    Levels(Vec<BookRow>),
+}
+
+/// The top-N book of one `book_snapshot_N` row.
+pub(super) struct Snapshot {
+    pub(super) ts_event: Nanos,
+    pub(super) ts_recv: Nanos,
+    /// `(price, size)`, best first.
+    pub(super) bids: Vec<(f64, f64)>,
+    /// `(price, size)`, best first.
+    pub(super) asks: Vec<(f64, f64)>,
 }
 
 /// The row's market and `(ts_event, ts_recv)` (µs → ns).
@@ -28,11 +42,15 @@ pub(super) fn market_and_times(h: &Header, f: &[&str]) -> Result<(Market, Nanos,
         )
     })?;
     let market = Market::new(exchange, &symbol).map_err(|e| e.to_string())?;
+    // Issue 16: a time outside the accepted range is bad input, never clamped.
     let us = |i: usize| {
-        f[i].parse::<i64>()
-            .ok()
-            .and_then(|v| v.checked_mul(1000))
-            .ok_or_else(|| format!("{} {:?} is not an integer µs timestamp", h.names[i], f[i]))
+        let name = h.names[i].as_str();
+        let v = (f[i].parse::<i64>())
+            .map_err(|_| format!("{name} {:?} is not an integer µs timestamp", f[i]))?;
+        let ts = v.checked_mul(1000).ok_or_else(|| {
+            format!("{name} {v} µs is outside the accepted range 2009-01-01..2100-01-01")
+        })?;
+        check_time(name, ts).map(|()| ts)
     };
     Ok((market, us(h.timestamp)?, us(h.local_timestamp)?))
 }
@@ -59,6 +77,7 @@ pub(super) fn row(h: &Header, f: &[&str], ts_event: Nanos, ts_recv: Nanos) -> Re
             price: r.num("price", true)?,
             size: r.num("amount", true)?,
         }),
+        Dataset::Snapshot(_) => Row::Snapshot(snapshot(h, f, ts_event, ts_recv)?),
         Dataset::Quotes => Row::Ticker(TickerRow {
             ts_event,
             ts_recv,
@@ -69,6 +88,43 @@ pub(super) fn row(h: &Header, f: &[&str], ts_event: Nanos, ts_recv: Nanos) -> Re
             ask_size: r.opt("ask_amount")?,
         }),
     })
+}
+
+/// The levels of a `book_snapshot_N` row. A level Tardis leaves empty (a book shallower than N)
+/// is absent; a price without an amount, or a level that is not positive, breaks the row.
+fn snapshot(h: &Header, f: &[&str], ts_event: Nanos, ts_recv: Nanos) -> Result<Snapshot, String> {
+    let mut s = Snapshot {
+        ts_event,
+        ts_recv,
+        bids: Vec::with_capacity(h.levels.len()),
+        asks: Vec::with_capacity(h.levels.len()),
+    };
+    for &[ap, aq, bp, bq] in &h.levels {
+        if let Some(l) = level(h, f, ap, aq)? {
+            s.asks.push(l);
+        }
+        if let Some(l) = level(h, f, bp, bq)? {
+            s.bids.push(l);
+        }
+    }
+    Ok(s)
+}
+
+fn level(
+    h: &Header,
+    f: &[&str],
+    price: usize,
+    amount: usize,
+) -> Result<Option<(f64, f64)>, String> {
+    if f[price].is_empty() && f[amount].is_empty() {
+        return Ok(None);
+    }
+    let pos = |i: usize| {
+        parse_decimal(f[i])
+            .filter(|x| *x > 0.0)
+            .ok_or_else(|| format!("{} {:?} must be a positive decimal", h.names[i], f[i]))
+    };
+    Ok(Some((pos(price)?, pos(amount)?)))
 }
 
 /// The fields of one row, by column name.

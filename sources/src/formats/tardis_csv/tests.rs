@@ -209,13 +209,16 @@ fn bad_rows_name_file_line_and_rule() {
             "timestamp \"x\" is not an integer µs timestamp",
         ),
         (
-            format!("{TRADES}\r\n{}\r\nbitmex,XBTUSD,1,1,t,buy,1", r[0]),
+            format!(
+                "{TRADES}\r\n{}\r\nbitmex,XBTUSD,1583020803145000,1583020803307160,t,buy,1",
+                r[0]
+            ),
             3,
             "7 fields, header has 8",
         ),
         (
             format!(
-                "{TRADES}\nbitmex,XBTUSD,1,1,\"a\nb\",buy,1,1\n{}\nbitmex,XBTUSD,1,1,t,up,1,1",
+                "{TRADES}\nbitmex,XBTUSD,1583020803145000,1583020803307160,\"a\nb\",buy,1,1\n{}\nbitmex,XBTUSD,1583020803145000,1583020803307160,t,up,1,1",
                 r[0]
             ),
             5,

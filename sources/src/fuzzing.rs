@@ -1,0 +1,189 @@
+//! Entry points for the fuzz targets (`fuzz/`, cargo fuzz) and the bounded mutation harness
+//! that runs in CI (`tests/tests/issue_16_fuzz.rs`); compiled only with the `fuzzing` feature.
+//!
+//! Each takes arbitrary bytes and drives one parser a user hands bytes to, exactly as `ingest`
+//! or `run` would, up to the point where rows would be written. The contract every target
+//! checks is the product's bad-input rule: any input gives `Ok` or a typed error, never a panic,
+//! an abort, a hang or unbounded memory. Errors are returned as strings so a harness can also
+//! check that they name what they should.
+//!
+//! Why files: the parsers read paths (gzip detection, line counting, the names in errors), so a
+//! target writes its bytes to a scratch file once per execution (a few microseconds) rather than
+//! growing a second, in-memory code path that the product never runs.
+
+use crate::formats::{binance_raw, tardis_csv};
+use crate::ingest::options::IngestOptions;
+use crate::ingest::report::IngestReport;
+use daedalus_model::partition::{Partition, hive_value};
+use daedalus_model::rows::Dataset;
+use daedalus_model::time::Date;
+use daedalus_sinks::bronze::BronzeWriter;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// A scratch directory per thread, removed when the thread ends.
+struct Scratch {
+    dir: PathBuf,
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+thread_local! {
+    static SCRATCH: Scratch = {
+        let base = std::env::var_os("DAEDALUS_FUZZ_TMP")
+            .map(PathBuf::from)
+            .unwrap_or_else(std::env::temp_dir);
+        let id = format!("daedalus-fuzz-{}-{:?}", std::process::id(), std::thread::current().id());
+        let dir = base.join(id.replace(['(', ')'], ""));
+        std::fs::create_dir_all(&dir).expect("fuzz scratch directory");
+        Scratch { dir }
+    };
+}
+
+fn scratch() -> PathBuf {
+    SCRATCH.with(|s| s.dir.clone())
+}
+
+/// The first byte chooses strict or `--lenient`; the rest is the file.
+fn split_mode(data: &[u8]) -> (bool, &[u8]) {
+    match data.split_first() {
+        Some((b, rest)) => (b & 1 == 1, rest),
+        None => (false, data),
+    }
+}
+
+/// Writes `bytes` as the scratch input and runs `parse` on it with a bronze writer that keeps
+/// every row in memory (no Parquet is written: the rows are dropped with the writer).
+fn with_input(
+    bytes: &[u8],
+    name: &str,
+    parse: impl FnOnce(&Path, &mut BronzeWriter) -> crate::Result<()>,
+) -> Result<(), String> {
+    let dir = scratch();
+    let file = dir.join(name);
+    std::fs::write(&file, bytes).map_err(|e| format!("scratch write: {e}"))?;
+    let mut w = BronzeWriter::new(&dir.join("root"), "fuzz");
+    w.set_flush_rows(usize::MAX);
+    parse(&file, &mut w).map_err(|e| e.to_string())
+}
+
+/// A Binance raw recording (`<recv_ns> <json>` lines, gzip or not), first byte: lenient.
+pub fn binance_raw(data: &[u8]) -> Result<(), String> {
+    let (lenient, bytes) = split_mode(data);
+    with_input(bytes, "in.log", |file, w| {
+        let opts = IngestOptions { lenient };
+        let mut report = IngestReport::default();
+        binance_raw::ingest_input(file, w, &opts, &mut report, BTreeMap::new()).map(|_| ())
+    })
+}
+
+/// A Tardis CSV file (header and rows, gzip or not), first byte: lenient.
+pub fn tardis_csv(data: &[u8]) -> Result<(), String> {
+    let (lenient, bytes) = split_mode(data);
+    with_input(bytes, "in.csv", |file, w| {
+        let opts = IngestOptions { lenient };
+        let mut report = IngestReport::default();
+        tardis_csv::ingest_input(file, w, &opts, &mut report)
+    })
+}
+
+/// A cryptofeed raw capture (any of its six venues), first byte: strict checks.
+pub fn cryptofeed(data: &[u8]) -> Result<(), String> {
+    let (strict, bytes) = split_mode(data);
+    let opts = crate::cryptofeed::CaptureOptions { strict };
+    crate::cryptofeed::read_capture_from(Path::new("fuzz.capture"), bytes, opts)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// An ingest state file (`_daedalus/ingest/…state`): frame, checksum, version and JSON. The
+/// first byte chooses whether the frame is taken as is (the checksum rejects almost every
+/// mutation) or re-framed with a correct checksum, so the JSON behind it is reached too.
+pub fn ingest_state(data: &[u8]) -> Result<(), String> {
+    let (reframe, bytes) = split_mode(data);
+    let framed;
+    let bytes = if reframe {
+        framed = daedalus_sinks::ingest_state::encode_frame(bytes, &[]);
+        &framed[..]
+    } else {
+        bytes
+    };
+    let dir = scratch().join("root");
+    let m = daedalus_model::market::Market::new("fuzz", "FZ-USD").expect("valid market");
+    let path = dir.join(crate::ingest::state::state_rel(&m));
+    std::fs::create_dir_all(path.parent().expect("state file has a parent"))
+        .map_err(|e| format!("scratch: {e}"))?;
+    std::fs::write(&path, bytes).map_err(|e| format!("scratch write: {e}"))?;
+    crate::ingest::state::load_all(&dir)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// A bronze partition path: the bytes are split at `/` into an `exchange=`, a `symbol=` and a
+/// `date=` directory name (missing ones made up), laid out under a scratch root with one
+/// (empty) Parquet file, and discovered as `run` discovers bronze. Checks that discovery finds
+/// exactly the partition whose values are valid, and errors (never panics) on a bad date.
+pub fn partition_path(data: &[u8]) -> Result<(), String> {
+    let text = String::from_utf8_lossy(data);
+    let mut parts = text.splitn(3, '/');
+    let ex = parts.next().unwrap_or("exchange=x").to_string();
+    let sy = parts.next().unwrap_or("symbol=Y-Z").to_string();
+    let da = parts.next().unwrap_or("date=2024-01-01").to_string();
+    pure_partition_checks(&[&ex, &sy, &da]);
+    let root = scratch().join("root");
+    let _ = std::fs::remove_dir_all(&root);
+    let dir = root.join("bronze/trades");
+    let leaf = dir.join(&ex).join(&sy).join(&da);
+    let inside =
+        leaf.starts_with(&dir) && leaf.components().count() == dir.components().count() + 3;
+    if !inside || std::fs::create_dir_all(&leaf).is_err() {
+        return Ok(()); // not a name a directory can have: nothing to discover
+    }
+    std::fs::write(leaf.join("a.parquet"), b"").map_err(|e| format!("scratch write: {e}"))?;
+    let found = crate::bronze::discover(&root, &[Dataset::Trades], |_, _, _| true)
+        .map_err(|e| e.to_string())?;
+    let expect = expected_partition(&ex, &sy, &da);
+    let got: Vec<_> = found
+        .iter()
+        .map(|p| (p.exchange.clone(), p.symbol.clone(), p.date))
+        .collect();
+    assert_eq!(
+        got,
+        expect.into_iter().collect::<Vec<_>>(),
+        "{ex}/{sy}/{da}"
+    );
+    Ok(())
+}
+
+/// What discovery must find for these three directory names (`None`: nothing).
+fn expected_partition(ex: &str, sy: &str, da: &str) -> Option<(String, String, Date)> {
+    let e = hive_value(ex, "exchange")?;
+    let s = hive_value(sy, "symbol")?;
+    let d = Date::parse(hive_value(da, "date")?)?;
+    if [ex, sy, da].iter().any(|n| n.starts_with('.')) {
+        return None;
+    }
+    Some((e.to_string(), s.to_string(), d))
+}
+
+/// Pure parsers on path components: never panic, and what they accept round-trips.
+fn pure_partition_checks(names: &[&str]) {
+    for n in names {
+        if let Some(d) = Date::parse(n) {
+            assert_eq!(Date::parse(&d.to_string()), Some(d), "date {n:?}");
+        }
+        for key in ["exchange", "symbol", "date"] {
+            let _ = hive_value(n, key);
+        }
+        if let Ok(p) = Partition::new("bronze", "trades", None, n, n, Date::of_nanos(0)) {
+            assert!(
+                p.rel_dir().components().count() == 5,
+                "{n:?} escapes its partition"
+            );
+        }
+    }
+}
