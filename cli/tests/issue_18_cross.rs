@@ -8,7 +8,10 @@
 //!   positive on every window with `n >= W/2`;
 //! - the rows are identical for `-w 1`, `-w 2`, `-w 3`, a 2-process cluster, and a run resumed
 //!   from its checkpoints with the next day's bronze added (the watch-fed-date-by-date case),
-//!   and (ignored: a known failure, see the test) runs killed with SIGKILL at 10 points.
+//!   and runs killed with SIGKILL at 10 points;
+//! - a group whose record is behind its markets' checkpoints (killed after the markets' first
+//!   commit, before the group's) gets the rows of the intervals its markets still had open at
+//!   their checkpoint (the SIGKILL gap found in issue 18: 2 rows at a day boundary).
 //!
 //! The DuckDB parts skip with a message without python3 + duckdb; the real-data part without
 //! `../shared/data/real`.
@@ -301,10 +304,8 @@ fn issue_18_identical_for_any_worker_count_cluster_and_resume() {
 
 /// Killed with SIGKILL at 10 points, each resumed by rerunning the command (the group record may
 /// be behind its markets' checkpoints: the points in between are read back from
-/// `silver/intervals`). Known failure: in this harness one kill point leaves 2 rows of
-/// 2024-01-01 missing (2878 of 2880); the same kills by hand (0.15 s to 1.4 s) all match.
+/// `silver/intervals`).
 #[test]
-#[ignore = "issue 18: one SIGKILL point loses 2 silver/cross rows; under investigation"]
 fn issue_18_killed_at_10_points_and_resumed() {
     let bronze = gen_root("400000", "2");
     let one = run_copy(bronze.path(), &["-w", "1"]);
@@ -325,6 +326,50 @@ fn issue_18_killed_at_10_points_and_resumed() {
         ok(&a);
         assert_same_outputs(one.path(), killed.path(), &["silver/cross"]);
     }
+}
+
+/// The deterministic form of the SIGKILL gap: killed right after the reference market's first
+/// checkpoint (end of 2024-01-01, its last interval still open: it is emitted after the next
+/// row), with the group's record and parts removed (the group had not committed: its commits
+/// are independent of its markets'). The resumed run must emit the open interval's point at a
+/// time the cross dataflow has not passed, so the row of 23:59 is written for both pairs.
+#[test]
+fn issue_18_group_behind_its_markets_keeps_their_open_intervals() {
+    let bronze = gen_root("400000", "2");
+    let one = run_copy(bronze.path(), &["-w", "1"]);
+    let killed = copy_bronze(bronze.path());
+    let r = s(killed.path());
+    let mut a = vec!["run", "--root", &r, "--quiet", "--checkpoint-every", "1h"];
+    a.extend_from_slice(&GEN_CROSS);
+    let mut child = Command::new(BIN)
+        .args(&a)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let ck = killed
+        .path()
+        .join("_daedalus/markets/exchange=binance/symbol=BTC-USDT.ckpt");
+    let t0 = std::time::Instant::now();
+    while !ck.exists() && t0.elapsed().as_secs() < 120 {
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(ck.exists(), "no market checkpoint within 120 s");
+    let _ = std::fs::remove_file(killed.path().join("_daedalus/cross/BTC.ckpt"));
+    let _ = std::fs::remove_dir_all(killed.path().join("silver/cross"));
+    ok(&a);
+    assert_same_outputs(one.path(), killed.path(), &["silver/cross"]);
+    let rows: usize = read_partitions(killed.path(), "silver/cross")
+        .values()
+        .map(|b| b.num_rows())
+        .sum();
+    assert_eq!(
+        rows,
+        2 * 2 * 1440,
+        "2 pairs x 2 days x 1440 one-minute intervals"
+    );
 }
 
 #[test]

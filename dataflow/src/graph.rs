@@ -416,7 +416,7 @@ fn run_worker(worker: &mut Worker, ctx: &RunContext) -> WorkerSummary {
                 let floors = Arc::new(restored_floors(&ctx.restored));
                 let tagged = tag_points(points, plan.clone(), ctx.state.clone(), floors)
                     .concat(replay.to_stream(scope));
-                let rows = cross_features(tagged.clone(), plan.clone());
+                let rows = cross_features(tagged.clone(), plan.clone(), summary.clone());
                 let msgs = rows.map(CrossMsg::Row).concat(tagged.map(CrossMsg::Point));
                 let opts = CrossSinkOptions {
                     plan: plan.clone(),

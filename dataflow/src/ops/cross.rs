@@ -10,7 +10,9 @@
 //! interval's `ts_close` (the interval is complete; the market operator sends it at a
 //! capability at most its `ts_open`, or below `ts_close` for a market's first interval, so the
 //! time is never behind its message) and is **retracted** at `ts_close + (W + 1)·D` (a temporal
-//! filter): at time `t` the collection holds exactly the points of the `W + 1` grid intervals
+//! filter): a point whose message time is after its `ts_close` is an internal error (the market
+//! operator guarantees it is not, also for a resumed market), never a silently shifted time. At
+//! time `t` the collection holds exactly the points of the `W + 1` grid intervals
 //! ending at `t`, so arrangements hold `W + 1` intervals per market and no history (they compact
 //! as the frontier passes).
 //!
@@ -27,8 +29,10 @@
 //! (retractions, re-derivations) is dropped here. A time's rows are final once the frontier
 //! passes it, and the sink ([`crate::ops::cross_sink`]) writes only such rows.
 
+use crate::error::RunError;
 use crate::ops::sink::PointsMsg;
 use crate::state::RunState;
+use crate::summary::WorkerSummary;
 use daedalus_model::cross::{CrossPoint, CrossStats};
 use daedalus_model::market::Market;
 use daedalus_model::time::Nanos;
@@ -36,9 +40,13 @@ use daedalus_operators::cross::cross_row;
 use daedalus_sinks::cross_state::SavedPoint;
 use differential_dataflow::AsCollection;
 use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
 use std::sync::Arc;
 use timely::dataflow::Stream;
+use timely::dataflow::channels::pact::Pipeline;
+use timely::dataflow::operators::generic::operator::Operator;
 use timely::dataflow::operators::vec::Map;
 
 /// The cross settings of a run.
@@ -127,16 +135,34 @@ pub(crate) fn replay_points(saved: &[(String, Vec<SavedPoint>)]) -> Vec<Tagged> 
 pub(crate) fn cross_features<'s>(
     tagged: Stream<'s, u64, Vec<Tagged>>,
     plan: Arc<CrossPlan>,
+    summary: Rc<RefCell<WorkerSummary>>,
 ) -> Stream<'s, u64, Vec<CrossOut>> {
     let span = {
         let p = plan.clone();
         move |g: u8| (p.window as u64 + 1) * p.widths[g as usize] as u64
     };
     let points = tagged
-        .flat_map(move |t: Tagged| {
-            let at = t.4.ts_close.max(0) as u64;
-            let gone = at + span(t.1);
-            [(t.clone(), at, 1isize), (t, gone, -1isize)]
+        .unary(Pipeline, "CrossStamp", move |_cap, _info| {
+            move |input, output| {
+                input.for_each(|time, data| {
+                    let mut session = output.session(&time);
+                    for t in data.drain(..) {
+                        let at = t.4.ts_close.max(0) as u64;
+                        if time.least().is_some_and(|m| at < *m) {
+                            // A point stamped behind its message would be dropped downstream.
+                            let market = format!("{} (base {})", t.2, t.0);
+                            summary.borrow_mut().fail(RunError::Internal {
+                                what: "silver/cross interval point sent after its ts_close",
+                                market,
+                            });
+                            continue;
+                        }
+                        let gone = at + span(t.1);
+                        session.give((t.clone(), at, 1isize));
+                        session.give((t, gone, -1isize));
+                    }
+                });
+            }
         })
         .as_collection();
     let refs = points
