@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every fuzz target (or those named) for RUNS executions each (default 10 million), from
-# the seeds `write_fuzz_corpus` writes and the corpus earlier runs grew, and prints the
+# the seeds `issue_16_fuzz_corpus_is_written_and_replays` writes and the corpus earlier runs grew, and prints the
 # executions each one did; `fuzz/artifacts/<target>/runs.tsv` keeps every run's count, so runs
 # in rounds add up. Needs the nightly
 # toolchain and cargo-fuzz (`cargo install cargo-fuzz`). Targets are safe Rust: no sanitizer
@@ -14,15 +14,22 @@ cd "$here/.."
 RUNS="${RUNS:-10000000}"
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(binance_raw tardis_csv cryptofeed ingest_state partition_path checkpoint config_toml)
+  targets=(binance_raw binance_vision tardis_csv cryptofeed hyperliquid bybit_orderbook zip_archive
+    ingest_state partition_path checkpoint config_toml)
 fi
-if [ ! -d fuzz/corpus ]; then
-  cargo test --release -p daedalus-tests --test issue_16_fuzz -- --ignored write_fuzz_corpus
-fi
+# Seeds for targets that have no corpus yet (an existing corpus keeps what earlier runs grew).
+for t in "${targets[@]}"; do
+  if [ ! -d "fuzz/corpus/$t" ]; then
+    DAEDALUS_FUZZ_CORPUS="$PWD/fuzz/corpus" \
+      cargo test --release -p daedalus-tests --test issue_16_fuzz fuzz_corpus >/dev/null
+    break
+  fi
+done
 export DAEDALUS_FUZZ_TMP="${DAEDALUS_FUZZ_TMP:-/dev/shm}"
 max_len() {
   case "$1" in
-    cryptofeed|checkpoint) echo 65536 ;;
+    cryptofeed|checkpoint|bybit_orderbook|hyperliquid) echo 65536 ;;
+    zip_archive) echo 131072 ;;
     binance_raw) echo 16384 ;;
     partition_path) echo 256 ;;
     *) echo 8192 ;;

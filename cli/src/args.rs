@@ -169,9 +169,13 @@ pub(crate) struct ParamArgs {
     /// MLOFI depth M.
     #[arg(long, value_parser = duration::mlofi_levels, allow_negative_numbers = true)]
     pub mlofi_levels: Option<usize>,
-    /// Treat USDT/USDC quotes as USD for filters and symbol_norm.
+    /// Treat USDT/USDC quotes as USD for filters and symbol_norm (the default alias pair).
     #[arg(long)]
     pub normalize_quotes: bool,
+    /// Fold quote ALIAS into CODE for filters and symbol_norm (repeatable; replaces the default
+    /// pair USDT=USD, USDC=USD, so name those too to keep them; implies --normalize-quotes).
+    #[arg(long = "quote-alias", value_name = "ALIAS=CODE")]
+    pub quote_alias: Vec<String>,
     /// Ordering clock.
     #[arg(long, value_enum)]
     pub clock: Option<ClockArg>,

@@ -5,6 +5,7 @@
 use crate::args::ParamArgs;
 use anyhow::{Context, Result, bail};
 use daedalus_dataflow::RunConfig;
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Reads a TOML config file.
@@ -29,6 +30,21 @@ fn parse_vpin_v(s: &str) -> Result<(String, f64)> {
         bail!("--vpin-v {s:?}: V must be a positive number");
     }
     Ok((k.to_string(), v))
+}
+
+/// Parses `--quote-alias ALIAS=CODE` flags into a table (the rules are checked by
+/// `RunConfig::validate`); an alias given twice is an error.
+fn parse_quote_aliases(flags: &[String]) -> Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for s in flags {
+        let (a, b) = s.split_once('=').with_context(|| {
+            format!("--quote-alias {s:?}: expected <ALIAS>=<CODE>, e.g. TUSD=USD")
+        })?;
+        if let Some(prev) = out.insert(a.to_string(), b.to_string()) {
+            bail!("--quote-alias {s:?}: {a} is already mapped to {prev}");
+        }
+    }
+    Ok(out)
 }
 
 /// The effective run configuration: defaults, then the TOML file, then flags.
@@ -58,6 +74,11 @@ pub(crate) fn resolve(a: &ParamArgs) -> Result<RunConfig> {
     c.kyle_window = a.kyle_window.unwrap_or(c.kyle_window);
     c.mlofi_levels = a.mlofi_levels.unwrap_or(c.mlofi_levels);
     c.normalize_quotes |= a.normalize_quotes;
+    if !a.quote_alias.is_empty() {
+        c.quote_alias = parse_quote_aliases(&a.quote_alias)?;
+        c.normalize_quotes = true;
+    }
+    c.canonical_quote_alias();
     if let Some(cl) = a.clock {
         c.clock = cl.into();
     }

@@ -12,6 +12,7 @@ mod commands;
 mod config_file;
 mod duration;
 mod inspect;
+mod interrupted;
 mod logging;
 mod metrics;
 mod progress;
@@ -26,6 +27,10 @@ fn main() -> ExitCode {
     logging::init(&cli.log, cli.log_format, cli.quiet);
     match app::dispatch(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if interrupted::is_interrupted(&e) => {
+            eprintln!("interrupted: {e:#}");
+            ExitCode::from(interrupted::EXIT_INTERRUPTED)
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE

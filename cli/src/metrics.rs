@@ -1,8 +1,9 @@
 //! Prometheus metrics (`--metrics ADDR`): rows in and out per dataset and market, the event-time
 //! watermark and its lag behind the wall clock, checkpoint count/age/duration, late rows, quality
 //! counters, files read. Exposition by the `prometheus-client` crate (OpenMetrics text), served
-//! by a small HTTP thread on the address the user names (default: none; a bare port means
-//! `127.0.0.1:PORT`, so nothing listens beyond loopback unless asked).
+//! at `/metrics` by the HTTP server of [`server`] (hyper, concurrent connections, timeouts) on
+//! the address the user names (default: none; a bare port means `127.0.0.1:PORT`, so nothing
+//! listens beyond loopback unless asked).
 //!
 //! `ingest --watch` adds the metrics of [`ingest`] ([`Metrics::for_ingest`]).
 //!
@@ -20,13 +21,15 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 pub(crate) mod ingest;
+mod server;
+
+pub(crate) use server::{MetricsServer, serve};
 
 type Labels = Vec<(String, String)>;
 type FGauge = Gauge<f64, AtomicU64>;
@@ -218,41 +221,14 @@ pub(crate) fn parse_addr(spec: &str) -> Result<SocketAddr> {
         })
 }
 
-/// Binds `addr` and serves `metrics` on every path (`/metrics` by convention) from a background
-/// thread for the life of the process. Returns the bound address (port 0 picks a free one).
-pub(crate) fn serve(addr: SocketAddr, metrics: Arc<Metrics>) -> Result<SocketAddr> {
-    let listener =
-        TcpListener::bind(addr).with_context(|| format!("--metrics: cannot listen on {addr}"))?;
-    let local = listener.local_addr()?;
-    if !local.ip().is_loopback() {
-        tracing::warn!("metrics served on {local}, beyond loopback (as asked)");
-    }
-    std::thread::Builder::new()
-        .name("daedalus-metrics".into())
-        .spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(mut s) = stream else { continue };
-                let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(2)));
-                let mut buf = [0u8; 4096];
-                let mut req = Vec::new();
-                while !req.windows(4).any(|w| w == b"\r\n\r\n") && req.len() < 64 * 1024 {
-                    match s.read(&mut buf) {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => req.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let body = metrics.render();
-                let head = format!(
-                    "HTTP/1.1 200 OK\r\nContent-Type: application/openmetrics-text; version=1.0.0; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                    body.len()
-                );
-                let _ = s.write_all(head.as_bytes());
-                let _ = s.write_all(body.as_bytes());
-            }
-        })
-        .context("starting the metrics thread")?;
-    tracing::info!("metrics on http://{local}/metrics");
-    Ok(local)
+/// Serves `metrics` on the address of `--metrics SPEC` when one is given ([`serve`]); the server
+/// runs until the returned value is dropped.
+pub(crate) fn serve_opt(
+    spec: Option<&str>,
+    metrics: &Arc<Metrics>,
+) -> Result<Option<MetricsServer>> {
+    spec.map(|s| serve(parse_addr(s)?, metrics.clone()))
+        .transpose()
 }
 
 /// The run observer of a command: Prometheus metrics, and the bronze rows read for the progress
@@ -327,6 +303,7 @@ impl RunObserver for MetricsObserver {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::{Read, Write};
 
     #[test]
     fn renders_openmetrics_and_serves_it() {
@@ -346,8 +323,8 @@ mod tests {
             text.contains("daedalus_watermark_seconds 1723161600"),
             "{text}"
         );
-        let addr = serve(parse_addr("127.0.0.1:0").unwrap(), m).unwrap();
-        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        let server = serve(parse_addr("127.0.0.1:0").unwrap(), m).unwrap();
+        let mut s = std::net::TcpStream::connect(server.addr()).unwrap();
         s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
             .unwrap();
         let mut got = String::new();

@@ -59,6 +59,7 @@ const SNAPSHOT: &str = r#"1723161254206652067 {"lastUpdateId":11,"bids":[["61737
 const DIFF_10_12: &str = r#"1723161254306652067 {"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","E":1723161255208,"s":"BTCUSDT","U":10,"u":12,"b":[["61737.63","0.5"]],"a":[]}}"#;
 const DIFF_15_16: &str = r#"1723161254406652067 {"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","E":1723161255308,"s":"BTCUSDT","U":15,"u":16,"b":[["61737.63","0.7"]],"a":[]}}"#;
 const DIFF_13_14: &str = r#"1723161254506652067 {"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","E":1723161255408,"s":"BTCUSDT","U":13,"u":14,"b":[["61737.63","0.9"]],"a":[]}}"#;
+const TRADE_7: &str = r#"1723161254506652067 {"stream":"btcusdt@trade","data":{"e":"trade","E":1723161255300,"s":"BTCUSDT","t":7,"p":"61800.00","q":"0.001","T":1723161255300,"m":true}}"#;
 const TRADES_HEADER: &str = "exchange,symbol,timestamp,local_timestamp,id,side,price,amount";
 
 fn lines(ls: &[&str]) -> Vec<u8> {
@@ -288,6 +289,57 @@ const CASES: &[Case] = &[
         lenient: (false, &["zip archive holds 2 files"]),
     },
     Case {
+        row: "Binance archive (`binance-vision`) row",
+        format: "binance-vision",
+        file: ("BTCUSDT-trades-2024-08-08.csv", || {
+            lines(&[
+                "3740919981,61837.63,0.002,123.67526,1723075200016,True,True",
+                "3740919982,61837.64,0.001,61.83764,1723075200017,maybe,True",
+            ])
+        }),
+        doc: &[
+            "`<file>:<line>: <rule>`",
+            "is not true or false",
+            "counted as `bad binance-vision row`",
+        ],
+        strict: (
+            false,
+            &["BTCUSDT-trades-2024-08-08.csv:2: is_buyer_maker \"maybe\" is not true or false"],
+        ),
+        lenient: (true, &["\"bad binance-vision row\": 1"]),
+    },
+    Case {
+        row: "Binance archive time",
+        format: "binance-vision",
+        file: ("ETHUSDT-trades-2025-01-01.csv", || {
+            lines(&[
+                "1,3332.1,0.5,1666.05,1735689600090493,False,True",
+                "2,3332.2,0.5,1666.1,1735689600091,False,True",
+            ])
+        }),
+        doc: &[
+            "reads as ms but the file's first row was in µs",
+            "counted as `bad binance-vision row`",
+        ],
+        strict: (
+            false,
+            &[
+                "ETHUSDT-trades-2025-01-01.csv:2: time 1735689600091 reads as ms but the file's first row was in µs",
+            ],
+        ),
+        lenient: (true, &["\"bad binance-vision row\": 1"]),
+    },
+    Case {
+        row: "Binance archive whose file name",
+        format: "binance-vision",
+        file: ("trades.csv", || {
+            lines(&["1,3332.1,0.5,1666.05,1735689600090,False,True"])
+        }),
+        doc: &["is not a Binance archive name", "not skippable"],
+        strict: (false, &["trades.csv", "is not a Binance archive name"]),
+        lenient: (false, &["is not a Binance archive name"]),
+    },
+    Case {
         row: "BitMEX symbol from Tardis",
         format: "tardis-csv",
         file: ("xbteur.csv", || {
@@ -327,6 +379,59 @@ const CASES: &[Case] = &[
             ],
         ),
         lenient: (true, &["\"time out of range\": 1"]),
+    },
+    Case {
+        row: "Binance depth diffs that cannot be synced",
+        format: "binance-raw",
+        file: ("unsynced.log", || lines(&[DIFF_10_12, DIFF_13_14])),
+        doc: &[
+            "`<file>: <market>: N depth diff(s) (M book rows) cannot be synced",
+            "`--allow-unsynced`",
+            "`stale_diffs`, never unsynced",
+        ],
+        strict: (
+            false,
+            &["unsynced.log: binance/BTC-USDT: 2 depth diff(s) (2 book rows) cannot be synced"],
+        ),
+        lenient: (
+            true,
+            &["warning: unsynced.log: binance/BTC-USDT: 2 depth diff(s) (2 book rows) dropped"],
+        ),
+    },
+    Case {
+        row: "trade id repeated in one input",
+        format: "binance-raw",
+        file: ("dup.log", || {
+            lines(&[DIFF_10_12, SNAPSHOT, TRADE_7, TRADE_7])
+        }),
+        doc: &[
+            "dropped and counted as `duplicate_trades`",
+            "never deduplicated",
+        ],
+        strict: (true, &["duplicate trades dropped: 1"]),
+        lenient: (true, &["duplicate trades dropped: 1"]),
+    },
+    Case {
+        row: "trade size below the fixed-point resolution",
+        format: "binance-raw",
+        file: ("tiny.log", || {
+            lines(&[
+                DIFF_10_12,
+                SNAPSHOT,
+                &TRADE_7.replace("0.001", "0.000000000001"),
+            ])
+        }),
+        doc: &[
+            "trade size 1e-12 is below the fixed-point resolution 1e-9",
+            "counted as `sub-resolution trade`",
+        ],
+        strict: (
+            false,
+            &[
+                "tiny.log:3: binance/BTC-USDT: trade \"7\": trade size 1e-12 is below the fixed-point resolution 1e-9",
+            ],
+        ),
+        lenient: (true, &["\"sub-resolution trade\": 1"]),
     },
 ];
 

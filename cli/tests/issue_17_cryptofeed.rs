@@ -523,14 +523,16 @@ fn file_by_file_equals_all_at_once() {
     assert!(tree(&forward) == want, "part by part differs from one call");
 
     // Second parts first: their books wait for a snapshot; each first part then precedes its
-    // second, which is applied again after it.
+    // second, which is applied again after it. A second part alone is unsynced: allowed here
+    // deliberately, it is the scenario under test (issue 16).
     let backward = tmp.path().join("backward");
     for p in parts
         .iter()
         .map(|p| &p[1])
         .chain(parts.iter().map(|p| &p[0]))
     {
-        ingest("cryptofeed", &backward, &[], std::slice::from_ref(p));
+        let allow = ["--allow-unsynced"];
+        ingest("cryptofeed", &backward, &allow, std::slice::from_ref(p));
     }
     assert!(
         tree(&backward) == want,

@@ -3,6 +3,10 @@
 //! the engine itself.
 
 use crate::error::EngineError;
+use std::io::{ErrorKind, Read, Write};
+use std::net::{TcpListener, TcpStream, ToSocketAddrs};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 type Result<T> = std::result::Result<T, EngineError>;
 
@@ -52,9 +56,11 @@ impl ClusterConfig {
 
 /// This process's timely allocators. A cluster connects its sockets itself
 /// ([`cluster_sockets`]): timely's own setup sleeps a whole second whenever a peer is not
-/// listening or has not connected yet, which cost almost every cluster run a second at start.
+/// listening or has not connected yet, which cost almost every cluster run a second at start,
+/// and cannot be interrupted; this wait ends when `stop` is set (SIGINT/SIGTERM).
 pub(crate) fn allocators(
     cluster: &ClusterConfig,
+    stop: &AtomicBool,
 ) -> Result<(
     Vec<timely::communication::AllocatorBuilder>,
     Box<dyn std::any::Any + Send>,
@@ -75,7 +81,7 @@ pub(crate) fn allocators(
                 .map_err(|e| EngineError::Timely(format!("starting timely: {e}")));
         }
     };
-    let sockets = cluster_sockets(&addresses, process)?;
+    let sockets = cluster_sockets(&addresses, process, stop)?;
     let hooks = Hooks::default();
     let procs =
         ProcessBuilder::new_typed_vector(threads, hooks.refill.clone(), hooks.spill.clone());
@@ -89,32 +95,33 @@ pub(crate) fn allocators(
     ))
 }
 
+/// How often a process waiting for its peers retries a connection and checks the stop flag.
+const PAUSE: Duration = Duration::from_millis(10);
+/// Longest a single connection attempt may block (an unreachable host).
+const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
+/// Longest an accepted peer may take to send its index.
+const GREETING_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often a waiting process says what it waits for.
+const SAY_EVERY: Duration = Duration::from_secs(5);
+
 /// Connects process `me` to every other process of `addresses` (one `host:port` each): listens
-/// on its own address, connects to every lower index (retrying every 10 ms while that process
-/// is not up yet) and accepts every higher one; each connection starts with the connecting
-/// process's index. Returns one socket per process (`None` for itself), as timely expects.
-fn cluster_sockets(addresses: &[String], me: usize) -> Result<Vec<Option<std::net::TcpStream>>> {
-    use std::io::{Read, Write};
-    use std::net::{TcpListener, TcpStream};
-    let pause = std::time::Duration::from_millis(10);
+/// on its own address, connects to every lower index (retrying every [`PAUSE`] while that
+/// process is not up yet) and accepts every higher one; each connection starts with the
+/// connecting process's index. Returns one socket per process (`None` for itself), as timely
+/// expects. Waiting never blocks for longer than [`PAUSE`] (or one [`CONNECT_TIMEOUT`]) without
+/// checking `stop`: a SIGINT/SIGTERM while a peer is not up ends the wait with
+/// [`EngineError::StoppedConnecting`] (issue 16; timely's own set-up could not be interrupted).
+fn cluster_sockets(
+    addresses: &[String],
+    me: usize,
+    stop: &AtomicBool,
+) -> Result<Vec<Option<TcpStream>>> {
     let listener = TcpListener::bind(addresses[me].trim()).map_err(EngineError::network(
         format!("process {me}: listening on {}", addresses[me]),
     ))?;
     let mut sockets: Vec<Option<TcpStream>> = (0..addresses.len()).map(|_| None).collect();
     for (j, addr) in addresses.iter().enumerate().take(me) {
-        let mut waited = std::time::Instant::now();
-        let mut s = loop {
-            match TcpStream::connect(addr.trim()) {
-                Ok(s) => break s,
-                Err(e) => {
-                    if waited.elapsed() >= std::time::Duration::from_secs(5) {
-                        tracing::info!("process {me}: waiting for process {j} at {addr}: {e}");
-                        waited = std::time::Instant::now();
-                    }
-                    std::thread::sleep(pause);
-                }
-            }
-        };
+        let mut s = connect_to(me, j, addr, stop)?;
         s.set_nodelay(true)
             .and_then(|()| s.write_all(&(me as u64).to_le_bytes()))
             .map_err(EngineError::network(format!(
@@ -122,23 +129,133 @@ fn cluster_sockets(addresses: &[String], me: usize) -> Result<Vec<Option<std::ne
             )))?;
         sockets[j] = Some(s);
     }
-    let mut missing = addresses.len() - me - 1;
-    while missing > 0 {
-        let (mut s, _) = listener.accept().map_err(EngineError::network(format!(
-            "process {me}: accepting a peer"
-        )))?;
-        let mut idx = [0u8; 8];
-        s.set_nodelay(true)
-            .and_then(|()| s.read_exact(&mut idx))
-            .map_err(EngineError::network(format!(
-                "process {me}: reading a peer's index"
-            )))?;
-        let j = u64::from_le_bytes(idx) as usize;
-        if j <= me || j >= addresses.len() || sockets[j].is_some() {
-            return Err(EngineError::Peer { me, claimed: j });
-        }
-        sockets[j] = Some(s);
-        missing -= 1;
-    }
+    accept_peers(&listener, addresses, me, stop, &mut sockets)?;
     Ok(sockets)
+}
+
+/// Connects to process `j` at `addr`, retrying while it is not up, until `stop`.
+fn connect_to(me: usize, j: usize, addr: &str, stop: &AtomicBool) -> Result<TcpStream> {
+    let mut said = Instant::now();
+    loop {
+        let e = match connect_once(addr.trim()) {
+            Ok(s) => return Ok(s),
+            Err(e) => e,
+        };
+        if stop.load(Ordering::Relaxed) {
+            return Err(EngineError::StoppedConnecting {
+                me,
+                waiting: format!("process {j} at {}", addr.trim()),
+            });
+        }
+        if said.elapsed() >= SAY_EVERY {
+            tracing::info!("process {me}: waiting for process {j} at {addr}: {e}");
+            said = Instant::now();
+        }
+        std::thread::sleep(PAUSE);
+    }
+}
+
+/// One attempt at every address `addr` resolves to, in turn (as `TcpStream::connect` does), each
+/// bounded by [`CONNECT_TIMEOUT`].
+fn connect_once(addr: &str) -> std::io::Result<TcpStream> {
+    let mut last = std::io::Error::from(ErrorKind::NotFound);
+    for a in addr.to_socket_addrs()? {
+        match TcpStream::connect_timeout(&a, CONNECT_TIMEOUT) {
+            Ok(s) => return Ok(s),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
+/// Accepts every process after `me` (each sends its index first), polling the listener so that
+/// `stop` is seen while a peer is not up.
+fn accept_peers(
+    listener: &TcpListener,
+    addresses: &[String],
+    me: usize,
+    stop: &AtomicBool,
+    sockets: &mut [Option<TcpStream>],
+) -> Result<()> {
+    listener
+        .set_nonblocking(true)
+        .map_err(EngineError::network(format!(
+            "process {me}: polling the listener"
+        )))?;
+    let mut said = Instant::now();
+    while sockets[me + 1..].iter().any(Option::is_none) {
+        match listener.accept() {
+            Ok((mut s, _)) => {
+                let j = greeting(&mut s, me, stop)?;
+                if j <= me || j >= addresses.len() || sockets[j].is_some() {
+                    return Err(EngineError::Peer { me, claimed: j });
+                }
+                sockets[j] = Some(s);
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                if stop.load(Ordering::Relaxed) {
+                    return Err(EngineError::StoppedConnecting {
+                        me,
+                        waiting: missing(addresses, me, sockets),
+                    });
+                }
+                if said.elapsed() >= SAY_EVERY {
+                    let waiting = missing(addresses, me, sockets);
+                    tracing::info!("process {me}: waiting for {waiting}");
+                    said = Instant::now();
+                }
+                std::thread::sleep(PAUSE);
+            }
+            Err(e) => {
+                return Err(EngineError::network(format!(
+                    "process {me}: accepting a peer"
+                ))(e));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reads the index an accepted peer sends first, within [`GREETING_TIMEOUT`] and checking `stop`
+/// every [`PAUSE`] (a stray connection that sends nothing must not hold up a stop); leaves the
+/// socket blocking, without timeout.
+fn greeting(s: &mut TcpStream, me: usize, stop: &AtomicBool) -> Result<usize> {
+    let fail = |source| EngineError::Network {
+        what: format!("process {me}: reading a peer's index"),
+        source,
+    };
+    let mut idx = [0u8; 8];
+    let mut got = 0;
+    let t0 = Instant::now();
+    let setup = s
+        .set_nonblocking(false)
+        .and_then(|()| s.set_nodelay(true))
+        .and_then(|()| s.set_read_timeout(Some(PAUSE)));
+    if let Err(e) = setup {
+        return Err(fail(e));
+    }
+    while got < idx.len() {
+        match s.read(&mut idx[got..]) {
+            Ok(0) => return Err(fail(std::io::ErrorKind::UnexpectedEof.into())),
+            Ok(n) => got += n,
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                if stop.load(Ordering::Relaxed) || t0.elapsed() >= GREETING_TIMEOUT {
+                    return Err(fail(e));
+                }
+            }
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(fail(e)),
+        }
+    }
+    s.set_read_timeout(None).map_err(fail)?;
+    Ok(u64::from_le_bytes(idx) as usize)
+}
+
+/// The processes after `me` not connected yet, with their addresses.
+fn missing(addresses: &[String], me: usize, sockets: &[Option<TcpStream>]) -> String {
+    let list: Vec<String> = (me + 1..addresses.len())
+        .filter(|&j| sockets[j].is_none())
+        .map(|j| format!("process {j} at {}", addresses[j].trim()))
+        .collect();
+    list.join(", ")
 }

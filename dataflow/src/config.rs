@@ -6,7 +6,7 @@
 //! or `d` ([`parse_duration`]); interval specs keep the string the user gave (it names the
 //! output partition `interval=<spec>` and enters the fingerprint), and must divide a day.
 
-use daedalus_model::market::symbol_norm;
+use daedalus_model::market::{QuoteFold, symbol_norm};
 use daedalus_model::time::Date;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -149,32 +149,24 @@ impl FilterSpec {
 
     /// True when the filter's exchange and symbol lists select a market (dates aside): the one
     /// market predicate of a run, used both to read bronze and to pick the markets `--rebuild`
-    /// discards. With `normalize_quotes`, a symbol filter matches on both sides' normalised form
-    /// (CONTRACT §3): `BTC-USD` selects `BTC-USDT` and `BTC-USDC`; without it, only the exact
-    /// symbol.
-    pub fn selects_market(&self, exchange: &str, symbol: &str, normalize_quotes: bool) -> bool {
+    /// discards. With a quote fold (`normalize_quotes`), a symbol filter matches on both sides'
+    /// folded form (CONTRACT §3, §10.5): `BTC-USD` selects `BTC-USDT` and `BTC-USDC` with the
+    /// default pair; without one, only the exact symbol.
+    pub fn selects_market(&self, exchange: &str, symbol: &str, fold: &QuoteFold) -> bool {
         if !self.exchange.is_empty() && !self.exchange.iter().any(|e| e == exchange) {
             return false;
         }
         if self.symbol.is_empty() {
             return true;
         }
-        let s = symbol_norm(symbol, normalize_quotes);
-        self.symbol
-            .iter()
-            .any(|f| symbol_norm(f, normalize_quotes) == s)
+        let s = symbol_norm(symbol, fold);
+        self.symbol.iter().any(|f| symbol_norm(f, fold) == s)
     }
 
     /// True when a partition's path values pass the filter: its market is selected
     /// ([`FilterSpec::selects_market`]) and its date is within the bounds.
-    pub fn matches(
-        &self,
-        exchange: &str,
-        symbol: &str,
-        date: Date,
-        normalize_quotes: bool,
-    ) -> bool {
-        if !self.selects_market(exchange, symbol, normalize_quotes) {
+    pub fn matches(&self, exchange: &str, symbol: &str, date: Date, fold: &QuoteFold) -> bool {
+        if !self.selects_market(exchange, symbol, fold) {
             return false;
         }
         let (from, to) = self.date_bounds().unwrap_or((None, None));
@@ -284,8 +276,16 @@ pub struct RunConfig {
     pub kyle_window: usize,
     /// Ordering clock.
     pub clock: Clock,
-    /// Treat USDT/USDC quotes as USD for filters and `symbol_norm`.
+    /// Fold quote currencies for filters and `symbol_norm`: by `quote_alias`, or USDT and USDC
+    /// into USD when it is empty.
     pub normalize_quotes: bool,
+    /// Quote aliases `alias → code` (`--quote-alias TUSD=USD`, TOML `[quote_alias]`). Empty
+    /// means the default pair `USDT=USD, USDC=USD`, and is left out of the serialized form, so
+    /// the fingerprint and metadata of a configuration without aliases are those of earlier
+    /// releases (old checkpoints resume); a table equal to the default pair is stored empty
+    /// ([`RunConfig::canonical_quote_alias`]).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub quote_alias: BTreeMap<String, String>,
     /// Datasets to write.
     pub outputs: Vec<Output>,
     /// Partition filter.
@@ -318,6 +318,7 @@ impl Default for RunConfig {
             kyle_window: 20,
             clock: Clock::Event,
             normalize_quotes: false,
+            quote_alias: BTreeMap::new(),
             outputs: Output::ALL.to_vec(),
             filter: FilterSpec::default(),
             cross: BTreeMap::new(),
@@ -358,6 +359,14 @@ impl RunConfig {
             }
         }
         self.filter.date_bounds()?;
+        if !self.quote_alias.is_empty() {
+            if !self.normalize_quotes {
+                return invalid(
+                    "quote_alias is set but normalize_quotes is off: set normalize_quotes = true (--quote-alias sets it)".into(),
+                );
+            }
+            QuoteFold::new(&self.quote_alias).map_err(ConfigError::Invalid)?;
+        }
         for spec in &self.interval {
             let ns = interval_width(spec).map_err(|source| ConfigError::Interval {
                 spec: spec.clone(),
@@ -425,9 +434,35 @@ impl RunConfig {
             .collect()
     }
 
-    /// Whether bronze `trade_id` values are decoded: only `silver/trades` writes them.
+
+    /// The quote fold of the run: none without `normalize_quotes`, else `quote_alias`, or the
+    /// default pair when it is empty. An invalid table (refused by [`RunConfig::validate`]
+    /// before any run plans) folds nothing.
+    pub fn quote_fold(&self) -> QuoteFold {
+        if !self.normalize_quotes {
+            return QuoteFold::default();
+        }
+        if self.quote_alias.is_empty() {
+            return QuoteFold::default_pair();
+        }
+        QuoteFold::new(&self.quote_alias).unwrap_or_default()
+    }
+
+    /// Stores a `quote_alias` table equal to the default pair as empty, so spelling the default
+    /// out gives the default's fingerprint and metadata.
+    pub fn canonical_quote_alias(&mut self) {
+        let default: BTreeMap<String, String> = [("USDT", "USD"), ("USDC", "USD")]
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .into();
+        if self.quote_alias == default {
+            self.quote_alias.clear();
+        }
+    }
+
+    /// Whether bronze `trade_id` values are decoded: always, since duplicate trades are found
+    /// by `(ts_event, trade_id)` (issue 16) whatever the outputs.
     pub fn reads_trade_ids(&self) -> bool {
-        self.outputs.contains(&Output::Trades)
+        true
     }
 
     /// The parameters as Parquet key-value metadata (CONTRACT §6: every output records them).
@@ -524,21 +559,31 @@ mod tests {
             symbol: vec!["BTC-USD".into()],
             ..Default::default()
         };
-        assert!(f.matches("binance", "BTC-USDT", d, true));
-        assert!(!f.matches("binance", "BTC-USDT-PERP", d, true));
-        assert!(!f.matches("binance", "BTC-USDT", d, false));
+        assert!(f.matches("binance", "BTC-USDT", d, &QuoteFold::default_pair()));
+        assert!(!f.matches("binance", "BTC-USDT-PERP", d, &QuoteFold::default_pair()));
+        assert!(!f.matches("binance", "BTC-USDT", d, &QuoteFold::default()));
         let p = FilterSpec {
             symbol: vec!["BTC-USD-PERP".into()],
             ..Default::default()
         };
-        assert!(p.matches("binance-futures", "BTC-USDT-PERP", d, true));
-        assert!(p.matches("binance-delivery", "BTC-USD-PERP", d, true));
-        assert!(!p.matches("binance-futures", "BTC-USDT-PERP", d, false));
+        assert!(p.matches(
+            "binance-futures",
+            "BTC-USDT-PERP",
+            d,
+            &QuoteFold::default_pair()
+        ));
+        assert!(p.matches(
+            "binance-delivery",
+            "BTC-USD-PERP",
+            d,
+            &QuoteFold::default_pair()
+        ));
+        assert!(!p.matches("binance-futures", "BTC-USDT-PERP", d, &QuoteFold::default()));
         let r = FilterSpec {
             from: Some("2024-08-09".into()),
             ..Default::default()
         };
-        assert!(!r.matches("binance", "BTC-USDT", d, false));
+        assert!(!r.matches("binance", "BTC-USDT", d, &QuoteFold::default()));
     }
 
     #[test]

@@ -170,6 +170,17 @@ pub enum EngineError {
         #[source]
         source: std::io::Error,
     },
+    /// SIGINT/SIGTERM while this process waited for its cluster's other processes (issue 16):
+    /// nothing was read or written.
+    #[error(
+        "SIGINT/SIGTERM while process {me} waited for {waiting}: stopped before the run started, nothing was written"
+    )]
+    StoppedConnecting {
+        /// This process.
+        me: usize,
+        /// The processes not connected yet, with their addresses.
+        waiting: String,
+    },
     /// A peer process that is not one of the cluster's.
     #[error("process {me}: unexpected connection claiming process index {claimed}")]
     Peer {

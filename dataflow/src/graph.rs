@@ -84,13 +84,18 @@ pub fn execute(plan: RunPlan, cluster: &ClusterConfig) -> Result<WorkerSummary> 
             tracing::info!("finished {n} interrupted rebuild/restatement switch-over(s)");
         }
     }
-    let (builders, comms) = allocators(cluster)?;
-    let state = Arc::new(open_state(&plan, &state_dir)?);
+    // Signals are handled from here on: a process waiting for its cluster's peers stops on the
+    // first one (issue 16), and one arriving while the state opens stops the run at its start.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    install_signal_handlers(&stop)?;
+    let (builders, comms) = allocators(cluster, &stop)?;
+    let mut state = open_state(&plan, &state_dir)?;
+    state.stop = stop;
+    let state = Arc::new(state);
     let removed = report_removed_inputs(&plan, &state)?;
     let known = known_markets(&plan, &state)?;
     let peers = cluster.workers.max(1) * cluster.processes.max(1);
     let proposed = proposed_routing(&plan, peers);
-    install_signal_handlers(&state)?;
     let cross = cross_plan(&plan)?;
     let restored = match &cross {
         Some(c) => restore_groups(c, &state, cluster.process == 0)?,
@@ -304,8 +309,8 @@ fn known_markets(plan: &RunPlan, state: &RunState) -> Result<Vec<Market>> {
     known.sort();
     known.dedup();
     let f = &plan.config.filter;
-    let nq = plan.config.normalize_quotes;
-    known.retain(|m| f.selects_market(&m.exchange, &m.symbol, nq));
+    let nq = plan.config.quote_fold();
+    known.retain(|m| f.selects_market(&m.exchange, &m.symbol, &nq));
     Ok(known)
 }
 
@@ -329,15 +334,14 @@ fn proposed_routing(plan: &RunPlan, peers: usize) -> Routing {
 
 /// First SIGINT/SIGTERM: graceful stop (checkpoint, exit 0). A second one while stopping: exit
 /// at once with status 130 (state stays at the last committed checkpoint).
-fn install_signal_handlers(state: &RunState) -> Result<()> {
+fn install_signal_handlers(stop: &Arc<std::sync::atomic::AtomicBool>) -> Result<()> {
     let err = |e| EngineError::Network {
         what: "installing the SIGINT/SIGTERM handler".into(),
         source: e,
     };
     for flag in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register_conditional_shutdown(flag, 130, state.stop.clone())
-            .map_err(err)?;
-        signal_hook::flag::register(flag, state.stop.clone()).map_err(err)?;
+        signal_hook::flag::register_conditional_shutdown(flag, 130, stop.clone()).map_err(err)?;
+        signal_hook::flag::register(flag, stop.clone()).map_err(err)?;
     }
     Ok(())
 }
@@ -443,11 +447,11 @@ fn finishes(
     me: usize,
 ) -> Arc<dyn Fn(&Market) -> bool + Send + Sync> {
     let filter = plan.config.filter.clone();
-    let nq = plan.config.normalize_quotes;
+    let nq = plan.config.quote_fold();
     let only = plan.exec.shadow.as_ref().map(|s| s.markets.clone());
     Arc::new(move |m: &Market| {
         routing.worker_of(m.hash64()) == me
-            && filter.selects_market(&m.exchange, &m.symbol, nq)
+            && filter.selects_market(&m.exchange, &m.symbol, &nq)
             && only.as_ref().is_none_or(|o| o.contains(m))
     })
 }
@@ -455,7 +459,7 @@ fn finishes(
 /// The source's settings for this run.
 fn source_options(plan: &RunPlan, routing: Arc<Routing>) -> SourceOptions {
     let filter = plan.config.filter.clone();
-    let nq = plan.config.normalize_quotes;
+    let nq = plan.config.quote_fold();
     let only = plan.exec.shadow.as_ref().map(|s| s.markets.clone());
     SourceOptions {
         clock: match plan.config.clock {
@@ -472,7 +476,7 @@ fn source_options(plan: &RunPlan, routing: Arc<Routing>) -> SourceOptions {
         routing,
         restart_on_late: plan.exec.restate && plan.exec.watch.is_some() && only.is_none(),
         keep: Arc::new(move |e: &str, s: &str, d: Date| {
-            filter.matches(e, s, d, nq)
+            filter.matches(e, s, d, &nq)
                 && only.as_ref().is_none_or(|o| {
                     o.contains(&Market {
                         exchange: e.to_string(),
@@ -503,6 +507,7 @@ fn sink_options(plan: &RunPlan, state: &RunState) -> SinkOptions {
 #[cfg(test)]
 mod tests {
     use crate::config::FilterSpec;
+    use daedalus_model::market::QuoteFold;
     use daedalus_model::time::Date;
 
     /// Issue 13: `--symbol BTC-USDT --normalize-quotes --rebuild` read BTC-USDC bronze (the read
@@ -515,7 +520,12 @@ mod tests {
             symbol: vec!["BTC-USDT".into()],
             ..Default::default()
         };
-        for nq in [false, true] {
+        let folds = [
+            QuoteFold::default(),
+            QuoteFold::default_pair(),
+            QuoteFold::new(&[("USDT".to_string(), "USDC".to_string())].into()).unwrap(),
+        ];
+        for nq in &folds {
             for sym in [
                 "BTC-USDT",
                 "BTC-USDC",
@@ -526,7 +536,7 @@ mod tests {
                 assert_eq!(
                     f.selects_market("binance", sym, nq),
                     f.matches("binance", sym, d, nq),
-                    "{sym}, normalize_quotes = {nq}"
+                    "{sym}, quote fold {nq:?}"
                 );
             }
         }

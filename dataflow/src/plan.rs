@@ -163,7 +163,7 @@ pub fn plan_with(root: PathBuf, mut config: RunConfig, exec: ExecOptions) -> Res
 /// The bronze partitions the run's filter and outputs select.
 fn discover_partitions(root: &std::path::Path, config: &RunConfig) -> Result<Vec<BronzePartition>> {
     let datasets = datasets_needed(&config.outputs);
-    let nq = config.normalize_quotes;
+    let nq = config.quote_fold();
     // Never part of an ingest's commit: the listing holds the bronze lock (shared).
     let _bronze = daedalus_sinks::lock::bronze_read(root, daedalus_sinks::lock::Wait::Block)
         .map_err(|source| EngineError::Lock {
@@ -171,7 +171,7 @@ fn discover_partitions(root: &std::path::Path, config: &RunConfig) -> Result<Vec
             source,
         })?;
     discover(root, &datasets, |e, s, d| {
-        config.filter.matches(e, s, d, nq)
+        config.filter.matches(e, s, d, &nq)
     })
     .map_err(EngineError::bronze("discovering bronze partitions"))
 }
@@ -289,7 +289,7 @@ impl ParamTemplate {
         MarketParams {
             exchange: m.exchange.clone(),
             symbol: m.symbol.clone(),
-            symbol_norm: symbol_norm(&m.symbol, c.normalize_quotes),
+            symbol_norm: symbol_norm(&m.symbol, &c.quote_fold()),
             book: BookFeatureConfig {
                 mlofi_levels: c.mlofi_levels,
                 windows: self.windows.clone(),

@@ -282,10 +282,10 @@ pub fn restate(plan: &RunPlan, workers: usize) -> Result<RecomputeReport> {
     recover(plan, &state_dir)?;
     let fp = config_fingerprint(&plan.config);
     let f = &plan.config.filter;
-    let nq = plan.config.normalize_quotes;
+    let nq = plan.config.quote_fold();
     let pend: Vec<Pending> = pending(&plan.root, &state_dir, plan.config.clock)?
         .into_iter()
-        .filter(|p| f.selects_market(&p.market.exchange, &p.market.symbol, nq))
+        .filter(|p| f.selects_market(&p.market.exchange, &p.market.symbol, &nq))
         .collect();
     let mut targets = Vec::new();
     for p in &pend {
@@ -456,10 +456,10 @@ fn selected_markets(plan: &RunPlan, state_dir: &Path) -> Result<Vec<Market>> {
             .map(|(exchange, symbol)| Market { exchange, symbol }),
     );
     let f = &plan.config.filter;
-    let nq = plan.config.normalize_quotes;
+    let nq = plan.config.quote_fold();
     Ok(all
         .into_iter()
-        .filter(|m| f.selects_market(&m.exchange, &m.symbol, nq))
+        .filter(|m| f.selects_market(&m.exchange, &m.symbol, &nq))
         .collect())
 }
 

@@ -351,6 +351,43 @@ mod tests {
         assert_eq!(config_fingerprint(&c), "d78c8c4f1070be34");
     }
 
+    /// Issue 17 item 6: without `quote_alias` (or with the default pair spelled out) the
+    /// serialized configuration, so its fingerprint and metadata, are those of the releases
+    /// before quote aliases, `--normalize-quotes` on or off; another table is another
+    /// fingerprint.
+    #[test]
+    fn quote_aliases_keep_the_default_fingerprint_and_change_others() {
+        let plain = serde_json::to_string(&RunConfig::default()).unwrap();
+        assert!(!plain.contains("quote_alias"), "{plain}");
+        let nq = RunConfig {
+            normalize_quotes: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            serde_json::to_string(&nq).unwrap(),
+            plain.replace("\"normalize_quotes\":false", "\"normalize_quotes\":true")
+        );
+        let table = |pairs: &[(&str, &str)]| {
+            let mut c = nq.clone();
+            c.quote_alias = pairs
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect();
+            c.canonical_quote_alias();
+            c
+        };
+        let spelled = table(&[("USDC", "USD"), ("USDT", "USD")]);
+        assert_eq!(config_fingerprint(&spelled), config_fingerprint(&nq));
+        assert_eq!(spelled.metadata(), nq.metadata());
+        let tusd = table(&[("TUSD", "USD")]);
+        assert_ne!(config_fingerprint(&tusd), config_fingerprint(&nq));
+        assert!(
+            tusd.metadata()[0]
+                .1
+                .contains(r#""quote_alias":{"TUSD":"USD"}"#)
+        );
+    }
+
     /// Issue 15, reproduction 6: specs are a set; the fingerprint uses the set.
     #[test]
     fn issue_15_duplicate_specs_share_the_fingerprint_of_the_set() {

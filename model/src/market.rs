@@ -67,8 +67,8 @@ impl Market {
     }
 
     /// `symbol_norm` of this market's symbol (see [`symbol_norm`]).
-    pub fn symbol_norm(&self, normalize_quotes: bool) -> String {
-        symbol_norm(&self.symbol, normalize_quotes)
+    pub fn symbol_norm(&self, fold: &QuoteFold) -> String {
+        symbol_norm(&self.symbol, fold)
     }
 }
 
@@ -78,16 +78,75 @@ impl std::fmt::Display for Market {
     }
 }
 
-/// The quote-normalised symbol of CONTRACT §3: with `normalize_quotes`, a `USDT` or `USDC` quote
-/// segment (the second `-`-separated part) reads as `USD` (`BTC-USDT-PERP` -> `BTC-USD-PERP`);
-/// without it, the symbol itself.
-pub fn symbol_norm(symbol: &str, normalize_quotes: bool) -> String {
-    if !normalize_quotes {
+/// How quote currencies fold for `symbol_norm` and symbol filters (CONTRACT §3, §10.5): an alias
+/// table `quote → quote`, applied to the quote segment (the second `-`-separated part) of a
+/// canonical symbol. Empty: no folding (`normalize_quotes` off).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QuoteFold {
+    aliases: std::collections::BTreeMap<String, String>,
+}
+
+impl QuoteFold {
+    /// The table of `--normalize-quotes` without `--quote-alias`: `USDT=USD`, `USDC=USD`.
+    pub fn default_pair() -> Self {
+        let aliases = [("USDT", "USD"), ("USDC", "USD")]
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .into();
+        QuoteFold { aliases }
+    }
+
+    /// A table from `alias → code` pairs: codes are upper-case ASCII letters and digits, an alias
+    /// maps to another code, and no code is both an alias and a target (no chains or cycles:
+    /// `A=B` with `B=C`). The error names the pair and the rule.
+    pub fn new(aliases: &std::collections::BTreeMap<String, String>) -> Result<Self, String> {
+        let code = |c: &str| {
+            !c.is_empty()
+                && c.bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        };
+        for (a, b) in aliases {
+            if !code(a) || !code(b) {
+                return Err(format!(
+                    "quote alias {a}={b}: codes are upper-case ASCII letters and digits"
+                ));
+            }
+            if a == b {
+                return Err(format!(
+                    "quote alias {a}={b}: an alias must map to another code"
+                ));
+            }
+            if let Some(c) = aliases.get(b) {
+                return Err(format!(
+                    "quote alias {a}={b}: {b} is itself an alias ({b}={c}); chains and cycles are refused, map {a} to the final code"
+                ));
+            }
+        }
+        Ok(QuoteFold {
+            aliases: aliases.clone(),
+        })
+    }
+
+    /// The code `quote` folds to (itself when it is no alias).
+    pub fn fold<'a>(&'a self, quote: &'a str) -> &'a str {
+        self.aliases.get(quote).map_or(quote, String::as_str)
+    }
+
+    /// Whether the table folds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.aliases.is_empty()
+    }
+}
+
+/// The quote-normalised symbol of CONTRACT §3: the quote segment (the second `-`-separated
+/// part) folded by `fold` (`BTC-USDT-PERP` → `BTC-USD-PERP` with the default pair); with an
+/// empty table, the symbol itself.
+pub fn symbol_norm(symbol: &str, fold: &QuoteFold) -> String {
+    if fold.is_empty() {
         return symbol.to_string();
     }
     let mut parts: Vec<&str> = symbol.split('-').collect();
-    if parts.len() >= 2 && (parts[1] == "USDT" || parts[1] == "USDC") {
-        parts[1] = "USD";
+    if parts.len() >= 2 {
+        parts[1] = fold.fold(parts[1]);
     }
     parts.join("-")
 }
@@ -129,12 +188,36 @@ mod tests {
 
     #[test]
     fn quotes_normalise_only_when_asked() {
-        assert_eq!(symbol_norm("BTC-USDT", true), "BTC-USD");
-        assert_eq!(symbol_norm("BTC-USDC", true), "BTC-USD");
-        assert_eq!(symbol_norm("BTC-USDT-PERP", true), "BTC-USD-PERP");
-        assert_eq!(symbol_norm("BTC-USD-PERP", true), "BTC-USD-PERP");
-        assert_eq!(symbol_norm("ETH-BTC", true), "ETH-BTC");
-        assert_eq!(symbol_norm("BTC-USDT", false), "BTC-USDT");
+        let d = QuoteFold::default_pair();
+        assert_eq!(symbol_norm("BTC-USDT", &d), "BTC-USD");
+        assert_eq!(symbol_norm("BTC-USDC", &d), "BTC-USD");
+        assert_eq!(symbol_norm("BTC-USDT-PERP", &d), "BTC-USD-PERP");
+        assert_eq!(symbol_norm("BTC-USD-PERP", &d), "BTC-USD-PERP");
+        assert_eq!(symbol_norm("ETH-BTC", &d), "ETH-BTC");
+        assert_eq!(symbol_norm("BTC-TUSD", &d), "BTC-TUSD");
+        assert_eq!(symbol_norm("BTC-USDT", &QuoteFold::default()), "BTC-USDT");
+        let m = |pairs: &[(&str, &str)]| {
+            let t = pairs
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect();
+            QuoteFold::new(&t)
+        };
+        let tusd = m(&[("TUSD", "USD"), ("PAX", "USD")]).unwrap();
+        assert_eq!(symbol_norm("BTC-TUSD", &tusd), "BTC-USD");
+        assert_eq!(symbol_norm("BTC-USDT", &tusd), "BTC-USDT");
+        assert!(m(&[("USDT", "USDT")]).unwrap_err().contains("another code"));
+        assert!(
+            m(&[("A", "B"), ("B", "C")])
+                .unwrap_err()
+                .contains("chains and cycles")
+        );
+        assert!(
+            m(&[("A", "B"), ("B", "A")])
+                .unwrap_err()
+                .contains("chains and cycles")
+        );
+        assert!(m(&[("usdt", "USD")]).unwrap_err().contains("upper-case"));
     }
 
     #[test]

@@ -110,6 +110,11 @@ pub struct QualityCounters {
     pub crossed_tickers: u64,
     /// Trades processed.
     pub trades: u64,
+    /// Trades dropped as duplicates (issue 16; [`SeenTrades`]). Not in the checkpoint state
+    /// (whose bincode layout older checkpoints fix): a resumed run restores it from the
+    /// checkpoint's quality counters ([`MarketPipeline::restore_duplicate_trades`]).
+    #[serde(skip)]
+    pub duplicate_trades: u64,
 }
 
 impl QualityCounters {
@@ -122,11 +127,42 @@ impl QualityCounters {
             ("uncrossed", self.uncrossed),
             ("crossed_tickers", self.crossed_tickers),
             ("trades", self.trades),
+            ("duplicate_trades", self.duplicate_trades),
         ] {
             if v > 0 {
                 *m.entry(k.to_string()).or_default() += v;
             }
         }
+    }
+}
+
+/// The trade ids seen at the current exchange time (issue 16): trades reach the pipeline in
+/// event-time order, so the same trade recorded twice (two recorders' inputs of one market)
+/// arrives at the same `ts_event`, and a trade whose `(ts_event, trade_id)` was seen is a
+/// duplicate. Cleared when the time advances, so it holds one timestamp's trades. A trade
+/// without an id (empty) is never a duplicate. Not checkpointed: a checkpoint falls between
+/// times (all rows of one time are released together), so the set is empty there anyway.
+#[derive(Clone, Default)]
+struct SeenTrades {
+    ts_event: Nanos,
+    ids: Vec<Box<str>>,
+}
+
+impl SeenTrades {
+    /// Records `(ts_event, id)`; true when it was seen already.
+    fn repeat(&mut self, ts_event: Nanos, id: &str) -> bool {
+        if id.is_empty() {
+            return false;
+        }
+        if ts_event != self.ts_event {
+            self.ts_event = ts_event;
+            self.ids.clear();
+        }
+        if self.ids.iter().any(|s| &**s == id) {
+            return true;
+        }
+        self.ids.push(id.into());
+        false
     }
 }
 
@@ -154,6 +190,8 @@ pub struct MarketPipeline {
     counters: QualityCounters,
     #[serde(skip)]
     buckets: Vec<VpinBucket>,
+    #[serde(skip)]
+    seen_trades: SeenTrades,
 }
 
 impl MarketPipeline {
@@ -195,6 +233,7 @@ impl MarketPipeline {
             levels: Vec::new(),
             counters: QualityCounters::default(),
             buckets: Vec::new(),
+            seen_trades: SeenTrades::default(),
             params,
         })
     }
@@ -207,6 +246,12 @@ impl MarketPipeline {
     /// Quality counters so far.
     pub fn counters(&self) -> &QualityCounters {
         &self.counters
+    }
+
+    /// Sets the duplicate-trade count a resumed market had (its checkpoint's quality
+    /// counter `duplicate_trades`; 0 for a checkpoint written before it was counted).
+    pub fn restore_duplicate_trades(&mut self, n: u64) {
+        self.counters.duplicate_trades = n;
     }
 
     /// One bronze book row (`side` 0 bid, 1 ask).
@@ -360,6 +405,10 @@ impl MarketPipeline {
         sign: i8,
         sink: &mut impl FeatureSink,
     ) -> Result<(), PipelineError> {
+        if self.seen_trades.repeat(ts_event, id) {
+            self.counters.duplicate_trades += 1;
+            return Ok(());
+        }
         self.flush_book(sink)?;
         let side = match sign {
             1 => TradeSide::Buy,

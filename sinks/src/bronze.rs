@@ -10,7 +10,7 @@ use daedalus_model::datasets::{
 };
 use daedalus_model::market::Market;
 use daedalus_model::partition::Partition;
-use daedalus_model::rows::{BookRow, Dataset, TickerRow, TradeRow};
+use daedalus_model::rows::{BookRow, BookSide, Dataset, TickerRow, TradeRow};
 use daedalus_model::time::{Date, NANOS_PER_DAY};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -140,6 +140,35 @@ impl BronzeWriter {
         b.push(row);
         if b.len() >= flush {
             self.flush_one(i, Dataset::Book)?;
+        }
+        Ok(())
+    }
+
+    /// Adds the book rows of one message: `head` with each `(side, price, size)` of `levels`,
+    /// the same rows in the same order as [`BronzeWriter::book`] once per level. Why: the levels
+    /// of a message share market and times, so the partition is looked up once, not per level.
+    pub fn book_levels(
+        &mut self,
+        market: &Market,
+        head: &BookRow,
+        levels: impl ExactSizeIterator<Item = (BookSide, f64, f64)>,
+    ) -> Result<()> {
+        if levels.len() == 0 {
+            return Ok(());
+        }
+        let flush = self.flush_rows;
+        let i = self.buf(market, head.ts_event, head.ts_recv);
+        for (side, price, size) in levels {
+            let b = &mut self.slots[i].bufs.book;
+            b.push(BookRow {
+                side,
+                price,
+                size,
+                ..*head
+            });
+            if b.len() >= flush {
+                self.flush_one(i, Dataset::Book)?;
+            }
         }
         Ok(())
     }

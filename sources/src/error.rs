@@ -24,6 +24,16 @@ pub enum SourceError {
         /// What is wrong.
         rule: String,
     },
+    /// An input whose depth diffs cannot be synced (no snapshot in it and no predecessor of its
+    /// market), refused in strict mode without `--allow-unsynced` (issue 16). A watcher retries
+    /// it once a predecessor may have arrived.
+    #[error("{file}: {rule}")]
+    Unsynced {
+        /// File.
+        file: PathBuf,
+        /// Market, counts and what to do.
+        rule: String,
+    },
     /// A bronze value breaking a rule (NaN, negative size, unknown side, null timestamp).
     #[error("{path}: row {row}: {rule}")]
     Value {

@@ -11,8 +11,8 @@
 //! target writes its bytes to a scratch file once per execution (a few microseconds) rather than
 //! growing a second, in-memory code path that the product never runs.
 
-use crate::formats::{binance_raw, tardis_csv};
-use crate::ingest::options::IngestOptions;
+use crate::formats::{binance_raw, binance_vision, bybit_orderbook, hyperliquid, tardis_csv};
+use crate::ingest::options::{IngestOptions, VisionMarket};
 use crate::ingest::report::IngestReport;
 use daedalus_model::partition::{Partition, hive_value};
 use daedalus_model::rows::Dataset;
@@ -75,7 +75,10 @@ fn with_input(
 pub fn binance_raw(data: &[u8]) -> Result<(), String> {
     let (lenient, bytes) = split_mode(data);
     with_input(bytes, "in.log", |file, w| {
-        let opts = IngestOptions { lenient };
+        let opts = IngestOptions {
+            lenient,
+            ..Default::default()
+        };
         let mut report = IngestReport::default();
         binance_raw::ingest_input(file, w, &opts, &mut report, BTreeMap::new()).map(|_| ())
     })
@@ -85,9 +88,80 @@ pub fn binance_raw(data: &[u8]) -> Result<(), String> {
 pub fn tardis_csv(data: &[u8]) -> Result<(), String> {
     let (lenient, bytes) = split_mode(data);
     with_input(bytes, "in.csv", |file, w| {
-        let opts = IngestOptions { lenient };
+        let opts = IngestOptions {
+            lenient,
+            ..Default::default()
+        };
         let mut report = IngestReport::default();
         tardis_csv::ingest_input(file, w, &opts, &mut report)
+    })
+}
+
+/// A Hyperliquid recording (`<recv_ns> <json>` lines of `l2Book` and `trades` messages, gzip or
+/// not), first byte: lenient.
+pub fn hyperliquid(data: &[u8]) -> Result<(), String> {
+    let (lenient, bytes) = split_mode(data);
+    with_input(bytes, "in.log", |file, w| {
+        let opts = IngestOptions {
+            lenient,
+            ..Default::default()
+        };
+        let mut report = IngestReport::default();
+        hyperliquid::ingest_input(file, w, &opts, &mut report)
+    })
+}
+
+/// A Bybit historical order book file (`snapshot`/`delta` JSON lines with the `u` chain), first
+/// byte: lenient.
+pub fn bybit_orderbook(data: &[u8]) -> Result<(), String> {
+    let (lenient, bytes) = split_mode(data);
+    with_input(bytes, "in.data", |file, w| {
+        let opts = IngestOptions {
+            lenient,
+            ..Default::default()
+        };
+        let mut report = IngestReport::default();
+        bybit_orderbook::ingest_input(file, w, &opts, &mut report)
+    })
+}
+
+/// A `.zip` archive handed to any format: the bytes are the archive, read through the one-member
+/// stream every format uses (local headers, central directory, deflate, CRC) to its end.
+pub fn zip_archive(data: &[u8]) -> Result<(), String> {
+    let file = scratch().join("in.zip");
+    std::fs::write(&file, data).map_err(|e| format!("scratch write: {e}"))?;
+    let mut stream = crate::ingest::zip_member::open(&file).map_err(|e| e.to_string())?;
+    std::io::copy(&mut stream, &mut std::io::sink())
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// A Binance public trade archive (CSV rows, header or not; gzip or `.zip` too). The first
+/// byte: bit 0 lenient, bits 1–2 the file name (and so the market and layout: spot trades,
+/// USD-M trades, COIN-M aggTrades, spot aggTrades), bits 3–4 the `--binance-market` override
+/// (none, spot, USD-M, COIN-M).
+pub fn binance_vision(data: &[u8]) -> Result<(), String> {
+    let mode = data.first().copied().unwrap_or(0);
+    let bytes = data.get(1..).unwrap_or_default();
+    let name = [
+        "BTCUSDT-trades-2024-08-08.csv",
+        "ETHUSDT-trades-2024-08-08.csv",
+        "BTCUSD_PERP-aggTrades-2024-08-08.csv",
+        "BTCUSDT-aggTrades-2025-01-01.csv",
+    ][usize::from(mode >> 1 & 3)];
+    let forced = [
+        None,
+        Some(VisionMarket::Spot),
+        Some(VisionMarket::UsdM),
+        Some(VisionMarket::CoinM),
+    ][usize::from(mode >> 3 & 3)];
+    with_input(bytes, name, |file, w| {
+        let opts = IngestOptions {
+            lenient: mode & 1 == 1,
+            ..Default::default()
+        };
+        let mut report = IngestReport::default();
+        binance_vision::ingest_input(file, w, &opts, forced, &mut report)
     })
 }
 

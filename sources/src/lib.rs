@@ -25,5 +25,5 @@ pub use bronze::{
     BronzeFileReader, BronzePartition, Chunk, ChunkData, OrderClock, decode_batch, discover,
 };
 pub use error::{Result, SourceError};
-pub use ingest::{IngestOptions, IngestReport, InputFormat, ingest, ingest_jobs};
+pub use ingest::{IngestOptions, IngestReport, InputFormat, ingest, ingest_jobs, ingest_until};
 pub use synthetic::{GenConfig, GenReport, generate};

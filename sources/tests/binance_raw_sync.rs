@@ -83,7 +83,10 @@ fn chain_break_is_an_error_or_a_counted_gap() {
         InputFormat::BinanceRaw,
         &[p],
         out.path(),
-        &IngestOptions { lenient: true },
+        &IngestOptions {
+            lenient: true,
+            ..Default::default()
+        },
     )
     .unwrap();
     assert_eq!(r.markets["binance/BTC-USDT"].gaps, 1);

@@ -47,7 +47,10 @@ fn check(file: &Path, line: Option<u64>, rule: &str) -> daedalus_sources::ingest
         InputFormat::BinanceRaw,
         &[file.to_path_buf()],
         out.path(),
-        &IngestOptions { lenient: false },
+        &IngestOptions {
+            lenient: false,
+            ..Default::default()
+        },
     )
     .unwrap_err()
     .to_string();
@@ -65,7 +68,10 @@ fn check(file: &Path, line: Option<u64>, rule: &str) -> daedalus_sources::ingest
         InputFormat::BinanceRaw,
         &[file.to_path_buf()],
         out.path(),
-        &IngestOptions { lenient: true },
+        &IngestOptions {
+            lenient: true,
+            ..Default::default()
+        },
     )
     .unwrap()
 }
@@ -230,7 +236,10 @@ fn tardis_samples_ingest_and_bad_rows_are_reported() {
         InputFormat::TardisCsv,
         &[bad],
         out2.path(),
-        &IngestOptions { lenient: true },
+        &IngestOptions {
+            lenient: true,
+            ..Default::default()
+        },
     )
     .unwrap();
     assert_eq!(

@@ -28,7 +28,10 @@ fn rebuilt_book_matches_venue_book_ticker() {
         InputFormat::BinanceRaw,
         &files,
         dir.path(),
-        &IngestOptions { lenient: false },
+        &IngestOptions {
+            lenient: false,
+            ..Default::default()
+        },
     )
     .unwrap();
     let books = read_partitions(dir.path(), "bronze/book");

@@ -2,7 +2,7 @@
 //! input through the same entry points the cargo fuzz targets use (`fuzz/`), in a bounded run
 //! that fits CI. The contract: `Ok` or a typed error, never a panic (an abort or a hang would
 //! fail the test binary too). The long runs (libFuzzer, millions of executions per target) are
-//! described in docs/OPERATIONS.md with their counts; `write_fuzz_corpus` (ignored) writes the
+//! described in docs/OPERATIONS.md with their counts; `issue_16_fuzz_corpus_is_written_and_replays` writes the
 //! seeds below as their starting corpus.
 //!
 //! Seeds come from `../shared/data/real` when it is there (real lines, cut to a few kilobytes)
@@ -35,10 +35,34 @@ const TARGETS: &[(&str, Target, usize, usize)] = &[
         MUTATIONS,
     ),
     (
+        "binance_vision",
+        daedalus_sources::fuzzing::binance_vision,
+        8 << 10,
+        MUTATIONS,
+    ),
+    (
         "cryptofeed",
         daedalus_sources::fuzzing::cryptofeed,
         32 << 10,
         MUTATIONS,
+    ),
+    (
+        "hyperliquid",
+        daedalus_sources::fuzzing::hyperliquid,
+        64 << 10,
+        MUTATIONS,
+    ),
+    (
+        "bybit_orderbook",
+        daedalus_sources::fuzzing::bybit_orderbook,
+        64 << 10,
+        MUTATIONS,
+    ),
+    (
+        "zip_archive",
+        daedalus_sources::fuzzing::zip_archive,
+        128 << 10,
+        MUTATIONS / 4,
     ),
     (
         "ingest_state",
@@ -205,6 +229,131 @@ fn cryptofeed_seeds() -> Vec<Vec<u8>> {
     seeds
 }
 
+const HYPERLIQUID_BUILTIN: &str = concat!(
+    "1737918843893903000 {\"channel\":\"l2Book\",\"data\":{\"coin\":\"BTC\",\"time\":1737918843800,\"levels\":[[{\"n\":5,\"px\":\"105055.0\",\"sz\":\"3.03622\"}],[{\"n\":1,\"px\":\"105056.0\",\"sz\":\"0.5\"}]]}}\n",
+    "1737918844167767000 {\"channel\":\"trades\",\"data\":[{\"coin\":\"BTC\",\"px\":\"105056.0\",\"side\":\"B\",\"sz\":\"0.00219\",\"tid\":1,\"time\":1737918794873}]}\n",
+    "1737918844267767000 {\"channel\":\"trades\",\"data\":[{\"coin\":\"BTC\",\"px\":\"105055.0\",\"side\":\"A\",\"sz\":\"0.1\",\"tid\":2,\"time\":1737918844200}]}\n",
+    "1737918844393903000 {\"channel\":\"l2Book\",\"data\":{\"coin\":\"BTC\",\"time\":1737918844300,\"levels\":[[{\"n\":5,\"px\":\"105055.0\",\"sz\":\"2.9\"}],[{\"n\":1,\"px\":\"105057.0\",\"sz\":\"0.5\"}]]}}\n",
+);
+
+/// Real lines cut into seeds of `per_seed` lines below 60 KB each (book lines are long).
+fn line_seeds(lines: &[Vec<u8>], per_seed: usize, seeds: &mut Vec<Vec<u8>>) {
+    for w in lines.chunks(per_seed) {
+        let seed = join_lines(w);
+        if seed.len() < 60 << 10 {
+            seeds.push(seed);
+        }
+    }
+}
+
+fn hyperliquid_seeds() -> Vec<Vec<u8>> {
+    let mut seeds = vec![HYPERLIQUID_BUILTIN.as_bytes().to_vec()];
+    if let Some(real) = real_data() {
+        let lines = head_lines(
+            &real.join("hftbacktest/hyperliquid/btcusd_20250126.gz"),
+            0,
+            48,
+        );
+        line_seeds(&lines, 6, &mut seeds);
+    }
+    seeds
+}
+
+const BYBIT_BUILTIN: &str = concat!(
+    "{\"topic\":\"orderbook.500.XRPUSDT\",\"type\":\"snapshot\",\"ts\":1733011200691,\"data\":{\"s\":\"XRPUSDT\",\"b\":[[\"1.9531\",\"6198\"]],\"a\":[[\"1.9532\",\"100\"]],\"u\":1,\"seq\":10},\"cts\":1733011200690}\n",
+    "{\"topic\":\"orderbook.500.XRPUSDT\",\"type\":\"delta\",\"ts\":1733011200693,\"data\":{\"s\":\"XRPUSDT\",\"b\":[[\"1.9531\",\"0\"]],\"a\":[[\"1.9533\",\"7\"]],\"u\":2,\"seq\":11},\"cts\":1733011200692}\n",
+);
+
+/// The lines of the real Bybit archive's one member.
+fn bybit_real_lines() -> Vec<Vec<u8>> {
+    let Some(real) = real_data() else {
+        return Vec::new();
+    };
+    let Ok(f) = std::fs::File::open(real.join("nautilus_trader/bybit/xrpusdt-ob500.data.zip"))
+    else {
+        return Vec::new();
+    };
+    let mut a = zip::ZipArchive::new(f).expect("real bybit archive");
+    let member = a.by_index(0).expect("its one member");
+    BufReader::new(member)
+        .split(b'\n')
+        .map_while(Result::ok)
+        .collect()
+}
+
+fn bybit_seeds() -> Vec<Vec<u8>> {
+    let mut seeds = vec![BYBIT_BUILTIN.as_bytes().to_vec()];
+    let lines = bybit_real_lines();
+    line_seeds(&lines, 5, &mut seeds);
+    seeds
+}
+
+/// `bytes` as the one member of a zip archive, deflated or stored.
+fn zipped(name: &str, bytes: &[u8], deflate: bool) -> Vec<u8> {
+    use std::io::Write;
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let method = if deflate {
+        zip::CompressionMethod::Deflated
+    } else {
+        zip::CompressionMethod::Stored
+    };
+    let opts = zip::write::SimpleFileOptions::default().compression_method(method);
+    w.start_file(name, opts).expect("zip member");
+    w.write_all(bytes).expect("zip write");
+    w.finish().expect("zip finish").into_inner()
+}
+
+/// The real Bybit archive as it is, and small archives of the other seeds (both methods).
+fn zip_seeds() -> Vec<Vec<u8>> {
+    let mut seeds = Vec::new();
+    if let Some(real) = real_data()
+        && let Ok(b) = std::fs::read(real.join("nautilus_trader/bybit/xrpusdt-ob500.data.zip"))
+    {
+        seeds.push(b);
+    }
+    for deflate in [true, false] {
+        seeds.push(zipped("in.data", BYBIT_BUILTIN.as_bytes(), deflate));
+        seeds.push(zipped("in.log", BINANCE_BUILTIN.as_bytes(), deflate));
+    }
+    seeds
+}
+
+/// Binance public archive rows, one seed per layout (the mode byte picks the file name, see
+/// `fuzzing::binance_vision`): spot trades without header (ms, `True`/`False`), USD-M trades
+/// with header, COIN-M aggTrades with header, spot aggTrades in µs; each strict and lenient.
+const VISION_BUILTIN: [(u8, &str); 4] = [
+    (
+        0,
+        "3740919981,61837.63000000,0.00200000,123.67526000,1723075200016,True,True\n\
+         3740919982,61837.64000000,0.00100000,61.83764000,1723075200017,False,True\n",
+    ),
+    (
+        2,
+        "id,price,qty,quote_qty,time,is_buyer_maker\n\
+         4651250830,2685.53,0.010,26.85530,1723075200054,true\n\
+         4651250831,2685.54,0.500,1342.77,1723075200060,false\n",
+    ),
+    (
+        4,
+        "agg_trade_id,price,quantity,first_trade_id,last_trade_id,transact_time,is_buyer_maker\n\
+         895123456,61850.1,3,1034567890,1034567892,1723075200101,false\n",
+    ),
+    (
+        6,
+        "3374564191,93576.00000000,0.00017000,5086941958,5086941958,1735689600090493,True,True\n\
+         3374564192,93576.01000000,0.00300000,5086941959,5086941960,1735689600145267,False,True\n",
+    ),
+];
+
+fn binance_vision_seeds() -> Vec<Vec<u8>> {
+    VISION_BUILTIN
+        .iter()
+        .flat_map(|(mode, rows)| {
+            [0u8, 1].map(|lenient| [&[mode | lenient][..], rows.as_bytes()].concat())
+        })
+        .collect()
+}
+
 /// The checkpoints of the previous release's fixture root, as files (mode byte 0) and as
 /// `[header length][header][state]` to be re-framed with a valid checksum (mode byte 1).
 fn checkpoint_seeds() -> Vec<Vec<u8>> {
@@ -296,7 +445,11 @@ fn seeds(target: &str) -> Vec<Vec<u8>> {
     match target {
         "binance_raw" => with_modes(binance_seeds()),
         "tardis_csv" => with_modes(tardis_seeds()),
+        "binance_vision" => binance_vision_seeds(),
         "cryptofeed" => with_modes(cryptofeed_seeds()),
+        "hyperliquid" => with_modes(hyperliquid_seeds()),
+        "bybit_orderbook" => with_modes(bybit_seeds()),
+        "zip_archive" => zip_seeds(),
         "ingest_state" => ingest_state_seeds(),
         "partition_path" => partition_seeds(),
         "checkpoint" => checkpoint_seeds(),
@@ -387,6 +540,18 @@ fn issue_16_seeds_are_accepted_unmutated() {
     let mut t = vec![0u8];
     t.extend_from_slice(TARDIS_BUILTIN.as_bytes());
     assert_eq!(daedalus_sources::fuzzing::tardis_csv(&t), Ok(()));
+    let mut h = vec![0u8];
+    h.extend_from_slice(HYPERLIQUID_BUILTIN.as_bytes());
+    assert_eq!(daedalus_sources::fuzzing::hyperliquid(&h), Ok(()));
+    let mut b = vec![0u8];
+    b.extend_from_slice(BYBIT_BUILTIN.as_bytes());
+    assert_eq!(daedalus_sources::fuzzing::bybit_orderbook(&b), Ok(()));
+    for s in zip_seeds() {
+        assert_eq!(daedalus_sources::fuzzing::zip_archive(&s), Ok(()));
+    }
+    for s in binance_vision_seeds() {
+        assert_eq!(daedalus_sources::fuzzing::binance_vision(&s), Ok(()));
+    }
     for s in checkpoint_seeds() {
         assert_eq!(daedalus_dataflow::fuzzing::checkpoint(&s), Ok(()));
     }
@@ -397,16 +562,31 @@ fn issue_16_seeds_are_accepted_unmutated() {
     assert_eq!(daedalus_sources::fuzzing::partition_path(p), Ok(()));
 }
 
-/// Writes every target's seeds as the starting corpus of the cargo fuzz runs:
-/// `cargo test --release -p daedalus-tests --test issue_16_fuzz -- --ignored write_fuzz_corpus`.
+/// Writes every target's seeds as the starting corpus of the cargo fuzz runs (`fuzz/run.sh`
+/// sets `DAEDALUS_FUZZ_CORPUS=fuzz/corpus`; otherwise a scratch directory) and replays each file
+/// written through its target: what libFuzzer starts from is what this harness checked. A target
+/// whose corpus directory already exists keeps it (earlier runs grew it).
 #[test]
-#[ignore]
-fn write_fuzz_corpus() {
-    for &(name, ..) in TARGETS {
-        let dir = repo().join("fuzz/corpus").join(name);
-        std::fs::create_dir_all(&dir).expect("corpus dir");
-        for (i, s) in seeds(name).iter().enumerate() {
-            std::fs::write(dir.join(format!("seed-{i:03}")), s).expect("corpus file");
+fn issue_16_fuzz_corpus_is_written_and_replays() {
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let base = std::env::var_os("DAEDALUS_FUZZ_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| scratch.path().to_path_buf());
+    for &(name, run, ..) in TARGETS {
+        let dir = base.join(name);
+        if !dir.exists() {
+            std::fs::create_dir_all(&dir).expect("corpus dir");
+            for (i, s) in seeds(name).iter().enumerate() {
+                std::fs::write(dir.join(format!("seed-{i:03}")), s).expect("corpus file");
+            }
         }
+        let mut replayed = 0;
+        for e in std::fs::read_dir(&dir).expect("corpus dir").flatten() {
+            let input = std::fs::read(e.path()).expect("corpus file");
+            let r = catch_unwind(AssertUnwindSafe(|| run(&input)));
+            assert!(r.is_ok(), "{name}: {} panicked", e.path().display());
+            replayed += 1;
+        }
+        assert!(replayed >= 1, "{name}: empty corpus");
     }
 }

@@ -74,7 +74,10 @@ fn ingest_real() -> Option<tempfile::TempDir> {
         InputFormat::BinanceRaw,
         &files,
         d.path(),
-        &IngestOptions { lenient: false },
+        &IngestOptions {
+            lenient: false,
+            ..Default::default()
+        },
     )
     .unwrap();
     Some(d)

@@ -120,9 +120,7 @@ fn run(a: &IngestArgs, dir: &Path) -> Result<()> {
     let wait = if a.wait { Wait::Block } else { Wait::Refuse };
     let _ingest = ingest_lock(&a.root, wait)?;
     let metrics = Arc::new(Metrics::for_ingest());
-    if let Some(addr) = &a.metrics {
-        crate::metrics::serve(crate::metrics::parse_addr(addr)?, metrics.clone())?;
-    }
+    let _server = crate::metrics::serve_opt(a.metrics.as_deref(), &metrics)?;
     let stop = stop_flag()?;
     let (tx, rx) = channel();
     let _events = fs_events(&dir, tx);
@@ -130,8 +128,8 @@ fn run(a: &IngestArgs, dir: &Path) -> Result<()> {
     let poll = a.watch.poll.unwrap_or(POLL);
     let mut w = Watcher {
         a,
-        format: a.format.input_format(),
-        opts: IngestOptions { lenient: a.lenient },
+        format: a.format.input_format(a.binance_market),
+        opts: a.options(),
         landing: Landing::new(dir.clone()),
         metrics,
         totals: Totals::default(),
@@ -158,8 +156,9 @@ fn run(a: &IngestArgs, dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// First SIGINT/SIGTERM: set the flag (finish the batch, stop, exit 0). A second one: exit 130.
-fn stop_flag() -> Result<Arc<AtomicBool>> {
+/// First SIGINT/SIGTERM: set the flag (the caller finishes what it commits and stops). A second
+/// one: exit 130 at once. Shared by `ingest --watch` and plain `ingest`.
+pub(crate) fn stop_flag() -> Result<Arc<AtomicBool>> {
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register_conditional_shutdown(sig, 130, stop.clone())
@@ -242,7 +241,9 @@ fn warn_reapplied(batch: &[PathBuf], report: &IngestReport) {
 /// The file a source error is about, if any.
 fn error_file(e: &SourceError) -> Option<&Path> {
     match e {
-        SourceError::Line { file, .. } | SourceError::File { file, .. } => Some(file),
+        SourceError::Line { file, .. }
+        | SourceError::File { file, .. }
+        | SourceError::Unsynced { file, .. } => Some(file),
         SourceError::Io { path, .. } => Some(path),
         _ => None,
     }
@@ -278,6 +279,10 @@ impl Watcher<'_> {
         let unchanged = (todo.len() as u64).saturating_sub(new);
         for p in &todo {
             self.landing.mark(p, Status::Done);
+        }
+        if new > 0 {
+            // A file refused as unsynced may continue an input committed now.
+            self.landing.retry_unsynced();
         }
         let im = &self.metrics.ingest;
         im.inputs_seen.inc_by(seen as u64);
@@ -321,9 +326,13 @@ impl Watcher<'_> {
         } else {
             return Err(anyhow!(e).context("ingest --watch: not an input error, stopping"));
         };
+        let status = match e {
+            SourceError::Unsynced { .. } => Status::Unsynced,
+            _ => Status::Rejected,
+        };
         for p in &out {
             tracing::error!("rejected {}: {rule}", p.display());
-            self.landing.mark(p, Status::Rejected);
+            self.landing.mark(p, status);
         }
         Ok(out)
     }
@@ -383,6 +392,9 @@ impl Watcher<'_> {
                 rejected.len(),
                 report.applied
             );
+            for w in report.warnings() {
+                println!("{w}");
+            }
         }
         Ok(())
     }

@@ -63,9 +63,7 @@ pub(crate) fn run(a: &RunArgs) -> Result<()> {
         None
     };
     let observer = Arc::new(MetricsObserver::new(Arc::new(Metrics::default())));
-    if let Some(addr) = &a.mode.metrics {
-        crate::metrics::serve(crate::metrics::parse_addr(addr)?, observer.metrics.clone())?;
-    }
+    let _server = crate::metrics::serve_opt(a.mode.metrics.as_deref(), &observer.metrics)?;
     let exec = exec_options(&a.mode, observer.clone());
     let watch = exec.watch.is_some();
     if watch && a.mode.restate && cl.processes > 1 {

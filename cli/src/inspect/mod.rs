@@ -282,7 +282,7 @@ pub(crate) fn find_partitions(
                                 }
                                 continue;
                             };
-                            if !filter.matches(exchange, symbol, date, false) {
+                            if !filter.matches(exchange, symbol, date, &Default::default()) {
                                 continue;
                             }
                             out.push(FoundPartition {

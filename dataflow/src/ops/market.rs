@@ -227,7 +227,10 @@ fn new_market(
                     }
                 })?;
             let prov = r.checkpoint.header.outputs.iter().any(|o| o.provisional);
-            (saved.pipeline, saved.last_key, saved.max_ts, prov)
+            let mut pipeline = saved.pipeline;
+            let dups = r.checkpoint.header.quality.get("duplicate_trades");
+            pipeline.restore_duplicate_trades(dups.copied().unwrap_or(0));
+            (pipeline, saved.last_key, saved.max_ts, prov)
         }
         None => (MarketPipeline::new(params)?, None, None, false),
     };

@@ -12,6 +12,7 @@ use crate::error::{Result, SourceError};
 use crate::ingest::lines::Lines;
 use crate::ingest::options::IngestOptions;
 use crate::ingest::report::IngestReport;
+use crate::ingest::trades::TradeGate;
 use daedalus_model::market::Market;
 use daedalus_model::time::Nanos;
 use daedalus_sinks::bronze::BronzeWriter;
@@ -30,12 +31,16 @@ pub(crate) fn ingest_input(
     let mut lines = Lines::open(file)?;
     let mut d = Driver::new(file, !opts.lenient, seeds);
     let mut any = false;
+    let mut gate = Gate {
+        trades: TradeGate::default(),
+        lenient: opts.lenient,
+    };
     while let Some((n, text)) = lines.next_line(opts.lenient, report)? {
         any = true;
         if let Err(e) = d.on_line(n, text) {
             bad_line(e, text, &mut d, opts, report)?;
         }
-        drain(&mut d, w, report)?;
+        drain(&mut d, w, report, &mut gate, (file, n))?;
     }
     if !any {
         report.empty_inputs += 1;
@@ -57,8 +62,20 @@ pub(crate) fn ingest_input(
     Ok(out)
 }
 
-/// Writes the rows the markets emitted so far.
-fn drain(d: &mut Driver, w: &mut BronzeWriter, report: &mut IngestReport) -> Result<()> {
+/// The trade checks of one input ([`crate::ingest::trades`]) and its strictness.
+struct Gate {
+    trades: TradeGate,
+    lenient: bool,
+}
+
+/// Writes the rows the markets emitted so far (by the line `at`).
+fn drain(
+    d: &mut Driver,
+    w: &mut BronzeWriter,
+    report: &mut IngestReport,
+    gate: &mut Gate,
+    at: (&Path, u64),
+) -> Result<()> {
     for m in d.sink.markets_mut() {
         let (book, trades, ticker) = m.take_rows();
         if book.is_empty() && trades.is_empty() && ticker.is_empty() {
@@ -67,13 +84,12 @@ fn drain(d: &mut Driver, w: &mut BronzeWriter, report: &mut IngestReport) -> Res
         let market = &m.out.market;
         let c = report.market(market);
         c.book_rows += book.len() as u64;
-        c.trades += trades.len() as u64;
         c.tickers += ticker.len() as u64;
         for r in book {
             w.book(market, r)?;
         }
         for r in trades {
-            w.trade(market, r)?;
+            gate.trades.write(w, report, gate.lenient, at, market, r)?;
         }
         for r in ticker {
             w.ticker(market, r)?;

@@ -66,6 +66,7 @@ pub(crate) fn ingest_input(
         w,
         report,
         lenient: opts.lenient,
+        trades: Default::default(),
     };
     let mut lines = Lines::open(file)?;
     let mut chains = Chains::new();
@@ -84,7 +85,11 @@ pub(crate) fn ingest_input(
         };
         match rows_of(&msg, &mut chains) {
             Ok(Parsed::Rows(market, rows, gap)) => write(&market, rows, gap, file, line, &mut ctx)?,
-            Ok(Parsed::Unsynced(market)) => ctx.report.market(&market).unsynced_diffs += 1,
+            Ok(Parsed::Unsynced(market, rows)) => {
+                let c = ctx.report.market(&market);
+                c.unsynced_diffs += 1;
+                c.unsynced_rows += rows;
+            }
             Err(rule) => ctx.bad_line(file, line, rule, "bad bybit line")?,
         }
     }
@@ -124,8 +129,8 @@ fn write(
 enum Parsed {
     /// Its rows, and the chain break it makes.
     Rows(Market, Vec<BookRow>, Gap),
-    /// A delta before any snapshot of its market: not applicable.
-    Unsynced(Market),
+    /// A delta before any snapshot of its market: not applicable (its level count).
+    Unsynced(Market, u64),
 }
 
 /// The rows of one message and whether it breaks the chain.
@@ -143,7 +148,10 @@ fn rows_of(m: &Message, chains: &mut Chains) -> std::result::Result<Parsed, Stri
     // the previous row's `seq`, which is how the book state machine sees the gap.
     let (is_snapshot, prev_seq, gap) = match (m.kind.as_str(), *last) {
         ("snapshot", _) => (true, None, None),
-        ("delta", None) => return Ok(Parsed::Unsynced(market)),
+        ("delta", None) => {
+            let rows = m.data.b.len() + m.data.a.len();
+            return Ok(Parsed::Unsynced(market, rows as u64));
+        }
         ("delta", Some(prev)) => {
             let gap = (Some(prev) != u.checked_sub(1)).then_some((prev.wrapping_add(1), u));
             (false, u.checked_sub(1), gap)

@@ -3,6 +3,9 @@
 
 use crate::error::{Result, SourceError};
 use crate::ingest::report::IngestReport;
+use crate::ingest::trades::TradeGate;
+use daedalus_model::market::Market;
+use daedalus_model::rows::TradeRow;
 use daedalus_sinks::bronze::BronzeWriter;
 use std::path::Path;
 
@@ -14,9 +17,18 @@ pub(super) struct Ctx<'a> {
     pub(super) report: &'a mut IngestReport,
     /// Skip and count bad lines instead of failing.
     pub(super) lenient: bool,
+    /// The trade ids written so far (duplicates are dropped and counted).
+    pub(super) trades: TradeGate,
 }
 
 impl Ctx<'_> {
+    /// Writes a trade read at `file:line` after the checks of [`crate::ingest::trades`]:
+    /// a duplicate is dropped and counted, a sub-resolution size is a bad line.
+    pub(super) fn trade(&mut self, at: (&Path, u64), market: &Market, row: TradeRow) -> Result<()> {
+        self.trades
+            .write(self.w, self.report, self.lenient, at, market, row)
+    }
+
     /// A line breaking `rule`: an error, or with `lenient` a warning and a skip counted under
     /// `lenient_key`.
     pub(super) fn bad_line(

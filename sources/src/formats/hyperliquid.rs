@@ -98,19 +98,20 @@ pub(crate) fn ingest_input(
         w,
         report,
         lenient: opts.lenient,
+        trades: Default::default(),
     };
     let mut lines = Lines::open(file)?;
     let mut st = InputState::default();
     while let Some((line, text)) = lines.next_line(ctx.lenient, ctx.report)? {
         match parse_line(text, &mut st) {
-            Ok(p) => write(p, &mut ctx)?,
+            Ok(p) => write(p, (file, line), &mut ctx)?,
             Err(rule) => ctx.bad_line(file, line, rule, "bad hyperliquid line")?,
         }
     }
     Ok(())
 }
 
-fn write(p: Parsed, ctx: &mut Ctx) -> Result<()> {
+fn write(p: Parsed, at: (&Path, u64), ctx: &mut Ctx) -> Result<()> {
     match p {
         Parsed::Skip => {}
         Parsed::Book(market, rows) => snapshot_feed::write(ctx, &market, rows)?,
@@ -119,8 +120,7 @@ fn write(p: Parsed, ctx: &mut Ctx) -> Result<()> {
                 ctx.report.market(&market).history_trades += n;
             }
             for (market, r) in rows {
-                ctx.report.market(&market).trades += 1;
-                ctx.w.trade(&market, r)?;
+                ctx.trade(at, &market, r)?;
             }
         }
     }

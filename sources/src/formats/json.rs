@@ -19,6 +19,20 @@ pub(crate) type Fast<T> = std::result::Result<T, Unsupported>;
 /// Nesting deeper than this is left to serde_json.
 const MAX_DEPTH: u32 = 64;
 
+/// The bytes that end the plain part of a JSON string: its closing quote, an escape, or a
+/// control character (invalid inside a string). One table lookup per byte.
+const STOP: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 0x20 {
+        t[c] = true;
+        c += 1;
+    }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t
+};
+
 /// A cursor over one JSON text.
 pub(crate) struct Json<'a> {
     s: &'a str,
@@ -46,6 +60,7 @@ impl<'a> Json<'a> {
         Json::new(&self.s[from..to])
     }
 
+    #[inline]
     fn ws(&mut self) {
         while let Some(c) = self.b.get(self.i) {
             if matches!(c, b' ' | b'\t' | b'\n' | b'\r') {
@@ -57,11 +72,13 @@ impl<'a> Json<'a> {
     }
 
     /// The next non-whitespace byte, not consumed.
+    #[inline]
     pub(crate) fn peek(&mut self) -> Option<u8> {
         self.ws();
         self.b.get(self.i).copied()
     }
 
+    #[inline]
     fn eat(&mut self, c: u8) -> Fast<()> {
         if self.peek() == Some(c) {
             self.i += 1;
@@ -80,12 +97,14 @@ impl<'a> Json<'a> {
     }
 
     /// Starts an object: `{`.
+    #[inline]
     pub(crate) fn object(&mut self) -> Fast<()> {
         self.eat(b'{')
     }
 
     /// The next key of an object started with [`Json::object`] (consuming `:`), or `None` at
     /// its `}`. `first` tracks whether a `,` is due.
+    #[inline]
     pub(crate) fn key(&mut self, first: &mut bool) -> Fast<Option<&'a str>> {
         if self.peek() == Some(b'}') {
             self.i += 1;
@@ -95,41 +114,59 @@ impl<'a> Json<'a> {
             self.eat(b',')?;
         }
         *first = false;
+        // One-letter keys (most of Binance's) without the general string scan.
+        self.ws();
+        if let Some(&[b'"', c, b'"', b':']) = self.b.get(self.i..self.i + 4)
+            && c.is_ascii()
+            && !STOP[usize::from(c)]
+        {
+            let k = self.s.get(self.i + 1..self.i + 2).ok_or(Unsupported)?;
+            self.i += 4;
+            return Ok(Some(k));
+        }
         let k = self.str()?;
         self.eat(b':')?;
         Ok(Some(k))
     }
 
     /// A string without escapes (an escaped one is [`Unsupported`]).
+    #[inline]
     pub(crate) fn str(&mut self) -> Fast<&'a str> {
         self.eat(b'"')?;
         let start = self.i;
-        loop {
-            match self.b.get(self.i) {
-                Some(b'"') => break,
-                Some(b'\\') | None => return Err(Unsupported),
-                Some(c) if *c < 0x20 => return Err(Unsupported),
-                Some(_) => self.i += 1,
-            }
+        let rest = &self.b[start..];
+        let n = rest
+            .iter()
+            .position(|&c| STOP[usize::from(c)])
+            .ok_or(Unsupported)?;
+        if rest[n] != b'"' {
+            return Err(Unsupported);
         }
+        self.i = start + n;
         let out = self.s.get(start..self.i).ok_or(Unsupported)?;
         self.i += 1;
         Ok(out)
     }
 
     /// The digits of a plain JSON integer: `0` or `[1-9][0-9]*`, no fraction or exponent.
+    #[inline]
     fn digits(&mut self) -> Fast<u64> {
         let start = self.i;
+        let run = &self.b[start..];
+        let n = run.iter().take_while(|c| c.is_ascii_digit()).count();
+        // Up to 19 digits cannot overflow a u64 (10^19 - 1 < 2^64): checked steps only beyond.
         let mut v: u64 = 0;
-        while let Some(c) = self.b.get(self.i).filter(|c| c.is_ascii_digit()) {
+        for &c in &run[..n.min(19)] {
+            v = v * 10 + u64::from(c - b'0');
+        }
+        for &c in run.get(19..n).unwrap_or_default() {
             v = v
                 .checked_mul(10)
                 .and_then(|v| v.checked_add(u64::from(c - b'0')))
                 .ok_or(Unsupported)?;
-            self.i += 1;
         }
-        let n = self.i - start;
-        let leading_zero = n > 1 && self.b[start] == b'0';
+        self.i = start + n;
+        let leading_zero = n > 1 && run[0] == b'0';
         let more = matches!(self.b.get(self.i), Some(b'.' | b'e' | b'E'));
         if n == 0 || leading_zero || more {
             return Err(Unsupported);
@@ -138,12 +175,14 @@ impl<'a> Json<'a> {
     }
 
     /// An unsigned integer.
+    #[inline]
     pub(crate) fn u64(&mut self) -> Fast<u64> {
         self.ws();
         self.digits()
     }
 
     /// A signed integer.
+    #[inline]
     pub(crate) fn i64(&mut self) -> Fast<i64> {
         let neg = self.peek() == Some(b'-');
         if neg {
@@ -183,12 +222,14 @@ impl<'a> Json<'a> {
     }
 
     /// Starts an array: `[`.
+    #[inline]
     pub(crate) fn array(&mut self) -> Fast<()> {
         self.eat(b'[')
     }
 
     /// Whether another element of an array started with [`Json::array`] follows (consuming the
     /// `,` before it), or consumes its `]`.
+    #[inline]
     pub(crate) fn more(&mut self, first: &mut bool) -> Fast<bool> {
         if self.peek() == Some(b']') {
             self.i += 1;
@@ -269,6 +310,56 @@ impl<'a> Json<'a> {
         }
         self.i - start
     }
+
+    /// An array of two-string arrays of plain decimals, `[["p","q"],...]`, written compactly
+    /// (no whitespace, no escapes): each pair goes to `each` as its two values (the
+    /// [`fixed_decimal`] of each string). `None` when the value is not exactly in that form or
+    /// `each` refuses a pair (returns `false`); the cursor is then where it was and pairs
+    /// already given must be discarded by the caller, who reads the value with the general
+    /// methods instead.
+    ///
+    /// Why: the levels of Binance depth updates are most of the bytes of a recording; this
+    /// reads them in one pass, each decimal parsed where it is scanned, without the key/value
+    /// machinery. A value outside this form is not rejected here, only left to the general
+    /// path, so the form only changes speed, never what is accepted.
+    pub(crate) fn compact_decimal_pairs(
+        &mut self,
+        mut each: impl FnMut(f64, f64) -> bool,
+    ) -> Option<()> {
+        self.ws();
+        let b = self.b;
+        let mut i = self.i;
+        if b.get(i) != Some(&b'[') {
+            return None;
+        }
+        i += 1;
+        if b.get(i) == Some(&b']') {
+            self.i = i + 1;
+            return Some(());
+        }
+        loop {
+            if b.get(i..i + 2) != Some(b"[\"") {
+                return None;
+            }
+            let (p, j) = plain_decimal(b, i + 2)?;
+            if b.get(j..j + 3) != Some(b"\",\"") {
+                return None;
+            }
+            let (q, k) = plain_decimal(b, j + 3)?;
+            if b.get(k..k + 2) != Some(b"\"]") || !each(p, q) {
+                return None;
+            }
+            i = k + 2;
+            match b.get(i) {
+                Some(b',') => i += 1,
+                Some(b']') => {
+                    self.i = i + 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
 }
 
 /// Powers of ten exactly representable as `f64`.
@@ -282,32 +373,56 @@ const POW10: [f64; 23] = [
 /// is at most 2^53 and the scale at most 10^22 (Clinger's fast path), so the value is bit for
 /// bit what `str::parse::<f64>` gives. `None` for anything else (the caller then uses the
 /// general parser).
+#[inline]
 pub(crate) fn fixed_decimal(s: &str) -> Option<f64> {
-    let b = s.as_bytes();
-    let mut m: u64 = 0;
-    let mut digits = 0usize;
-    let mut frac: Option<usize> = None;
-    for (i, &c) in b.iter().enumerate() {
-        match c {
-            b'0'..=b'9' => {
-                if digits == 19 {
-                    return None;
-                }
-                m = m * 10 + u64::from(c - b'0');
-                if m > 0 {
-                    digits += 1;
-                }
-            }
-            b'.' if frac.is_none() && i > 0 && i + 1 < b.len() => frac = Some(i + 1),
-            _ => return None,
-        }
+    match plain_decimal(s.as_bytes(), 0) {
+        Some((v, end)) if end == s.len() => Some(v),
+        _ => None,
     }
-    if b.is_empty() || m > (1u64 << 53) {
+}
+
+/// The [`fixed_decimal`] of the run of digits and dots starting at `b[start]`, and the index
+/// of the first byte after the run. `None` when the run is not a decimal the fast path reads
+/// exactly (empty, a dot first or last, two dots, more than 19 significant digits, a mantissa
+/// over 2^53, a scale over 10^22).
+pub(crate) fn plain_decimal(b: &[u8], start: usize) -> Option<(f64, usize)> {
+    let mut m: u64 = 0;
+    let mut sig = 0usize;
+    let mut i = mantissa_digits(b, start, &mut m, &mut sig)?;
+    if i == start {
         return None;
     }
-    let scale = frac.map_or(0, |f| b.len() - f);
+    let mut scale = 0;
+    if b.get(i) == Some(&b'.') {
+        let f = i + 1;
+        i = mantissa_digits(b, f, &mut m, &mut sig)?;
+        if i == f || b.get(i) == Some(&b'.') {
+            return None;
+        }
+        scale = i - f;
+    }
+    if m > (1u64 << 53) {
+        return None;
+    }
     let p = POW10.get(scale)?;
-    Some(m as f64 / p)
+    Some((m as f64 / p, i))
+}
+
+/// Appends the run of digits at `b[i]` to the mantissa `m` (`sig`: its significant digits so
+/// far, at most 19 so that `m` cannot overflow); the index after the run.
+#[inline]
+fn mantissa_digits(b: &[u8], mut i: usize, m: &mut u64, sig: &mut usize) -> Option<usize> {
+    while let Some(&c) = b.get(i).filter(|c| c.is_ascii_digit()) {
+        if *sig == 19 {
+            return None;
+        }
+        *m = *m * 10 + u64::from(c - b'0');
+        if *m > 0 {
+            *sig += 1;
+        }
+        i += 1;
+    }
+    Some(i)
 }
 
 #[cfg(test)]
@@ -410,5 +525,53 @@ mod tests {
         ] {
             assert_eq!(fixed_decimal(other), None, "{other}");
         }
+    }
+
+    /// The grammar `[0-9]+(\.[0-9]+)?` with at most 19 significant digits, a mantissa of at
+    /// most 2^53 and at most 22 fraction digits, checked naively.
+    fn naive_fixed(s: &str) -> bool {
+        let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+        let all_digits = |t: &str| t.bytes().all(|c| c.is_ascii_digit());
+        if int.is_empty() || !all_digits(int) || !all_digits(frac) {
+            return false;
+        }
+        if s.contains('.') && frac.is_empty() {
+            return false;
+        }
+        let m = format!("{int}{frac}");
+        let sig = m.trim_start_matches('0');
+        sig.len() <= 19 && sig.parse::<u64>().unwrap_or(0) <= (1 << 53) && frac.len() <= 22
+    }
+
+    #[test]
+    fn plain_decimals_agree_with_the_grammar_and_the_general_parser_on_random_strings() {
+        use rand::{Rng, SeedableRng};
+        let mut r = rand_chacha::ChaCha8Rng::seed_from_u64(8);
+        let mut hits = 0;
+        for _ in 0..300_000 {
+            let n = r.gen_range(0..26);
+            let s: String = (0..n)
+                .map(|_| match r.gen_range(0..30) {
+                    0 => '.',
+                    1 => '0',
+                    2 => ['e', '-', '"', ' '][r.gen_range(0..4)],
+                    _ => char::from(b'0' + r.gen_range(0..10u8)),
+                })
+                .collect();
+            let got = fixed_decimal(&s);
+            assert_eq!(got.is_some(), naive_fixed(&s), "{s:?}");
+            if let Some(v) = got {
+                hits += 1;
+                assert_eq!(v.to_bits(), s.parse::<f64>().unwrap().to_bits(), "{s:?}");
+            }
+            // Inside a longer text the run ends at the first byte that is neither.
+            let quoted = format!("{s}\"]");
+            if let Some((v, end)) = plain_decimal(quoted.as_bytes(), 0) {
+                let run = quoted[..end].to_string();
+                assert!(!quoted[end..].starts_with(|c: char| c.is_ascii_digit() || c == '.'));
+                assert_eq!(Some(v), fixed_decimal(&run), "{s:?}");
+            }
+        }
+        assert!(hits > 10_000, "{hits}");
     }
 }

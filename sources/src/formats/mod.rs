@@ -2,6 +2,7 @@
 //! [`Ctx`](context::Ctx) it is given and imports only leaf modules (options, report, lines).
 
 pub(crate) mod binance_raw;
+pub(crate) mod binance_vision;
 pub(crate) mod bybit_orderbook;
 mod context;
 mod fields;

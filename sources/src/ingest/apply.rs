@@ -12,7 +12,7 @@ use super::state::{AppliedInput, Chain, MarketState, encode, state_rel};
 use crate::cryptofeed;
 use crate::error::{Result, SourceError};
 use crate::formats::binance_raw;
-use crate::formats::{bybit_orderbook, hyperliquid, tardis_csv};
+use crate::formats::{binance_vision, bybit_orderbook, hyperliquid, tardis_csv};
 use daedalus_model::market::Market;
 use daedalus_sinks::bronze::{BronzeWriter, StagedBronze};
 use std::collections::{BTreeMap, BTreeSet};
@@ -70,12 +70,50 @@ pub(crate) fn parse_input(
             bybit_orderbook::ingest_input(&info.path, &mut w, opts, &mut report)?;
             BTreeMap::new()
         }
+        InputFormat::BinanceVision { market } => {
+            binance_vision::ingest_input(&info.path, &mut w, opts, market, &mut report)?;
+            BTreeMap::new()
+        }
     };
+    report.note_unsynced(&info.path);
+    refuse_unsynced(&report, opts)?;
     Ok(Parsed {
         staged: w.stage()?,
         report,
         chains,
         seeds,
+    })
+}
+
+/// Strict mode without `--allow-unsynced`: an input with unsynced depth diffs is an error
+/// naming file, market and count (issue 16). The input's staged files go with the writer, so
+/// nothing of it is committed.
+fn refuse_unsynced(report: &IngestReport, opts: &IngestOptions) -> Result<()> {
+    if opts.lenient || opts.allow_unsynced {
+        return Ok(());
+    }
+    let Some(u) = report.unsynced.first() else {
+        return Ok(());
+    };
+    let more = match report.unsynced.len() {
+        1 => String::new(),
+        n => format!(" (and {} more market(s))", n - 1),
+    };
+    Err(SourceError::Unsynced {
+        file: u.file.clone(),
+        rule: format!(
+            "{}: {} depth diff(s){} cannot be synced{more}: no snapshot in the file and no \
+             predecessor in the market's ingest state; ingest the input that precedes it \
+             (same market, earlier receive time) in the same call or before, or pass \
+             --allow-unsynced to drop them (counted as unsynced_diffs)",
+            u.market,
+            u.diffs,
+            if u.rows > 0 {
+                format!(" ({} book rows)", u.rows)
+            } else {
+                String::new()
+            },
+        ),
     })
 }
 

@@ -74,7 +74,9 @@ impl InputInfo {
         let (size, hash) = content_hash(&abs)?;
         let order = match format {
             InputFormat::BinanceRaw | InputFormat::Hyperliquid => first_recv(&abs)?,
-            InputFormat::TardisCsv | InputFormat::BybitOrderbook => 0,
+            InputFormat::TardisCsv
+            | InputFormat::BybitOrderbook
+            | InputFormat::BinanceVision { .. } => 0,
             InputFormat::Cryptofeed => crate::cryptofeed::ingest::first_time(&abs)?,
         };
         Ok(InputInfo {

@@ -15,16 +15,18 @@ pub(crate) mod options;
 pub(crate) mod parallel;
 pub(crate) mod report;
 pub mod state;
-mod zip_member;
+pub(crate) mod trades;
+pub(crate) mod zip_member;
 
 pub use lines::LINES_READ;
-pub use options::{IngestOptions, InputFormat};
-pub use report::{IngestReport, MarketCounts};
+pub use options::{IngestOptions, InputFormat, VisionMarket};
+pub use report::{IngestReport, MarketCounts, Unsynced};
 
 use crate::error::Result;
 use apply::{Work, apply_one};
 use input::InputInfo;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Ingests `inputs` in `format` into `out_root/bronze`, one input per commit, in order of first
 /// receive time (ties by name), on one thread.
@@ -46,6 +48,33 @@ pub fn ingest_jobs(
     opts: &IngestOptions,
     jobs: usize,
 ) -> Result<IngestReport> {
+    let never = AtomicBool::new(false);
+    ingest_until(format, inputs, out_root, opts, jobs, &never).map(|(report, _)| report)
+}
+
+/// An ingest call that stopped before every input was done ([`ingest_until`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stopped {
+    /// Inputs done (committed, or found already ingested) before the stop: the first `done` in
+    /// commit order.
+    pub done: usize,
+    /// Inputs of the call.
+    pub total: usize,
+}
+
+/// [`ingest_jobs`] that stops once `stop` is set (SIGINT/SIGTERM in `daedalus ingest`). The flag
+/// is read before each input's commit, never within one: an input is committed whole or not at
+/// all, the input being committed when it is set finishes, and inputs parsed ahead but not
+/// committed have their staged files removed. Returns the report of the inputs done and, when
+/// stopped, how far the call got; running the same call again ingests the rest.
+pub fn ingest_until(
+    format: InputFormat,
+    inputs: &[PathBuf],
+    out_root: &Path,
+    opts: &IngestOptions,
+    jobs: usize,
+    stop: &AtomicBool,
+) -> Result<(IngestReport, Option<Stopped>)> {
     commit::recover(out_root)?;
     let mut states = state::load_all(out_root)?;
     let mut infos = Vec::with_capacity(inputs.len());
@@ -54,15 +83,33 @@ pub fn ingest_jobs(
     }
     infos.sort_by(|a, b| (a.order, &a.name).cmp(&(b.order, &b.name)));
     let mut report = IngestReport::default();
+    let stopped = |done| {
+        (done < infos.len()).then_some(Stopped {
+            done,
+            total: infos.len(),
+        })
+    };
     if jobs > 1 && infos.len() > 1 {
-        parallel::ingest_parallel(out_root, format, opts, &infos, states, jobs, &mut report)?;
-        return Ok(report);
+        let done = parallel::ingest_parallel(
+            out_root,
+            format,
+            opts,
+            &infos,
+            states,
+            jobs,
+            stop,
+            &mut report,
+        )?;
+        return Ok((report, stopped(done)));
     }
-    for info in &infos {
+    for (k, info) in infos.iter().enumerate() {
+        if stop.load(Ordering::Relaxed) {
+            return Ok((report, stopped(k)));
+        }
         let w = Work::new(out_root, format, opts, std::mem::take(&mut states));
         states = apply_one(w, info, &mut report, None)?;
     }
-    Ok(report)
+    Ok((report, None))
 }
 
 /// The decompressed size of an input in bytes (what ingest throughput is quoted against).

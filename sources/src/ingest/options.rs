@@ -14,6 +14,23 @@ pub enum InputFormat {
     Hyperliquid,
     /// Bybit historical order book files (`*_ob500.data`, `.zip` too): `snapshot`/`delta` lines.
     BybitOrderbook,
+    /// Binance public trade archives (data.binance.vision `trades`/`aggTrades` CSV, `.zip`
+    /// too); `market` overrides the spot/USD-M/COIN-M kind told from the name and columns.
+    BinanceVision {
+        /// `--binance-market`.
+        market: Option<VisionMarket>,
+    },
+}
+
+/// The Binance market kind of a public archive (`--binance-market`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VisionMarket {
+    /// Spot (`binance`).
+    Spot,
+    /// USD-M futures (`binance-futures`).
+    UsdM,
+    /// COIN-M futures (`binance-delivery`).
+    CoinM,
 }
 
 impl InputFormat {
@@ -25,6 +42,7 @@ impl InputFormat {
             InputFormat::Cryptofeed => "cryptofeed",
             InputFormat::Hyperliquid => "hyperliquid",
             InputFormat::BybitOrderbook => "bybit-orderbook",
+            InputFormat::BinanceVision { .. } => "binance-vision",
         }
     }
 }
@@ -34,4 +52,8 @@ impl InputFormat {
 pub struct IngestOptions {
     /// Skip and count bad lines instead of failing; chain breaks become gap markers.
     pub lenient: bool,
+    /// Keep an input whose depth diffs cannot be synced (no snapshot and no predecessor: the
+    /// diffs are dropped, counted and warned about) instead of failing (issue 16). Implied by
+    /// `lenient`.
+    pub allow_unsynced: bool,
 }

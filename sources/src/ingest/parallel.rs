@@ -26,6 +26,7 @@ use crate::formats::binance_raw::lane_of;
 use daedalus_model::market::Market;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex};
 
 /// What the parse threads share.
@@ -52,6 +53,8 @@ struct Shared<'a> {
     states: &'a BTreeMap<Market, MarketState>,
     /// Per input, the last earlier input of the same name (committed before it is parsed).
     after: Vec<Option<usize>>,
+    /// Set by the caller (a signal): the committer commits nothing more.
+    halt: &'a AtomicBool,
     board: Mutex<Board>,
     changed: Condvar,
 }
@@ -75,7 +78,10 @@ fn lanes_of(
             }
             Some(match format {
                 InputFormat::BinanceRaw => peek_lane(&i.path).unwrap_or_else(|| format!("#{k}")),
-                InputFormat::TardisCsv | InputFormat::Hyperliquid | InputFormat::BybitOrderbook => {
+                InputFormat::TardisCsv
+                | InputFormat::Hyperliquid
+                | InputFormat::BybitOrderbook
+                | InputFormat::BinanceVision { .. } => {
                     format!("#{k}")
                 }
                 InputFormat::Cryptofeed => crate::cryptofeed::ingest::lane_of(&i.name),
@@ -97,7 +103,8 @@ fn peek_lane(path: &Path) -> Option<String> {
     None
 }
 
-/// Ingests `infos` (in commit order) with `jobs` parse threads; returns the states after them.
+/// Ingests `infos` (in commit order) with `jobs` parse threads until done or `halt` is set;
+/// returns how many inputs were done (the first ones in order).
 pub(crate) fn ingest_parallel(
     root: &Path,
     format: InputFormat,
@@ -105,8 +112,9 @@ pub(crate) fn ingest_parallel(
     infos: &[InputInfo],
     states: BTreeMap<Market, MarketState>,
     jobs: usize,
+    halt: &AtomicBool,
     report: &mut IngestReport,
-) -> Result<BTreeMap<Market, MarketState>> {
+) -> Result<usize> {
     let lanes = lanes_of(format, infos, &states);
     let names: Vec<String> = lanes
         .iter()
@@ -135,6 +143,7 @@ pub(crate) fn ingest_parallel(
         infos,
         states: &initial,
         after,
+        halt,
         board: Mutex::new(Board {
             busy: vec![false; queues.len()],
             chains: vec![BTreeMap::new(); queues.len()],
@@ -159,14 +168,19 @@ pub(crate) fn ingest_parallel(
     })
 }
 
-/// Commits every input in order, each with its parse made ahead when there is one.
+/// Commits every input in order, each with its parse made ahead when there is one, until
+/// `halt`; returns how many were done. Parses left behind are dropped by the caller (their
+/// staged files removed).
 fn commit_all(
     shared: &Shared,
     lanes: &[Option<String>],
     mut states: BTreeMap<Market, MarketState>,
     report: &mut IngestReport,
-) -> Result<BTreeMap<Market, MarketState>> {
+) -> Result<usize> {
     for (k, info) in shared.infos.iter().enumerate() {
+        if shared.halt.load(Ordering::Relaxed) {
+            return Ok(k);
+        }
         let ahead = lanes[k].is_some().then(|| take(shared, k));
         let w = Work::new(shared.root, shared.format, shared.opts, states);
         states = apply_one(w, info, report, ahead)?;
@@ -174,7 +188,7 @@ fn commit_all(
         b.committed = k + 1;
         shared.changed.notify_all();
     }
-    Ok(states)
+    Ok(shared.infos.len())
 }
 
 /// Waits for the parse of input `k`.
@@ -192,6 +206,8 @@ fn take(shared: &Shared, k: usize) -> Result<Parsed> {
 fn worker(shared: &Shared) {
     let mut b = shared.board.lock().unwrap_or_else(|e| e.into_inner());
     loop {
+        // Not `halt`: the committer may be waiting for this parse; it stops the workers
+        // (`stop`) at its next check of `halt`, and parses finished then are dropped.
         if b.stop {
             return;
         }

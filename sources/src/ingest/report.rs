@@ -25,6 +25,14 @@ pub struct MarketCounts {
     pub stale_diffs: u64,
     /// Diffs before any snapshot that were never applicable (dropped).
     pub unsynced_diffs: u64,
+    /// Book rows (levels) of the unsynced diffs (issue 16; Binance raw and Bybit order book:
+    /// the formats whose dropped diffs are parsed).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub unsynced_rows: u64,
+    /// Trades dropped because their venue id was already written for the market by the same
+    /// input (issue 16; `crate::ingest::trades`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub duplicate_trades: u64,
     /// Sequence gaps kept as gap markers (lenient only); cryptofeed: every gap of `checks`.
     pub gaps: u64,
     /// Trades a venue replayed as history, skipped (CONTRACT §10.7; cryptofeed, Hyperliquid).
@@ -58,6 +66,10 @@ pub struct IngestReport {
     pub applied: Vec<String>,
     /// Inputs skipped because they were already ingested unchanged (names).
     pub unchanged: Vec<String>,
+    /// Inputs whose depth diffs could not be synced, per market (issue 16): kept only with
+    /// `--allow-unsynced` or `--lenient`, an error otherwise.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unsynced: Vec<Unsynced>,
     /// Reused to format market keys (no allocation per counted row).
     #[serde(skip)]
     key: String,
@@ -66,7 +78,48 @@ pub struct IngestReport {
     key_of: Option<Market>,
 }
 
+/// One input's depth diffs of one market that could not be synced: the market had no synced
+/// book (no snapshot in the input and no chain from a predecessor, or a chain lost with no
+/// snapshot after it), so they were dropped. Diffs discarded as older than a snapshot
+/// (`stale_diffs`) are not unsynced.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Unsynced {
+    /// The input.
+    pub file: PathBuf,
+    /// `exchange/symbol`.
+    pub market: String,
+    /// Diffs (messages) dropped.
+    pub diffs: u64,
+    /// Book rows (levels) dropped, where the format parses dropped diffs (else 0).
+    pub rows: u64,
+}
+
+impl fmt::Display for Unsynced {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: {}: {} depth diff(s)",
+            self.file.display(),
+            self.market,
+            self.diffs
+        )?;
+        if self.rows > 0 {
+            write!(f, " ({} book rows)", self.rows)?;
+        }
+        write!(
+            f,
+            " dropped: not synced (no snapshot in the file and no predecessor in the market's \
+             ingest state)"
+        )
+    }
+}
+
 impl MarketCounts {
+    /// Diffs (or cryptofeed book messages) dropped because the market's book was not synced.
+    pub fn unsynced(&self) -> u64 {
+        self.unsynced_diffs + self.checks.unsynced_messages
+    }
+
     /// Adds `o` to these counts.
     pub fn add(&mut self, o: &MarketCounts) {
         self.book_rows += o.book_rows;
@@ -76,6 +129,8 @@ impl MarketCounts {
         self.snapshots += o.snapshots;
         self.stale_diffs += o.stale_diffs;
         self.unsynced_diffs += o.unsynced_diffs;
+        self.unsynced_rows += o.unsynced_rows;
+        self.duplicate_trades += o.duplicate_trades;
         self.gaps += o.gaps;
         self.history_trades += o.history_trades;
         self.checks.add(&o.checks);
@@ -97,6 +152,29 @@ impl IngestReport {
         self.files.extend(o.files);
         self.applied.extend(o.applied);
         self.unchanged.extend(o.unchanged);
+        self.unsynced.extend(o.unsynced);
+    }
+
+    /// Records the unsynced diffs of one input's report (`self`, read from `file`) per market.
+    pub(crate) fn note_unsynced(&mut self, file: &std::path::Path) {
+        for (m, c) in &self.markets {
+            if c.unsynced() > 0 {
+                self.unsynced.push(Unsynced {
+                    file: file.into(),
+                    market: m.clone(),
+                    diffs: c.unsynced(),
+                    rows: c.unsynced_rows,
+                });
+            }
+        }
+    }
+
+    /// The warnings a human summary prints (one per line): unsynced inputs.
+    pub fn warnings(&self) -> Vec<String> {
+        self.unsynced
+            .iter()
+            .map(|u| format!("warning: {u}"))
+            .collect()
     }
 
     /// Counts a lenient skip.
@@ -156,6 +234,10 @@ impl fmt::Display for IngestReport {
         if history > 0 {
             write!(f, "; history trades skipped: {history}")?;
         }
+        let duplicates: u64 = self.markets.values().map(|c| c.duplicate_trades).sum();
+        if duplicates > 0 {
+            write!(f, "; duplicate trades dropped: {duplicates}")?;
+        }
         if !self.skipped.is_empty() {
             write!(f, "; skipped (lenient): {:?}", self.skipped)?;
         }
@@ -165,6 +247,9 @@ impl fmt::Display for IngestReport {
                 "; truncated files kept up to their last good line: {:?}",
                 self.truncated_files
             )?;
+        }
+        for w in self.warnings() {
+            write!(f, "\n{w}")?;
         }
         Ok(())
     }

@@ -22,6 +22,9 @@ pub(crate) enum Status {
     Done,
     /// Rejected as bad input: skipped until its size or mtime changes.
     Rejected,
+    /// Refused because its depth diffs cannot be synced (issue 16): pending again once an
+    /// input is committed (its predecessor may have arrived), or when it changes.
+    Unsynced,
 }
 
 #[derive(Debug)]
@@ -129,6 +132,15 @@ impl Landing {
             .filter(|e| e.status == Status::Pending)
             .map(|e| e.since + settle)
             .min()
+    }
+
+    /// Makes the files refused as unsynced pending again (an input was committed since).
+    pub(crate) fn retry_unsynced(&mut self) {
+        for e in self.files.values_mut() {
+            if e.status == Status::Unsynced {
+                e.status = Status::Pending;
+            }
+        }
     }
 
     /// Records what became of `path`'s current version.

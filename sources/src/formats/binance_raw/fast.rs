@@ -148,8 +148,24 @@ fn depth(j: &mut Json<'_>, levels: &mut Vec<Level>) -> Fast<DepthMsg> {
 }
 
 /// One side's `[[price, size], ..]`: prices positive, sizes non-negative (else the serde path
-/// words the error); returns the range it appended.
+/// words the error); returns the range it appended. The compact form of real recordings is
+/// read by [`Json::compact_decimal_pairs`]; anything else (whitespace, exponents, a refused
+/// level) is read again from the start by [`side_general`], which decides.
 fn side(j: &mut Json<'_>, side: BookSide, out: &mut Vec<Level>) -> Fast<(usize, usize)> {
+    let from = out.len();
+    let compact = j.compact_decimal_pairs(|price, size| {
+        out.push((side, price, size));
+        price > 0.0
+    });
+    if compact.is_some() {
+        return Ok((from, out.len()));
+    }
+    out.truncate(from);
+    side_general(j, side, out)
+}
+
+/// [`side`] with the general reader: any whitespace, any decimal [`decimal`] accepts.
+fn side_general(j: &mut Json<'_>, side: BookSide, out: &mut Vec<Level>) -> Fast<(usize, usize)> {
     let from = out.len();
     j.array()?;
     let mut first = true;
@@ -176,6 +192,7 @@ fn side(j: &mut Json<'_>, side: BookSide, out: &mut Vec<Level>) -> Fast<(usize, 
 }
 
 /// A non-negative decimal: fixed point when plain, else the general rule.
+#[inline]
 pub(super) fn decimal(s: &str) -> Option<f64> {
     fixed_decimal(s).or_else(|| parse_decimal(s))
 }
@@ -294,5 +311,218 @@ mod tests {
         ] {
             assert_eq!(line(odd, &mut lv), Err(Unsupported), "{odd}");
         }
+    }
+
+    type Rng = rand_chacha::ChaCha8Rng;
+
+    /// The serde_json path's reading of one side: `Ok(levels)` or `Err(())` when it rejects.
+    fn serde_side(text: &str, side: BookSide) -> Result<Vec<Level>, ()> {
+        let raw: Vec<(std::borrow::Cow<str>, std::borrow::Cow<str>)> =
+            serde_json::from_str(text).map_err(|_| ())?;
+        let mut out = vec![];
+        super::super::messages::levels(&raw, side, &mut out).map_err(|_| ())?;
+        Ok(out)
+    }
+
+    /// Reads `text` as one side with `read`; `Ok` only when the whole text was consumed.
+    fn read_side(
+        text: &str,
+        read: fn(&mut Json<'_>, BookSide, &mut Vec<Level>) -> Fast<(usize, usize)>,
+    ) -> Fast<Vec<Level>> {
+        let mut j = Json::new(text);
+        let mut out = vec![(BookSide::Ask, 9.0, 9.0)];
+        let (from, to) = read(&mut j, BookSide::Bid, &mut out)?;
+        j.end()?;
+        assert_eq!((from, to), (1, out.len()), "appends after what was there");
+        Ok(out.split_off(1))
+    }
+
+    /// The scanner (with its fallback), the general reader and serde_json agree on `text`:
+    /// the fast path accepts only what serde_json accepts, with the same values bit for bit.
+    fn check_side(text: &str) -> Fast<Vec<Level>> {
+        let fast = read_side(text, side);
+        assert_eq!(
+            fast,
+            read_side(text, side_general),
+            "scanner vs general: {text}"
+        );
+        if let Ok(lv) = &fast {
+            let bits = |v: &[Level]| -> Vec<(BookSide, u64, u64)> {
+                v.iter()
+                    .map(|(s, p, q)| (*s, p.to_bits(), q.to_bits()))
+                    .collect()
+            };
+            let want = serde_side(text, BookSide::Bid).expect("serde_json accepts it too");
+            assert_eq!(bits(lv), bits(&want), "fast vs serde_json: {text}");
+        }
+        fast
+    }
+
+    /// A random decimal string, mostly plain, sometimes anything serde_json or the fast path
+    /// might stumble over.
+    fn random_number(r: &mut Rng) -> String {
+        use rand::Rng as _;
+        let digits = |r: &mut Rng, n: usize| -> String {
+            (0..n)
+                .map(|_| char::from(b'0' + r.gen_range(0..10u8)))
+                .collect()
+        };
+        match r.gen_range(0..20) {
+            0 => [
+                "", ".", "-1", "1e5", "1E-2", "+1", "1..2", ".5", "5.", "0x1", "NaN", "1,5",
+            ][r.gen_range(0..12)]
+            .to_string(),
+            1 => {
+                let n = r.gen_range(15..25);
+                digits(r, n)
+            }
+            2 => {
+                let n = r.gen_range(18..26);
+                format!("{}.{}", digits(r, 1), digits(r, n))
+            }
+            3 => format!("0.{}", "0".repeat(r.gen_range(0..25))),
+            4 => format!("{}\\u0030", digits(r, 2)),
+            _ => {
+                let n = r.gen_range(1..8);
+                let int = digits(r, n);
+                match r.gen_range(0..3) {
+                    0 => int,
+                    _ => {
+                        let n = r.gen_range(1..10);
+                        format!("{int}.{}", digits(r, n))
+                    }
+                }
+            }
+        }
+    }
+
+    /// A random side: compact most of the time, else with whitespace, wrong arity, numbers
+    /// instead of strings, a trailing comma or a cut.
+    fn random_side(r: &mut Rng) -> String {
+        use rand::Rng as _;
+        let n = r.gen_range(0..6);
+        let mut levels: Vec<String> = (0..n)
+            .map(|_| format!("[\"{}\",\"{}\"]", random_number(r), random_number(r)))
+            .collect();
+        match r.gen_range(0..12) {
+            0 if n > 0 => levels[0] = format!("[ \"{}\" , \"1\" ]", random_number(r)),
+            1 if n > 0 => levels[0] = format!("[\"{}\"]", random_number(r)),
+            2 if n > 0 => levels[0] = "[\"1\",\"2\",\"3\"]".into(),
+            3 if n > 0 => levels[0] = "[1.5,\"2\"]".into(),
+            4 => levels.push(String::new()),
+            _ => {}
+        }
+        let text = format!("[{}]", levels.join(","));
+        match r.gen_range(0..10) {
+            0 => format!(" {}\n", text.replace(',', " , ")),
+            1 => text[..r.gen_range(0..=text.len())].to_string(),
+            _ => text,
+        }
+    }
+
+    #[test]
+    fn level_scanner_agrees_with_the_general_reader_and_serde_json_on_random_sides() {
+        use rand::SeedableRng;
+        let mut r = Rng::seed_from_u64(14);
+        let (mut accepted, mut refused) = (0, 0);
+        for _ in 0..200_000 {
+            match check_side(&random_side(&mut r)) {
+                Ok(_) => accepted += 1,
+                Err(Unsupported) => refused += 1,
+            }
+        }
+        // Both outcomes are exercised in earnest.
+        assert!(
+            accepted > 50_000 && refused > 50_000,
+            "{accepted} / {refused}"
+        );
+        for (text, want) in [
+            ("[]", Ok(vec![])),
+            (
+                r#"[["61837.63000000","0.50000000"],["0.1","0"]]"#,
+                Ok(vec![
+                    (BookSide::Bid, 61837.63, 0.5),
+                    (BookSide::Bid, 0.1, 0.0),
+                ]),
+            ),
+            (
+                " [ [\"1.5\" , \"2\"] ] ",
+                Ok(vec![(BookSide::Bid, 1.5, 2.0)]),
+            ),
+            (r#"[["1e2","2"]]"#, Ok(vec![(BookSide::Bid, 100.0, 2.0)])),
+            (r#"[["0","2"]]"#, Err(Unsupported)),
+            (r#"[["1","-2"]]"#, Err(Unsupported)),
+            (r#"[["1","2"],]"#, Err(Unsupported)),
+            (r#"[["1","2"]"#, Err(Unsupported)),
+        ] {
+            assert_eq!(check_side(text), want, "{text}");
+        }
+    }
+
+    /// The depth lines of one real recording: each is read by the compact scanner (never the
+    /// fallback) and gives the ids and levels of the serde_json path.
+    fn check_real_file(gz: &std::path::Path) -> usize {
+        use std::io::BufRead;
+        let reader = crate::ingest::lines::open_reader(gz).expect("readable");
+        let mut n = 0;
+        let mut lv = vec![];
+        for text in reader.lines() {
+            let text = text.expect("UTF-8 lines");
+            let (_, json) = text.split_once(' ').expect("<recv_ns> <json>");
+            let Ok(Some((_, Msg::Depth(d)))) = line(json, &mut lv) else {
+                continue;
+            };
+            let w: super::super::messages::Wrapped<super::super::messages::DepthData> =
+                serde_json::from_str(json).expect("serde_json reads it");
+            let mut want = vec![];
+            super::super::messages::levels(&w.data.b, BookSide::Bid, &mut want).unwrap();
+            super::super::messages::levels(&w.data.a, BookSide::Ask, &mut want).unwrap();
+            assert_eq!(
+                (d.E, d.U, d.u, d.pu),
+                (w.data.E, w.data.U, w.data.u, w.data.pu)
+            );
+            assert_eq!(lv, want, "{}: {json}", gz.display());
+            for key in ["\"b\":", "\"a\":"] {
+                let at = json.find(key).expect("both sides") + key.len();
+                let mut j = Json::new(&json[at..]);
+                assert!(
+                    j.compact_decimal_pairs(|_, _| true).is_some(),
+                    "compact: {json}"
+                );
+            }
+            n += 1;
+        }
+        n
+    }
+
+    #[test]
+    fn level_scanner_reads_every_real_depth_line_like_serde_json() {
+        let base = std::env::var_os("DAEDALUS_SHARED")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| {
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared")
+            });
+        let dir = base.join("data/real/hftbacktest");
+        if !dir.is_dir() {
+            eprintln!(
+                "SKIP level scanner on real lines: {} not found",
+                dir.display()
+            );
+            return;
+        }
+        let mut total = 0;
+        for venue in ["spot", "usdm", "cm"] {
+            let mut files: Vec<_> = std::fs::read_dir(dir.join(venue))
+                .expect("listable")
+                .map(|e| e.expect("entry").path())
+                .collect();
+            files.sort();
+            for f in files {
+                let n = check_real_file(&f);
+                assert!(n > 1000, "{}: {n} depth lines", f.display());
+                total += n;
+            }
+        }
+        eprintln!("{total} real depth lines agree");
     }
 }

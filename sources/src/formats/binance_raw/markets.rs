@@ -7,7 +7,7 @@ use std::borrow::Cow;
 
 /// Binance market kinds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Kind {
+pub(in crate::formats) enum Kind {
     /// Spot (`binance`).
     Spot,
     /// USD-M futures (`binance-futures`).
@@ -40,7 +40,7 @@ fn split<'s>(raw: &str, s: &'s str) -> Result<(&'s str, &'s str), String> {
 }
 
 /// The canonical market of venue symbol `raw` of `kind` (CONTRACT §1).
-pub(super) fn canonical(kind: Kind, raw: &str) -> Result<Market, String> {
+pub(in crate::formats) fn canonical(kind: Kind, raw: &str) -> Result<Market, String> {
     let up = raw.to_ascii_uppercase();
     let (exchange, symbol) = match kind {
         Kind::Spot => {

@@ -30,7 +30,7 @@
 //! applies the book sync rule; this module reads the files and dispatches each line.
 
 mod fast;
-mod markets;
+pub(super) mod markets;
 mod messages;
 mod rows;
 pub(crate) mod sync;
@@ -107,6 +107,7 @@ pub(crate) fn ingest_input(
         w,
         report,
         lenient: opts.lenient,
+        trades: Default::default(),
     };
     let mut books = Books {
         map: Vec::new(),
@@ -117,7 +118,9 @@ pub(crate) fn ingest_input(
     let mut out = BTreeMap::new();
     for (m, b) in &books.map {
         if b.unsynced() > 0 {
-            ctx.report.market(m).unsynced_diffs += b.unsynced() as u64;
+            let c = ctx.report.market(m);
+            c.unsynced_diffs += b.unsynced() as u64;
+            c.unsynced_rows += b.unsynced_rows() as u64;
         }
         out.insert(m.clone(), b.chain());
     }

@@ -121,9 +121,7 @@ pub(super) fn trade(t: &TradeMsg, at: Origin, market: &Market, ctx: &mut Ctx) ->
         size,
         side,
     };
-    ctx.w.trade(market, row)?;
-    ctx.report.market(market).trades += 1;
-    Ok(())
+    ctx.trade((at.file, at.line), market, row)
 }
 
 /// Parses and writes a bookTicker message with serde_json.

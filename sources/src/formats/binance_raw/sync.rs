@@ -95,27 +95,28 @@ impl BookSync {
         self.pending.len()
     }
 
+    /// Book rows (levels) of the diffs that never found a snapshot.
+    pub(super) fn unsynced_rows(&self) -> usize {
+        self.pending.iter().map(|(_, lv)| lv.len()).sum()
+    }
+
     fn counts<'r>(&self, ctx: &'r mut Ctx) -> &'r mut MarketCounts {
         ctx.report.market(&self.market)
     }
 
     fn emit_diff(&mut self, d: &Diff, levels: &[Level], ctx: &mut Ctx) -> Result<()> {
-        let seq = Some(d.last);
-        for &(side, price, size) in levels {
-            ctx.w.book(
-                &self.market,
-                BookRow {
-                    ts_event: d.ts_event,
-                    ts_recv: d.ts_recv,
-                    seq,
-                    prev_seq: d.prev,
-                    is_snapshot: false,
-                    side,
-                    price,
-                    size,
-                },
-            )?;
-        }
+        let head = BookRow {
+            ts_event: d.ts_event,
+            ts_recv: d.ts_recv,
+            seq: Some(d.last),
+            prev_seq: d.prev,
+            is_snapshot: false,
+            side: BookSide::Bid,
+            price: 0.0,
+            size: 0.0,
+        };
+        ctx.w
+            .book_levels(&self.market, &head, levels.iter().copied())?;
         let c = self.counts(ctx);
         c.book_rows += levels.len() as u64;
         c.book_messages += 1;

@@ -46,6 +46,7 @@ pub(crate) fn ingest_input(
         w,
         report,
         lenient: opts.lenient,
+        trades: Default::default(),
     };
     ingest_file(file, &mut ctx)
 }
@@ -78,7 +79,7 @@ fn ingest_file(file: &Path, ctx: &mut Ctx) -> Result<()> {
                 let row = parse(&header, &fields, ctx)
                     .and_then(|(m, row)| levels_of(&mut snapshots, m, row));
                 match row {
-                    Ok(row) => write(row, ctx)?,
+                    Ok(row) => write(row, (file, line), ctx)?,
                     Err(rule) => ctx.bad_line(file, line, rule, "bad csv row")?,
                 }
             }
@@ -121,7 +122,7 @@ fn levels_of(
     Ok((market, Row::Levels(rows)))
 }
 
-fn write((market, row): (Market, Row), ctx: &mut Ctx) -> Result<()> {
+fn write((market, row): (Market, Row), at: (&Path, u64), ctx: &mut Ctx) -> Result<()> {
     match row {
         Row::Levels(rows) => snapshot_feed::write(ctx, &market, rows)?,
         Row::Snapshot(_) => unreachable!("snapshot rows are resolved to levels before writing"),
@@ -129,10 +130,7 @@ fn write((market, row): (Market, Row), ctx: &mut Ctx) -> Result<()> {
             ctx.w.book(&market, r)?;
             ctx.report.market(&market).book_rows += 1;
         }
-        Row::Trade(r) => {
-            ctx.w.trade(&market, r)?;
-            ctx.report.market(&market).trades += 1;
-        }
+        Row::Trade(r) => ctx.trade(at, &market, r)?,
         Row::Ticker(r) => {
             ctx.w.ticker(&market, r)?;
             ctx.report.market(&market).tickers += 1;

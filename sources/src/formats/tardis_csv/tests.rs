@@ -242,7 +242,10 @@ fn bad_rows_name_file_line_and_rule() {
         "{e}"
     );
     let out = tempfile::tempdir().unwrap();
-    let lenient = IngestOptions { lenient: true };
+    let lenient = IngestOptions {
+        lenient: true,
+        ..Default::default()
+    };
     let rep = ingest(InputFormat::TardisCsv, &[f], out.path(), &lenient).unwrap();
     assert_eq!(
         (
