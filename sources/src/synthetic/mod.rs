@@ -150,9 +150,14 @@ fn run_market<'t>(
     // Roughly 2.2 rows per step; mean inter-arrival spreads the budget over the span.
     let steps = (budget as f64 / 2.2).max(1.0);
     let mean_gap = span as f64 / steps;
-    // About 3 gaps per market per run.
-    let gap_prob = (3.0 / steps).min(0.01);
+    // About 3 gaps per market per run: a gap per step with probability 3 / steps. `steps`
+    // assumes ~2.2 rows per step, true of a freely walking market; a market that follows the
+    // fair value writes several times that per step (a pull moves up to 17 levels in one
+    // message), so it makes far fewer steps and would get ~1 gap or none. For it the expected
+    // step count is re-estimated from the rows per step written so far.
+    let fixed_gap_prob = (3.0 / steps).min(0.01);
     sim.snapshot(w)?;
+    let opening_rows = sim.total_rows();
     let mut day = 0i64;
     let mut reported = 0u64;
     while sim.total_rows() < budget {
@@ -166,6 +171,12 @@ fn run_market<'t>(
         let d = (sim.ts - start) / NANOS_PER_DAY;
         let new_day = d > day;
         day = day.max(d);
+        let gap_prob = if sim.follows() && sim.steps() > 0 {
+            let rows_per_step = (sim.total_rows() - opening_rows) as f64 / sim.steps() as f64;
+            (3.0 * rows_per_step / budget as f64).min(0.01)
+        } else {
+            fixed_gap_prob
+        };
         sim.next_message(w, new_day, gap_prob)?;
     }
     Ok(sim)

@@ -80,6 +80,16 @@ impl<'a> Sim<'a> {
         })
     }
 
+    /// Whether the market follows the common fair value (its steps include pulls).
+    pub(super) fn follows(&self) -> bool {
+        self.follow.is_some()
+    }
+
+    /// Messages made so far (snapshots and order-flow steps).
+    pub(super) fn steps(&self) -> u64 {
+        self.steps
+    }
+
     /// Rows written in all.
     pub(super) fn total_rows(&self) -> u64 {
         self.rows.0 + self.rows.1 + self.rows.2
