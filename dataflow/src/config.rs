@@ -434,7 +434,6 @@ impl RunConfig {
             .collect()
     }
 
-
     /// The quote fold of the run: none without `normalize_quotes`, else `quote_alias`, or the
     /// default pair when it is empty. An invalid table (refused by [`RunConfig::validate`]
     /// before any run plans) folds nothing.

@@ -89,10 +89,7 @@ fn root_written_by_the_previous_release_resumes_exactly() {
     // today's 2024-01-02.
     let fresh = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(fresh.path().join("bronze")).unwrap();
-    copy_tree(
-        &fixture().join("bronze"),
-        &fresh.path().join("bronze"),
-    );
+    copy_tree(&fixture().join("bronze"), &fresh.path().join("bronze"));
     copy_day(gen_root.path(), fresh.path(), "2024-01-02");
     run(fresh.path());
 
