@@ -42,6 +42,8 @@ pub(crate) enum OutputArg {
     Intervals,
     /// `gold/bars/bar=<spec>`.
     Bars,
+    /// `silver/cross/interval=<spec>/base=<BASE>` (needs `--cross`).
+    Cross,
 }
 
 impl From<OutputArg> for Output {
@@ -52,6 +54,7 @@ impl From<OutputArg> for Output {
             OutputArg::Trades => Output::Trades,
             OutputArg::Intervals => Output::Intervals,
             OutputArg::Bars => Output::Bars,
+            OutputArg::Cross => Output::Cross,
         }
     }
 }
@@ -153,6 +156,13 @@ pub(crate) struct ParamArgs {
     /// VPIN bucket volume per market: <exchange>/<symbol>=<V> (repeatable).
     #[arg(long = "vpin-v")]
     pub vpin_v: Vec<String>,
+    /// Reference market of a cross-market group: <BASE>=<exchange>/<symbol> (repeatable;
+    /// writes silver/cross, CONTRACT §11).
+    #[arg(long = "cross")]
+    pub cross: Vec<String>,
+    /// silver/cross window W (intervals).
+    #[arg(long, value_parser = duration::cross_window, allow_negative_numbers = true)]
+    pub cross_window: Option<usize>,
     /// Kyle regression window W.
     #[arg(long, value_parser = duration::kyle_window, allow_negative_numbers = true)]
     pub kyle_window: Option<usize>,

@@ -63,6 +63,13 @@ pub(crate) fn resolve(a: &ParamArgs) -> Result<RunConfig> {
         let (k, x) = parse_vpin_v(v)?;
         c.vpin_v.insert(k, x);
     }
+    for v in &a.cross {
+        let (base, reference) = v
+            .split_once('=')
+            .with_context(|| format!("--cross {v:?}: expected <BASE>=<exchange>/<symbol>"))?;
+        c.cross.insert(base.to_string(), reference.to_string());
+    }
+    c.cross_window = a.cross_window.unwrap_or(c.cross_window);
     c.vpin_n = a.vpin_n.unwrap_or(c.vpin_n);
     c.kyle_window = a.kyle_window.unwrap_or(c.kyle_window);
     c.mlofi_levels = a.mlofi_levels.unwrap_or(c.mlofi_levels);

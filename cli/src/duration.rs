@@ -108,6 +108,11 @@ pub(crate) fn kyle_window(s: &str) -> Result<usize, String> {
     int("--kyle-window", s, &bounds::KYLE_WINDOW)
 }
 
+/// `--cross-window` ([`bounds::CROSS_WINDOW`]).
+pub(crate) fn cross_window(s: &str) -> Result<usize, String> {
+    int("--cross-window", s, &bounds::CROSS_WINDOW)
+}
+
 /// `--mlofi-levels` ([`bounds::MLOFI_LEVELS`]).
 pub(crate) fn mlofi_levels(s: &str) -> Result<usize, String> {
     int("--mlofi-levels", s, &bounds::MLOFI_LEVELS)

@@ -74,6 +74,10 @@ pub enum Output {
     Intervals,
     /// `gold/bars/bar=<spec>`.
     Bars,
+    /// `silver/cross/interval=<spec>/base=<BASE>` (CONTRACT §11). Not in [`Output::ALL`] (so the
+    /// default configuration and its fingerprint are those of earlier releases): the default
+    /// output set writes it whenever groups are configured ([`RunConfig::writes_cross`]).
+    Cross,
 }
 
 impl Output {
@@ -94,6 +98,7 @@ impl Output {
             Output::Trades => "trades",
             Output::Intervals => "intervals",
             Output::Bars => "bars",
+            Output::Cross => "cross",
         }
     }
 }
@@ -197,6 +202,8 @@ pub mod bounds {
     pub const WATERMARK_DELAY_NS: RangeInclusive<i64> = 0..=2_592_000_000_000_000;
     /// `--keep-checkpoints`: 0 (no history: restatements start at the first row) to 3660 days.
     pub const KEEP_CHECKPOINTS_NS: RangeInclusive<i64> = 0..=316_224_000_000_000_000;
+    /// `--cross-window` (the `silver/cross` window W, intervals; CONTRACT §11.4).
+    pub const CROSS_WINDOW: RangeInclusive<i64> = 3..=10_000;
 
     /// `Ok` when `v` is in `r`; otherwise the message naming the parameter, the range and `v`.
     pub fn check(name: &str, v: i64, r: &RangeInclusive<i64>) -> Result<(), String> {
@@ -283,6 +290,21 @@ pub struct RunConfig {
     pub outputs: Vec<Output>,
     /// Partition filter.
     pub filter: FilterSpec,
+    /// Cross-market groups (CONTRACT §11): upper-case base -> reference market
+    /// `exchange/symbol`. Omitted from the recorded configuration when empty, so configurations
+    /// without groups keep the fingerprints of earlier releases.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub cross: BTreeMap<String, String>,
+    /// The `silver/cross` window W in intervals (omitted when it is the default 60).
+    #[serde(skip_serializing_if = "is_default_cross_window")]
+    pub cross_window: usize,
+}
+
+/// The default `--cross-window`.
+pub const DEFAULT_CROSS_WINDOW: usize = 60;
+
+fn is_default_cross_window(w: &usize) -> bool {
+    *w == DEFAULT_CROSS_WINDOW
 }
 
 impl Default for RunConfig {
@@ -299,6 +321,8 @@ impl Default for RunConfig {
             quote_alias: BTreeMap::new(),
             outputs: Output::ALL.to_vec(),
             filter: FilterSpec::default(),
+            cross: BTreeMap::new(),
+            cross_window: DEFAULT_CROSS_WINDOW,
         }
     }
 }
@@ -319,6 +343,13 @@ impl RunConfig {
         int("mlofi_levels", self.mlofi_levels, &bounds::MLOFI_LEVELS)?;
         int("vpin_n", self.vpin_n, &bounds::VPIN_N)?;
         int("kyle_window", self.kyle_window, &bounds::KYLE_WINDOW)?;
+        int("cross_window", self.cross_window, &bounds::CROSS_WINDOW)?;
+        for (base, reference) in &self.cross {
+            cross_reference(base, reference)?;
+        }
+        if self.outputs == [Output::Cross] && self.cross.is_empty() {
+            return invalid("outputs is only `cross` but no --cross group is configured".into());
+        }
         if self.outputs.is_empty() {
             return invalid("outputs is empty: nothing to write".into());
         }
@@ -385,6 +416,24 @@ impl RunConfig {
         notes
     }
 
+    /// Whether `silver/cross` is written: groups are configured and the outputs name `cross` or
+    /// are the default set (every output).
+    pub fn writes_cross(&self) -> bool {
+        let outs = self.output_set();
+        !self.cross.is_empty()
+            && (outs.contains(&Output::Cross) || Output::ALL.iter().all(|o| outs.contains(o)))
+    }
+
+    /// The configured groups as (base, reference market), validated.
+    pub fn cross_groups(
+        &self,
+    ) -> Result<Vec<(String, daedalus_model::market::Market)>, ConfigError> {
+        self.cross
+            .iter()
+            .map(|(b, r)| Ok((b.clone(), cross_reference(b, r)?)))
+            .collect()
+    }
+
     /// The quote fold of the run: none without `normalize_quotes`, else `quote_alias`, or the
     /// default pair when it is empty. An invalid table (refused by [`RunConfig::validate`]
     /// before any run plans) folds nothing.
@@ -422,6 +471,36 @@ impl RunConfig {
             serde_json::to_string(self).unwrap_or_default(),
         )]
     }
+}
+
+/// The base asset of a canonical symbol (CONTRACT §11.1, §11.6): the part before the first `-`,
+/// upper case, `XBT` read as `BTC`.
+pub fn symbol_base(symbol: &str) -> String {
+    let b = symbol
+        .split('-')
+        .next()
+        .unwrap_or(symbol)
+        .to_ascii_uppercase();
+    if b == "XBT" { "BTC".into() } else { b }
+}
+
+/// A `--cross BASE=exchange/symbol` reference: a valid market whose symbol has base `BASE`.
+fn cross_reference(
+    base: &str,
+    reference: &str,
+) -> Result<daedalus_model::market::Market, ConfigError> {
+    let bad = |why: String| ConfigError::Invalid(format!("--cross {base}={reference}: {why}"));
+    let Some((e, s)) = reference.split_once('/') else {
+        return Err(bad("the reference must be exchange/symbol".into()));
+    };
+    let m = daedalus_model::market::Market::new(e, s).map_err(|x| bad(x.to_string()))?;
+    if base.is_empty() || base != symbol_base(base) || symbol_base(s) != base {
+        return Err(bad(format!(
+            "the base must be the upper-case base of the reference symbol ({})",
+            symbol_base(s)
+        )));
+    }
+    Ok(m)
 }
 
 /// Parses a duration `<n><unit>`, unit `ns`, `us`, `ms`, `s`, `m`, `h` or `d`, to nanoseconds

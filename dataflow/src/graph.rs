@@ -4,6 +4,9 @@
 //! bronze_source (per worker: the partitions of the markets routed to it, k-way by event time)
 //!   └─ exchange by the agreed routing table ─ probe (flow control) ─ market_features (per market state)
 //!        └─ pipeline ─ partition_sink (silver + gold partitions, committed at each market checkpoint)
+//!        └─ (markets of a --cross group) interval points ─ cross_features (differential:
+//!             temporal filter, join with the reference, reduce per pair) ─ cross_sink
+//!             (silver/cross, exchanged by group, committed per group at the same boundaries)
 //! ```
 //!
 //! Markets are routed by a table balanced on bronze bytes and agreed from worker 0 before the
@@ -14,8 +17,10 @@
 use crate::cluster::{ClusterConfig, allocators};
 use crate::config::Clock;
 use crate::error::EngineError;
+use crate::ops::cross::{CrossPlan, Tagged, cross_features, replay_points, tag_points};
+use crate::ops::cross_sink::{CrossMsg, CrossSinkOptions, cross_sink, restored_floors};
 use crate::ops::market::{CheckpointPolicy, market_features};
-use crate::ops::sink::{SinkOptions, partition_sink};
+use crate::ops::sink::{PointsMsg, SinkMsg, SinkOptions, partition_sink};
 use crate::ops::source::{SourceOptions, bronze_source};
 use crate::plan::{DECODE_BATCH_ROWS, RunPlan, datasets_needed};
 use crate::routing::{self, Routing};
@@ -25,6 +30,7 @@ use daedalus_model::market::Market;
 use daedalus_model::time::{Date, NANOS_PER_SEC};
 use daedalus_operators::market::MarketParams;
 use daedalus_sinks::atomic::WriteOptions;
+use daedalus_sinks::cross_state::GroupCheckpoint;
 use daedalus_sources::bronze::OrderClock;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -33,6 +39,8 @@ use std::sync::Arc;
 use timely::dataflow::ProbeHandle;
 use timely::dataflow::operators::Probe;
 use timely::dataflow::operators::core::Exchange as _;
+use timely::dataflow::operators::core::{Concat as _, OkErr as _};
+use timely::dataflow::operators::vec::{Map as _, ToStream as _};
 use timely::worker::Worker;
 
 type Result<T> = std::result::Result<T, EngineError>;
@@ -45,6 +53,10 @@ struct RunContext {
     known: Vec<Market>,
     /// This process's proposal of the routing table (worker 0's is adopted by all).
     proposed: Routing,
+    /// `silver/cross` settings, when the run writes it.
+    cross: Option<Arc<CrossPlan>>,
+    /// The groups' commit records restored at start, by base.
+    restored: Arc<BTreeMap<String, GroupCheckpoint>>,
 }
 
 /// Runs a plan on a timely cluster and returns the merged summary of this process's workers.
@@ -84,11 +96,18 @@ pub fn execute(plan: RunPlan, cluster: &ClusterConfig) -> Result<WorkerSummary> 
     let known = known_markets(&plan, &state)?;
     let peers = cluster.workers.max(1) * cluster.processes.max(1);
     let proposed = proposed_routing(&plan, peers);
+    let cross = cross_plan(&plan)?;
+    let restored = match &cross {
+        Some(c) => restore_groups(c, &state, cluster.process == 0)?,
+        None => BTreeMap::new(),
+    };
     let ctx = Arc::new(RunContext {
         plan,
         state: state.clone(),
         known,
         proposed,
+        cross,
+        restored: Arc::new(restored),
     });
     let guards = timely::execute::execute_from(
         builders,
@@ -106,6 +125,139 @@ pub fn execute(plan: RunPlan, cluster: &ClusterConfig) -> Result<WorkerSummary> 
     total.stopped = state.stop.load(std::sync::atomic::Ordering::Relaxed);
     total.restart = state.restart.load(std::sync::atomic::Ordering::Relaxed);
     Ok(total)
+}
+
+/// The `silver/cross` settings when the run writes it (groups configured, outputs select it).
+fn cross_plan(plan: &RunPlan) -> Result<Option<Arc<CrossPlan>>> {
+    let c = &plan.config;
+    if !c.writes_cross() {
+        return Ok(None);
+    }
+    let mut groups = BTreeMap::new();
+    for (base, reference) in c.cross_groups()? {
+        crate::ops::cross_sink::valid_base(&base)?;
+        groups.insert(base, reference);
+    }
+    let mut widths = Vec::new();
+    for spec in &c.interval {
+        widths.push(crate::config::interval_width(spec).map_err(crate::config::ConfigError::from)?);
+    }
+    Ok(Some(Arc::new(CrossPlan {
+        groups,
+        window: c.cross_window,
+        widths,
+        specs: c.interval.clone(),
+        write_intervals: c.output_set().contains(&crate::config::Output::Intervals),
+    })))
+}
+
+/// Loads every group's commit record (same fingerprint as the run), and on process 0 rolls its
+/// committed parts forward and removes uncommitted ones.
+fn restore_groups(
+    cross: &CrossPlan,
+    state: &RunState,
+    recover: bool,
+) -> Result<BTreeMap<String, GroupCheckpoint>> {
+    let mut out = BTreeMap::new();
+    for (base, reference) in &cross.groups {
+        let what = || format!("silver/cross record of group {base}");
+        let rec = daedalus_sinks::cross_state::load_group(&state.state_dir, base)
+            .map_err(EngineError::state(what()))?;
+        if let Some(r) = &rec
+            && r.config_fingerprint != state.fingerprint
+        {
+            return Err(EngineError::Fingerprint {
+                path: daedalus_sinks::cross_state::group_path(&state.state_dir, base),
+                market: reference.clone(),
+                found: r.config_fingerprint.clone(),
+                expected: state.fingerprint.clone(),
+            });
+        }
+        if recover && !state.shadow {
+            daedalus_sinks::cross_state::recover_group(&state.out_root, rec.as_ref(), base)
+                .map_err(EngineError::state(what()))?;
+        }
+        let rec = catch_up(cross, state, base, rec).map_err(EngineError::state(what()))?;
+        if let Some(r) = rec {
+            out.insert(base.clone(), r);
+        }
+    }
+    Ok(out)
+}
+
+/// Adds to a group's record the interval points its markets' checkpoints are ahead of it by
+/// (read from their committed `silver/intervals` files): after a crash between a market's
+/// commit and its group's, the market does not emit those intervals again. A group without a
+/// record but with checkpointed markets gets one holding all their committed points.
+fn catch_up(
+    cross: &CrossPlan,
+    state: &RunState,
+    base: &str,
+    rec: Option<GroupCheckpoint>,
+) -> std::result::Result<Option<GroupCheckpoint>, daedalus_sinks::SinkError> {
+    use daedalus_model::time::{Date, Nanos};
+    let mut rec = rec.unwrap_or_else(|| GroupCheckpoint {
+        format_version: daedalus_sinks::cross_state::CROSS_FORMAT_VERSION,
+        config_fingerprint: state.fingerprint.clone(),
+        base: base.to_string(),
+        processed_until: Nanos::MIN,
+        outputs: Vec::new(),
+        points: Vec::new(),
+    });
+    let before = rec.points.len();
+    for (key, r) in &state.resume {
+        let h = &r.checkpoint.header;
+        let m = Market {
+            exchange: h.exchange.clone(),
+            symbol: h.symbol.clone(),
+        };
+        let Some((b, is_ref)) = cross.group_of(&m) else {
+            continue;
+        };
+        if b != base {
+            continue;
+        }
+        for (g, spec) in cross.specs.iter().enumerate() {
+            let span = (cross.window as i64 + 1) * cross.widths[g];
+            let held = (rec.points.iter())
+                .filter(|p| p.0 == g as u8 && p.1 == *key)
+                .map(|p| p.3.ts_close)
+                .max();
+            let after = held
+                .unwrap_or(Nanos::MIN)
+                .max(rec.processed_until.saturating_sub(span));
+            let from_date = (after > Nanos::MIN).then(|| Date::of_nanos(after).to_string());
+            let prefix = format!("silver/intervals/interval={spec}/");
+            for o in h.outputs.iter().filter(|o| o.path.starts_with(&prefix)) {
+                let date = o.path.split('/').find_map(|c| c.strip_prefix("date="));
+                if from_date
+                    .as_deref()
+                    .is_some_and(|f| date.is_some_and(|d| d < f))
+                {
+                    continue;
+                }
+                let pts = daedalus_sinks::cross_state::read_interval_points(
+                    &state.out_root,
+                    &o.path,
+                    after,
+                )?;
+                rec.points
+                    .extend(pts.into_iter().map(|p| (g as u8, *key, is_ref, p)));
+            }
+        }
+    }
+    // Replayed in (grid, market, ts_close) order, each interval once.
+    rec.points.sort_by_key(|p| (p.0, p.1, p.3.ts_close));
+    rec.points.dedup_by_key(|p| (p.0, p.1, p.3.ts_close));
+    let empty =
+        rec.points.is_empty() && rec.outputs.is_empty() && rec.processed_until == Nanos::MIN;
+    if rec.points.len() > before {
+        tracing::info!(
+            "silver/cross group {base}: {} interval point(s) read back from committed silver/intervals (market checkpoints ahead of the group's record)",
+            rec.points.len() - before
+        );
+    }
+    Ok((!empty).then_some(rec))
 }
 
 /// Opens the run state: the live root, or a recomputation's shadow.
@@ -217,10 +369,16 @@ fn run_worker(worker: &mut Worker, ctx: &RunContext) -> WorkerSummary {
     let template = ctx.plan.template.clone();
     let params_for: Arc<dyn Fn(&Market) -> MarketParams + Send + Sync> =
         Arc::new(move |m: &Market| template.params_for(m));
+    let tap_plan = ctx.cross.clone();
     let policy = CheckpointPolicy {
         every: ctx.plan.exec.checkpoint_every,
         finishes: finishes(&ctx.plan, routing.clone(), worker.index()),
+        cross_tap: Arc::new(move |m: &Market| {
+            let p = tap_plan.as_ref()?;
+            p.group_of(m).map(|_| p.write_intervals)
+        }),
     };
+    let first_worker = worker.index() == 0;
     worker.dataflow::<u64, _, _>(|scope| {
         let chunks = bronze_source(
             scope,
@@ -243,6 +401,38 @@ fn run_worker(worker: &mut Worker, ctx: &RunContext) -> WorkerSummary {
             policy,
             summary.clone(),
         );
+        let out = match &ctx.cross {
+            None => out,
+            Some(plan) => {
+                let (rest, points) =
+                    out.ok_err::<Vec<SinkMsg>, _, Vec<PointsMsg>, _, _>(|m| match m {
+                        SinkMsg::Points(p) => Err(*p),
+                        m => Ok(m),
+                    });
+                let replay: Vec<Tagged> = if first_worker {
+                    let saved: Vec<_> = (ctx.restored.iter())
+                        .map(|(b, r)| (b.clone(), r.points.clone()))
+                        .collect();
+                    replay_points(&saved)
+                } else {
+                    Vec::new()
+                };
+                let floors = Arc::new(restored_floors(&ctx.restored));
+                let tagged = tag_points(points, plan.clone(), ctx.state.clone(), floors)
+                    .concat(replay.to_stream(scope));
+                let rows = cross_features(tagged.clone(), plan.clone(), summary.clone());
+                let msgs = rows.map(CrossMsg::Row).concat(tagged.map(CrossMsg::Point));
+                let opts = CrossSinkOptions {
+                    plan: plan.clone(),
+                    state: ctx.state.clone(),
+                    restored: ctx.restored.clone(),
+                    every: ctx.plan.exec.checkpoint_every,
+                    write: sink_opts.write.clone(),
+                };
+                cross_sink(msgs, opts, summary.clone());
+                rest
+            }
+        };
         partition_sink(out, sink_opts, summary.clone());
     });
     while worker.step_or_park(None) {}

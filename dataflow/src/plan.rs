@@ -230,7 +230,7 @@ impl ParamTemplate {
             book: outs.contains(&Output::Book),
             ticker: outs.contains(&Output::Ticker),
             trades: outs.contains(&Output::Trades),
-            intervals: outs.contains(&Output::Intervals),
+            intervals: outs.contains(&Output::Intervals) || config.writes_cross(),
             bars: outs.contains(&Output::Bars),
         };
         let mut intervals = Vec::new();

@@ -18,6 +18,7 @@
 //!   builders (CONTRACT §2, §4, §5).
 //! - [`partition`]: the Hive layout of CONTRACT §1.
 
+pub mod cross;
 pub mod datasets;
 pub mod features;
 pub mod fixed;

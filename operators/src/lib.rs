@@ -20,12 +20,14 @@
 //! - [`trades`], [`vpin`]: `silver/trades` features.
 //! - [`kyle`], [`intervals`]: `silver/intervals` on the epoch grid.
 //! - [`bars`]: `gold/bars` of every bar type.
+//! - [`cross`]: `silver/cross` window statistics of a market against its reference (§11).
 //! - [`market`]: every machine of one market wired together ([`MarketPipeline`]).
 //! - [`error`]: [`PipelineError`], the error the pipeline returns across the crate boundary.
 
 pub mod bars;
 pub mod book;
 pub mod book_features;
+pub mod cross;
 pub mod error;
 pub mod intervals;
 pub mod kyle;

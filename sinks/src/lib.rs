@@ -25,6 +25,7 @@
 
 pub mod atomic;
 pub mod bronze;
+pub mod cross_state;
 pub mod fault;
 pub mod grid_run;
 pub mod history;

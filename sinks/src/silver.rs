@@ -7,6 +7,7 @@
 //! book's effective time, or `ts_recv` under `--clock receive`; `ts_open` for intervals and bars).
 
 use arrow_array::RecordBatch;
+use daedalus_model::cross::CrossPoint;
 use daedalus_model::datasets::{
     Encoder, GoldBarsEncoder, SilverBookEncoder, SilverIntervalsEncoder, SilverTickerEncoder,
     SilverTradesEncoder,
@@ -214,6 +215,10 @@ pub struct SilverBatcher {
     intervals: Vec<GridStream<SilverIntervalsEncoder, IntervalRow>>,
     bars: Vec<GridStream<GoldBarsEncoder, BarRow>>,
     done: Vec<OutBatch>,
+    /// `silver/intervals` rows are written (off when they are computed only for `silver/cross`).
+    write_intervals: bool,
+    /// The interval points `silver/cross` reads, by grid index, when the market is in a group.
+    points: Option<Vec<(u8, CrossPoint)>>,
 }
 
 impl SilverBatcher {
@@ -259,7 +264,22 @@ impl SilverBatcher {
                 })
                 .collect(),
             done: Vec::new(),
+            write_intervals: true,
+            points: None,
         }
+    }
+
+    /// Also keeps every interval row's [`CrossPoint`] for `silver/cross` (the market is in a
+    /// group); `write_intervals` says whether `silver/intervals` rows are still written.
+    pub fn with_cross_tap(mut self, write_intervals: bool) -> Self {
+        self.write_intervals = write_intervals;
+        self.points = Some(Vec::new());
+        self
+    }
+
+    /// The interval points kept since the last call, by grid index.
+    pub fn take_points(&mut self) -> Vec<(u8, CrossPoint)> {
+        self.points.as_mut().map(std::mem::take).unwrap_or_default()
     }
 
     /// Moves every finished batch (and every partial one) to `out`.
@@ -299,7 +319,20 @@ impl FeatureSink for SilverBatcher {
     }
 
     fn interval(&mut self, idx: usize, r: &IntervalRow) {
-        self.intervals[idx].push(r.ts_open, r, &self.ids, &mut self.done);
+        if let Some(p) = self.points.as_mut() {
+            let point = CrossPoint {
+                ts_open: r.ts_open,
+                ts_close: r.ts_close,
+                mid: r.mid_close,
+                ofi: r.ofi,
+                tfi: r.tfi,
+                signed_volume: r.signed_volume,
+            };
+            p.push((idx as u8, point));
+        }
+        if self.write_intervals {
+            self.intervals[idx].push(r.ts_open, r, &self.ids, &mut self.done);
+        }
     }
 
     fn bar(&mut self, idx: usize, r: &BarRow) {

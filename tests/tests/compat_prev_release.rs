@@ -4,8 +4,9 @@
 //! `tests/fixtures/root_v0_1_0` was made by the 0.1.0 `daedalus` binary:
 //! `gen --events 8000 --markets 2 --days 2 --seed 7`, the 2024-01-01 bronze partitions copied
 //! into a fresh root, then `run` with [`ARGS`] over that day (silver, gold and both markets'
-//! checkpoints, including every bar family's state). The test adds the 2024-01-02 bronze of the
-//! same generator call, resumes, and compares every output with a fresh run over both days.
+//! checkpoints, including every bar family's state). The test adds the 2024-01-02 bronze of
+//! today's generator (same call), resumes, and compares every output with a fresh run over the
+//! same bronze (the fixture's 2024-01-01 and that 2024-01-02).
 
 use daedalus_dataflow::{ClusterConfig, RunConfig, execute, plan};
 use daedalus_sources::synthetic::{GenConfig, generate};
@@ -83,12 +84,13 @@ fn root_written_by_the_previous_release_resumes_exactly() {
     copy_day(gen_root.path(), resumed.path(), "2024-01-02");
     run(resumed.path());
 
+    // The fresh run reads the same bronze as the resumed one: the fixture's 2024-01-01 (made by
+    // the 0.1.0 generator; today's `gen` plants the BTC fair value, so its bytes differ) and
+    // today's 2024-01-02.
     let fresh = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(fresh.path().join("bronze")).unwrap();
-    copy_tree(
-        &gen_root.path().join("bronze"),
-        &fresh.path().join("bronze"),
-    );
+    copy_tree(&fixture().join("bronze"), &fresh.path().join("bronze"));
+    copy_day(gen_root.path(), fresh.path(), "2024-01-02");
     run(fresh.path());
 
     assert_same_outputs(

@@ -10,8 +10,8 @@
 use arrow_schema::{DataType, SchemaRef, TimeUnit};
 use daedalus_dataflow::{ParamTemplate, RunConfig};
 use daedalus_model::datasets::{
-    bronze_book, bronze_ticker, bronze_trades, gold_bars, silver_book, silver_intervals,
-    silver_ticker, silver_trades,
+    bronze_book, bronze_ticker, bronze_trades, gold_bars, silver_book, silver_cross,
+    silver_intervals, silver_ticker, silver_trades,
 };
 use daedalus_model::market::Market;
 use std::collections::BTreeMap;
@@ -36,6 +36,7 @@ fn datasets() -> Vec<(&'static str, SchemaRef)> {
         ("silver/ticker", silver_ticker::schema(&l.ticker_windows)),
         ("silver/trades", silver_trades::schema(&l.trade_windows)),
         ("silver/intervals", silver_intervals::schema(l.mlofi_levels)),
+        ("silver/cross", silver_cross::schema()),
         ("gold/bars", gold_bars::schema()),
     ]
 }

@@ -167,7 +167,7 @@ pub(crate) struct InspectOptions {
 /// The ordering time column of a dataset.
 pub(crate) fn time_column(dataset: &str) -> &'static str {
     match dataset {
-        "intervals" | "bars" => "ts_open",
+        "intervals" | "bars" | "cross" => "ts_open",
         _ => "ts_event",
     }
 }
@@ -261,6 +261,11 @@ pub(crate) fn find_partitions(
             }
             for (spec, sdir) in spec_dirs {
                 for (en, ep, ed) in list_dir(&sdir)? {
+                    if let Some(base) = hive_value(&en, "base").filter(|_| ed) {
+                        let at = (layer, dataset.as_str(), spec.as_deref(), base);
+                        group_partitions(at, &ep, filter, &mut out, &mut bad_dates)?;
+                        continue;
+                    }
                     let Some(exchange) = hive_value(&en, "exchange").filter(|_| ed) else {
                         continue;
                     };
@@ -296,6 +301,39 @@ pub(crate) fn find_partitions(
         }
     }
     Ok((out, bad_dates))
+}
+
+/// The `date=` partitions of one `silver/cross` group directory (CONTRACT §11.2), shown as
+/// market `base/<BASE>`; only the filter's dates apply.
+fn group_partitions(
+    (layer, dataset, spec, base): (&str, &str, Option<&str>, &str),
+    dir: &Path,
+    filter: &FilterSpec,
+    out: &mut Vec<FoundPartition>,
+    bad_dates: &mut Vec<PathBuf>,
+) -> Result<()> {
+    let (from, to) = filter.date_bounds().unwrap_or((None, None));
+    for (dn, dp, dd) in list_dir(dir)? {
+        let Some(date) = hive_value(&dn, "date").filter(|_| dd).and_then(Date::parse) else {
+            if dd && hive_value(&dn, "date").is_some() {
+                bad_dates.push(dp);
+            }
+            continue;
+        };
+        if from.is_some_and(|f| date < f) || to.is_some_and(|t| date > t) {
+            continue;
+        }
+        out.push(FoundPartition {
+            layer: layer.to_string(),
+            dataset: dataset.to_string(),
+            spec: spec.map(str::to_string),
+            exchange: "base".to_string(),
+            symbol: base.to_string(),
+            date,
+            dir: dp,
+        });
+    }
+    Ok(())
 }
 
 /// True for a staged (uncommitted) file name: dot-named and not a committed `*.parquet`.

@@ -249,7 +249,7 @@ fn build_report_once(
     let markets: BTreeSet<String> = inv
         .partitions
         .iter()
-        .filter(|p| p.layer != "bronze" && p.rows > 0)
+        .filter(|p| p.layer != "bronze" && p.dataset != "cross" && p.rows > 0)
         .map(|p| p.market())
         .collect();
     if markets.is_empty() {
@@ -300,6 +300,7 @@ fn build_report_once(
         }
         html.push_str(&market_section(&d, max));
     }
+    html.push_str(&super::cross::section(&inv, max).context("silver/cross")?);
     // Run parameters.
     html.push_str(r#"<h2 id="params">run parameters</h2>"#);
     if inv.run_configs.is_empty() {

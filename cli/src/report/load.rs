@@ -32,13 +32,19 @@ pub(super) fn partition_dir(root: &Path, p: &PartitionInfo) -> PathBuf {
     if let Some(s) = &p.spec {
         d.push(s);
     }
+    if p.dataset == "cross" {
+        // silver/cross: `base=<BASE>` (inspect lists it as market `base/<BASE>`).
+        return d
+            .join(format!("base={}", p.symbol))
+            .join(format!("date={}", p.date));
+    }
     d.join(format!("exchange={}", p.exchange))
         .join(format!("symbol={}", p.symbol))
         .join(format!("date={}", p.date))
 }
 
 /// Streams the named columns (those present) of `files`, batch by batch.
-fn for_each_batch(
+pub(super) fn for_each_batch(
     files: &[PathBuf],
     columns: &[&str],
     mut f: impl FnMut(&RecordBatch) -> Result<()>,
@@ -69,7 +75,7 @@ fn for_each_batch(
     Ok(())
 }
 
-fn col_ts(b: &RecordBatch, name: &str) -> Result<Vec<Nanos>> {
+pub(super) fn col_ts(b: &RecordBatch, name: &str) -> Result<Vec<Nanos>> {
     let c = b
         .column_by_name(name)
         .with_context(|| format!("column {name} missing"))?;
@@ -79,7 +85,7 @@ fn col_ts(b: &RecordBatch, name: &str) -> Result<Vec<Nanos>> {
     Ok(a.iter().map(|v| v.unwrap_or(0)).collect())
 }
 
-fn col_f64(b: &RecordBatch, name: &str) -> Option<Vec<Option<f64>>> {
+pub(super) fn col_f64(b: &RecordBatch, name: &str) -> Option<Vec<Option<f64>>> {
     let a = b.column_by_name(name)?.as_primitive_opt::<Float64Type>()?;
     Some(a.iter().map(|v| v.filter(|x| x.is_finite())).collect())
 }

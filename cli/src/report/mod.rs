@@ -17,6 +17,7 @@
 //! Each candle is one `<g class="candle" data-bars="n">` element (empty time bars, with no
 //! trades, are `<g class="candle empty">`), so the candles of a market sum to its bars.
 
+mod cross;
 mod draw;
 mod html;
 mod load;

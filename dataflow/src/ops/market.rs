@@ -29,12 +29,23 @@
 //! is flushed. A market restored from a checkpoint skips rows below each chunk's `floor`
 //! (replayed or late, see the source).
 //!
+//! **Cross points.** For a market of a `silver/cross` group, every emitted interval row also
+//! leaves as a [`SinkMsg::Points`] message at the same held capability, which is at most the
+//! interval's `ts_open` (or, for a market's first interval, its first chunk's time, below the
+//! interval's end): the cross dataflow ([`crate::ops::cross`]) stamps each point with its
+//! `ts_close`, never below the message time. A resumed market's intervals that were still
+//! open at its checkpoint are emitted only after its first new row, whose time is at or after
+//! the checkpoint; so an operator that finishes resumed markets of a group opens them before any
+//! input and keeps its initial capability (time 0), downgraded like any other to their open
+//! intervals' `ts_open`. Otherwise such a point would be stamped at a time the cross
+//! dataflow's frontier had already passed, and its row lost (the SIGKILL gap of issue 18).
+//!
 //! **VPIN `adv` rule.** Before a market's first trade of a UTC day, V for that day is asked from
 //! the run's [`crate::state::AdvOracle`] (bronze trades of the 30 previous days present now).
 
 use crate::error::RunError;
 use crate::merge::{MergeRun, merge_segments};
-use crate::ops::sink::{CheckpointMsg, SinkMsg};
+use crate::ops::sink::{CheckpointMsg, PointsMsg, SinkMsg};
 use crate::state::RunState;
 use crate::summary::WorkerSummary;
 use daedalus_model::market::Market;
@@ -46,7 +57,7 @@ use daedalus_sinks::silver::{OutBatch, SilverBatcher};
 use daedalus_sources::bronze::{Chunk, ChunkData};
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 use std::sync::Arc;
 use timely::dataflow::Stream;
@@ -181,17 +192,25 @@ pub(crate) struct CheckpointPolicy {
     /// market resumed from a checkpoint without its end flush (a stopped watch run) is finished
     /// even when no row of it is left to read, as an uninterrupted batch run finishes it.
     pub finishes: Arc<dyn Fn(&Market) -> bool + Send + Sync>,
+    /// Markets of a `silver/cross` group: `Some(write_intervals)` when the market's interval
+    /// points go to the cross dataflow (as [`SinkMsg::Points`]), with whether its
+    /// `silver/intervals` rows are still written.
+    pub cross_tap: Arc<dyn Fn(&Market) -> Option<bool> + Send + Sync>,
 }
 
 fn new_market(
     key: u64,
     state: &RunState,
     params_for: &dyn Fn(&Market) -> MarketParams,
+    policy: &CheckpointPolicy,
 ) -> Result<(MarketState, SinkMsg), RunError> {
     let market = state.market(key)?;
     state.ensure_recovered(&market)?;
     let params = params_for(&market);
-    let batcher = SilverBatcher::new(&params.output_layout());
+    let mut batcher = SilverBatcher::new(&params.output_layout());
+    if let Some(write_intervals) = (policy.cross_tap)(&market) {
+        batcher = batcher.with_cross_tap(write_intervals);
+    }
     let resume = state.resume.get(&key);
     let (pipeline, last_key, max_ts, has_provisional) = match resume {
         Some(r) => {
@@ -279,8 +298,7 @@ pub(crate) fn market_features<'s>(
     policy: CheckpointPolicy,
     summary: Rc<RefCell<WorkerSummary>>,
 ) -> Stream<'s, u64, Vec<SinkMsg>> {
-    stream.unary_frontier(Pipeline, "MarketFeatures", move |_cap, _info| {
-        let mut cap: Option<Capability<u64>> = None;
+    stream.unary_frontier(Pipeline, "MarketFeatures", move |initial, _info| {
         let mut op = MarketOp {
             state,
             params_for,
@@ -292,7 +310,12 @@ pub(crate) fn market_features<'s>(
             released: None,
             last_boundary: Nanos::MIN,
             failed: false,
+            opened_early: BTreeSet::new(),
         };
+        // Resumed cross markets are opened before any input, holding the initial capability
+        // (time 0) down to their open intervals' `ts_open` (see the module docs).
+        op.open_resumed_cross();
+        let mut cap: Option<Capability<u64>> = (!op.opened_early.is_empty()).then_some(initial);
         move |(input, frontier), output| {
             input.for_each_stamp(|time, data| {
                 let t = *time.least().expect("a stamp has a time");
@@ -345,6 +368,8 @@ struct MarketOp {
     released: Option<Nanos>,
     last_boundary: Nanos,
     failed: bool,
+    /// Markets opened by [`MarketOp::open_resumed_cross`] that have received no chunk yet.
+    opened_early: BTreeSet<u64>,
 }
 
 /// A frontier time as an ordering time.
@@ -352,10 +377,18 @@ fn as_nanos(t: u64) -> Nanos {
     t.min(i64::MAX as u64) as Nanos
 }
 
-/// Moves the market's finished output batches into `out`.
+/// Moves the market's finished output batches into `out`, and its interval points for
+/// `silver/cross` (markets of a group only).
 fn drain(st: &mut MarketState, batches: &mut Vec<OutBatch>, out: &mut Vec<SinkMsg>) {
     st.batcher.drain_into(batches);
     out.extend(batches.drain(..).map(SinkMsg::Batch));
+    let points = st.batcher.take_points();
+    if !points.is_empty() {
+        out.push(SinkMsg::Points(Box::new(PointsMsg {
+            market: st.market.hash64(),
+            points,
+        })));
+    }
 }
 
 impl MarketOp {
@@ -365,10 +398,13 @@ impl MarketOp {
             return;
         }
         let m = chunk.market;
+        if self.opened_early.remove(&m) {
+            self.summary.borrow_mut().markets += 1;
+        }
         let st = match self.markets.entry(m) {
             std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::btree_map::Entry::Vacant(v) => {
-                match new_market(m, &self.state, self.params_for.as_ref()) {
+                match new_market(m, &self.state, self.params_for.as_ref(), &self.policy) {
                     Ok((st, open)) => {
                         self.summary.borrow_mut().markets += 1;
                         self.out.push(open);
@@ -462,10 +498,49 @@ impl MarketOp {
         }
     }
 
+    /// Opens, before any input, every market of a `silver/cross` group that this operator
+    /// finishes and that was resumed from a checkpoint without its end flush. Its intervals
+    /// still open at the checkpoint are emitted after the first new row, whose time is at or
+    /// after the checkpoint; holding the capability at their `ts_open` from the start keeps
+    /// each interval point's message time at most its `ts_close` (the time the cross dataflow
+    /// stamps it with), as in an uninterrupted run.
+    fn open_resumed_cross(&mut self) {
+        let keys: Vec<u64> = (self.state.resume.iter())
+            .filter(|(_, r)| !r.checkpoint.header.finished)
+            .map(|(k, _)| *k)
+            .collect();
+        for key in keys {
+            let wanted = self
+                .state
+                .market(key)
+                .is_ok_and(|m| (self.policy.finishes)(&m) && (self.policy.cross_tap)(&m).is_some());
+            if !wanted {
+                continue;
+            }
+            match new_market(key, &self.state, self.params_for.as_ref(), &self.policy) {
+                Ok((st, open)) => {
+                    self.out.push(open);
+                    self.markets.insert(key, st);
+                    self.opened_early.insert(key);
+                }
+                Err(e) => {
+                    self.summary.borrow_mut().fail(e);
+                    self.failed = true;
+                    return;
+                }
+            }
+        }
+    }
+
     /// Opens every market this operator finishes that was resumed from a checkpoint without
     /// its end flush and has received no row in this run (all its bronze was applied before
     /// the checkpoint), so the end of input flushes it.
     fn open_unfinished_resumed(&mut self) {
+        for key in std::mem::take(&mut self.opened_early) {
+            if let Some(st) = self.markets.get_mut(&key) {
+                st.touched = true;
+            }
+        }
         let keys: Vec<u64> = self
             .state
             .resume
@@ -481,7 +556,7 @@ impl MarketOp {
             if !wanted {
                 continue;
             }
-            match new_market(key, &self.state, self.params_for.as_ref()) {
+            match new_market(key, &self.state, self.params_for.as_ref(), &self.policy) {
                 Ok((mut st, open)) => {
                     st.touched = true;
                     self.out.push(open);

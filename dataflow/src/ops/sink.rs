@@ -84,6 +84,18 @@ pub(crate) enum SinkMsg {
     },
     /// Commit a checkpoint.
     Checkpoint(Box<CheckpointMsg>),
+    /// Interval points of a market of a `silver/cross` group: split off to the cross dataflow
+    /// before this sink (ignored here).
+    Points(Box<PointsMsg>),
+}
+
+/// The interval points of one market, by grid index, in emission order.
+#[derive(Debug, Clone)]
+pub(crate) struct PointsMsg {
+    /// Market key.
+    pub market: u64,
+    /// (grid index, point).
+    pub points: Vec<(u8, daedalus_model::cross::CrossPoint)>,
 }
 
 struct OpenPart {
@@ -459,6 +471,7 @@ fn handle(
                 }),
             }
         }
+        SinkMsg::Points(_) => Ok(()),
         SinkMsg::Seal { market } => match markets.get_mut(&market) {
             Some(m) => m.seal(false).map_err(writing(m)),
             None => Ok(()),

@@ -11,6 +11,13 @@
 //! followed shortly by a snapshot so the book recovers. The venue BBO (`ticker`) is emitted after
 //! every message that changes the top of book.
 //!
+//! **Planted cross-market structure.** The BTC markets follow a common fair value `F(t)` (a
+//! seeded random walk, [`factor`]): half the order-flow steps of each pull its mid a tick toward
+//! its target — `F(t)` for the USDT spot, `F(t - 1 min)` for the USDC spot ([`USDC_LAG_NS`]), and
+//! `F(t)·(1 + basis(t))` for the perpetual, with the basis a one-day sinusoid of mean
+//! [`PERP_BASIS_MEAN`] (3 bps) and amplitude [`PERP_BASIS_AMPLITUDE`] (2 bps). The ETH and SOL
+//! markets walk freely as before.
+//!
 //! **Determinism.** Every market has its own `ChaCha8Rng` seeded from `(seed, market index)`;
 //! markets are generated one after another into a [`BronzeWriter`]; nothing depends on hash
 //! order, wall clock or threads. The same config gives byte-identical files.
@@ -19,8 +26,11 @@
 //! `16 Ki` rows per partition and keeps only one row group open per file, so memory does not
 //! grow with `events`.
 
+mod factor;
 mod sim;
 mod templates;
+
+pub use templates::{PERP_BASIS_AMPLITUDE, PERP_BASIS_MEAN, USDC_LAG_NS};
 
 use crate::error::{Result, SourceError};
 use daedalus_model::time::{Date, NANOS_PER_DAY};
@@ -135,14 +145,19 @@ fn run_market<'t>(
 ) -> Result<Sim<'t>> {
     let start = cfg.start_date.start_nanos();
     let span = i64::from(cfg.days) * NANOS_PER_DAY;
-    let mut sim = Sim::new(t, seed, start)?;
+    let mut sim = Sim::new(t, seed, start, cfg.seed)?;
     sim.init_book();
     // Roughly 2.2 rows per step; mean inter-arrival spreads the budget over the span.
     let steps = (budget as f64 / 2.2).max(1.0);
     let mean_gap = span as f64 / steps;
-    // About 3 gaps per market per run.
-    let gap_prob = (3.0 / steps).min(0.01);
+    // About 3 gaps per market per run: a gap per step with probability 3 / steps. `steps`
+    // assumes ~2.2 rows per step, true of a freely walking market; a market that follows the
+    // fair value writes several times that per step (a pull moves up to 17 levels in one
+    // message), so it makes far fewer steps and would get ~1 gap or none. For it the expected
+    // step count is re-estimated from the rows per step written so far.
+    let fixed_gap_prob = (3.0 / steps).min(0.01);
     sim.snapshot(w)?;
+    let opening_rows = sim.total_rows();
     let mut day = 0i64;
     let mut reported = 0u64;
     while sim.total_rows() < budget {
@@ -156,6 +171,12 @@ fn run_market<'t>(
         let d = (sim.ts - start) / NANOS_PER_DAY;
         let new_day = d > day;
         day = day.max(d);
+        let gap_prob = if sim.follows() && sim.steps() > 0 {
+            let rows_per_step = (sim.total_rows() - opening_rows) as f64 / sim.steps() as f64;
+            (3.0 * rows_per_step / budget as f64).min(0.01)
+        } else {
+            fixed_gap_prob
+        };
         sim.next_message(w, new_day, gap_prob)?;
     }
     Ok(sim)

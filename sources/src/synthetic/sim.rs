@@ -1,7 +1,8 @@
 //! One market's simulation: an integer L2 book driven by limit adds, cancels and market orders,
 //! written to bronze as it goes (the model is described in the parent module).
 
-use super::templates::Template;
+use super::factor::{F0, Factor};
+use super::templates::{Follow, Template};
 use crate::error::{Result, SourceError};
 use daedalus_model::market::Market;
 use daedalus_model::rows::{BookRow, BookSide, TickerRow, TradeRow, TradeSide};
@@ -36,15 +37,22 @@ pub(super) struct Sim<'a> {
     scratch: Vec<BookRow>,
     last_recv: Nanos,
     steps: u64,
+    /// The market's planted relation to the common fair value, with its copy of the walk.
+    follow: Option<(Follow, Factor)>,
 }
 
 const SNAPSHOT_EVERY: u64 = 20_000;
+/// Share of the steps of a following market that pull its mid toward the target.
+const PULL_PROB: f64 = 0.5;
+/// Most levels one pull cancels.
+const PULL_LEVELS: usize = 8;
 const DEPTH: i64 = 60;
 const MAX_LEVELS: usize = 400;
 
 impl<'a> Sim<'a> {
-    /// A market from template `t` seeded with `seed`, its clock at `start`.
-    pub(super) fn new(t: &'a Template, seed: u64, start: Nanos) -> Result<Self> {
+    /// A market from template `t` seeded with `seed`, its clock at `start`; `factor_seed` seeds
+    /// the common fair value the BTC markets follow.
+    pub(super) fn new(t: &'a Template, seed: u64, start: Nanos, factor_seed: u64) -> Result<Self> {
         let market =
             Market::new(t.exchange, t.symbol).map_err(|e| SourceError::Config(e.to_string()))?;
         let size_dist = LogNormal::new(t.median_lots.ln(), 1.0)
@@ -68,7 +76,18 @@ impl<'a> Sim<'a> {
             scratch: Vec::new(),
             last_recv: start,
             steps: 0,
+            follow: t.follows.map(|f| (f, Factor::new(factor_seed, start))),
         })
+    }
+
+    /// Whether the market follows the common fair value (its steps include pulls).
+    pub(super) fn follows(&self) -> bool {
+        self.follow.is_some()
+    }
+
+    /// Messages made so far (snapshots and order-flow steps).
+    pub(super) fn steps(&self) -> u64 {
+        self.steps
     }
 
     /// Rows written in all.
@@ -217,9 +236,94 @@ impl<'a> Sim<'a> {
         )
     }
 
-    /// One step of the order flow: a market order, a limit add or a cancel on a random side.
+    /// The market's target mid in ticks now: `F(t - lag) * (1 + basis(t)) * premium`, where the
+    /// premium keeps the template's initial offset to `F0` beyond the mean basis.
+    fn target_ticks(&mut self) -> Option<i64> {
+        let (f, factor) = self.follow.as_mut()?;
+        let phase = (self.ts.rem_euclid(NANOS_PER_DAY)) as f64 / NANOS_PER_DAY as f64;
+        let basis = f.basis_mean + f.basis_amplitude * (std::f64::consts::TAU * phase).sin();
+        let scale = 10f64.powi(self.t.price_dec);
+        let premium = self.t.mid_ticks as f64 / scale / (F0 * (1.0 + f.basis_mean));
+        let fair = factor.at(self.ts - f.lag);
+        Some((fair * (1.0 + basis) * premium * scale).round() as i64)
+    }
+
+    /// Moves the mid toward the target in one book message: the levels on the side the price
+    /// moves into, up to the target, are cancelled (at most [`PULL_LEVELS`], keeping ten) and
+    /// placed again just beyond the target, and the other side's best moves to the target (or a
+    /// tick inside the new spread). Returns
+    /// false when the mid is within a tick of the target or the book is too thin.
+    fn pull(&mut self, w: &mut BronzeWriter, target: i64, inject_gap: bool) -> Result<bool> {
+        let (bb, ba) = self.best();
+        let d2 = 2 * target - (bb + ba);
+        if d2.abs() < 2 {
+            return Ok(false);
+        }
+        let up = d2 > 0;
+        let (far, near) = if up {
+            (&mut self.asks, &mut self.bids)
+        } else {
+            (&mut self.bids, &mut self.asks)
+        };
+        let mut changes = Vec::new();
+        let (far_side, near_side) = if up {
+            (BookSide::Ask, BookSide::Bid)
+        } else {
+            (BookSide::Bid, BookSide::Ask)
+        };
+        while changes.len() < PULL_LEVELS && far.len() > 10 {
+            let best = if up {
+                *far.first_key_value().expect("non-empty").0
+            } else {
+                *far.last_key_value().expect("non-empty").0
+            };
+            let inside = if up { best <= target } else { best >= target };
+            if !inside && !changes.is_empty() {
+                break;
+            }
+            far.remove(&best);
+            changes.push((far_side, best, 0));
+        }
+        if changes.is_empty() {
+            return Ok(false);
+        }
+        // The liquidity moves rather than vanishes: the cancelled levels are placed again
+        // just beyond the target, so the spread stays tight and later pulls find depth.
+        for i in 0..changes.len() as i64 {
+            let p = if up { target + 1 + i } else { target - 1 - i };
+            let lots = (self.size_dist.sample(&mut self.rng).round() as i64).max(1);
+            let q = far.get(&p).copied().unwrap_or(0) + lots;
+            far.insert(p, q);
+            changes.push((far_side, p, q));
+        }
+        let edge = if up {
+            far.first_key_value().map_or(target + 1, |(k, _)| *k) - 1
+        } else {
+            far.last_key_value().map_or(target - 1, |(k, _)| *k) + 1
+        };
+        let p = if up {
+            target.min(edge)
+        } else {
+            target.max(edge)
+        };
+        let lots = self.size_dist.sample(&mut self.rng).round().max(1.0) as i64;
+        let q = near.get(&p).copied().unwrap_or(0) + lots;
+        near.insert(p, q);
+        changes.push((near_side, p, q));
+        self.diff(w, &changes, inject_gap)?;
+        Ok(true)
+    }
+
+    /// One step of the order flow: a market order, a limit add or a cancel on a random side;
+    /// for a market that follows the fair value, half the steps pull the mid toward its target.
     pub(super) fn step(&mut self, w: &mut BronzeWriter, gap_prob: f64) -> Result<()> {
         let inject_gap = self.rng.gen_bool(gap_prob);
+        if let Some(target) = self.target_ticks()
+            && self.rng.gen_bool(PULL_PROB)
+            && self.pull(w, target, inject_gap)?
+        {
+            return self.ticker_if_top_changed(w);
+        }
         let u: f64 = self.rng.r#gen();
         let side = if self.rng.gen_bool(0.5) {
             BookSide::Bid

@@ -14,7 +14,34 @@ pub(super) struct Template {
     pub(super) median_lots: f64,
     /// Relative activity.
     pub(super) activity: f64,
+    /// How the market follows the common BTC fair value ([`super::factor`]), if it does.
+    pub(super) follows: Option<Follow>,
 }
+
+/// A market's planted relation to the common fair value `F(t)` (docs/DATA.md, "Planted
+/// cross-market structure"): its book is pulled toward `F(t - lag) * (1 + basis(t)) * premium`.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Follow {
+    /// Lag behind `F` (ns).
+    pub(super) lag: i64,
+    /// Mean basis over `F` (fraction; 3e-4 = 3 bps).
+    pub(super) basis_mean: f64,
+    /// Amplitude of the basis's one-day sinusoid (fraction).
+    pub(super) basis_amplitude: f64,
+}
+
+/// The planted lag of the USDC spot market behind the USDT one.
+pub const USDC_LAG_NS: i64 = 60_000_000_000;
+/// The planted mean basis of the perpetual over the USDT spot (fraction).
+pub const PERP_BASIS_MEAN: f64 = 3e-4;
+/// The planted amplitude of the perpetual's basis (one-day sinusoid, fraction).
+pub const PERP_BASIS_AMPLITUDE: f64 = 2e-4;
+
+const SPOT: Follow = Follow {
+    lag: 0,
+    basis_mean: 0.0,
+    basis_amplitude: 0.0,
+};
 
 /// The templates, in the order `--markets K` takes them.
 pub(super) const TEMPLATES: [Template; 6] = [
@@ -26,6 +53,7 @@ pub(super) const TEMPLATES: [Template; 6] = [
         size_dec: 5,
         median_lots: 2_000.0,
         activity: 1.0,
+        follows: Some(SPOT),
     },
     Template {
         exchange: "binance",
@@ -35,15 +63,24 @@ pub(super) const TEMPLATES: [Template; 6] = [
         size_dec: 5,
         median_lots: 1_500.0,
         activity: 0.6,
+        follows: Some(Follow {
+            lag: USDC_LAG_NS,
+            ..SPOT
+        }),
     },
     Template {
         exchange: "binance-futures",
         symbol: "BTC-USDT-PERP",
-        mid_ticks: 599_900,
+        mid_ticks: 600_180,
         price_dec: 1,
         size_dec: 3,
         median_lots: 20.0,
         activity: 1.2,
+        follows: Some(Follow {
+            lag: 0,
+            basis_mean: PERP_BASIS_MEAN,
+            basis_amplitude: PERP_BASIS_AMPLITUDE,
+        }),
     },
     Template {
         exchange: "coinbase",
@@ -53,6 +90,7 @@ pub(super) const TEMPLATES: [Template; 6] = [
         size_dec: 4,
         median_lots: 500.0,
         activity: 0.8,
+        follows: None,
     },
     Template {
         exchange: "binance",
@@ -62,6 +100,7 @@ pub(super) const TEMPLATES: [Template; 6] = [
         size_dec: 4,
         median_lots: 600.0,
         activity: 0.9,
+        follows: None,
     },
     Template {
         exchange: "bybit",
@@ -71,5 +110,6 @@ pub(super) const TEMPLATES: [Template; 6] = [
         size_dec: 1,
         median_lots: 30.0,
         activity: 0.7,
+        follows: None,
     },
 ];
