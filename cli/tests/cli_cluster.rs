@@ -5,6 +5,7 @@
 
 use arrow::compute::concat_batches;
 use arrow_array::RecordBatch;
+use daedalus_tests::free_port;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -23,14 +24,6 @@ fn daedalus(args: &[&str]) {
         "daedalus {args:?} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Every committed Parquet file under `root/layer`, concatenated per partition directory.

@@ -20,6 +20,7 @@
 use arrow::row::{RowConverter, SortField};
 use arrow_array::RecordBatch;
 use daedalus_sinks::manifest;
+use daedalus_tests::free_port;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -66,14 +67,6 @@ fn sigint(child: &Child) {
         .unwrap()
         .success();
     assert!(ok, "kill -INT failed");
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// The value of metric `name` (a line `name value`), 0 before it is served.

@@ -12,6 +12,7 @@
 //! without them.
 
 use daedalus_sinks::manifest;
+use daedalus_tests::free_port;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -441,14 +442,6 @@ fn issue_15_run_during_ingest_sees_all_files_or_none() {
         assert_eq!(outputs(&y), want, "trial {trial}: rerun output differs");
         std::fs::remove_dir_all(&y).unwrap();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Item 4 in a cluster: the processes of one cluster run are not refused (process 0 holds the

@@ -4,20 +4,13 @@
 //! values served are the real ones (an `ingest --watch` of the ten Binance recordings serves the
 //! rows a plain ingest of the same files reports); a port in use is a clear error.
 
+use daedalus_tests::free_port;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_daedalus");
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// `ingest --watch LANDING --metrics 127.0.0.1:PORT`: a process that serves metrics until a
 /// signal.

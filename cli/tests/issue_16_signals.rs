@@ -9,6 +9,7 @@
 //!   130 within 2 s naming the peer it waited for, and leaves the root as it was (the run lock
 //!   files aside). Process 0 waits by accepting, process 1 by connecting: both are tested.
 
+use daedalus_tests::free_port;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -114,14 +115,6 @@ fn issue_16_sigterm_stops_ingest_between_inputs_and_a_rerun_completes_it() {
         }
     }
     assert!(interrupted > 0, "no ingest was interrupted");
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Every file under `root` but the run's lock files (empty files a run leaves by design).

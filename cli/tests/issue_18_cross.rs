@@ -16,6 +16,7 @@
 //! The DuckDB parts skip with a message without python3 + duckdb; the real-data part without
 //! `../shared/data/real`.
 
+use daedalus_tests::free_port;
 use daedalus_tests::{assert_same_outputs, copy_tree, duckdb_query, read_partitions, skip};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -230,14 +231,6 @@ fn run_copy(bronze: &Path, args: &[&str]) -> tempfile::TempDir {
     a.extend_from_slice(&GEN_CROSS);
     ok(&a);
     d
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[test]

@@ -71,58 +71,43 @@ fn with_input(
     parse(&file, &mut w).map_err(|e| e.to_string())
 }
 
-/// A Binance raw recording (`<recv_ns> <json>` lines, gzip or not), first byte: lenient.
-pub fn binance_raw(data: &[u8]) -> Result<(), String> {
+/// The parser signature every line format shares.
+type Parse = fn(&Path, &mut BronzeWriter, &IngestOptions, &mut IngestReport) -> crate::Result<()>;
+
+/// Runs one line format on `data` (first byte: `--lenient`; the rest: the file `name`).
+fn line_format(data: &[u8], name: &str, parse: Parse) -> Result<(), String> {
     let (lenient, bytes) = split_mode(data);
-    with_input(bytes, "in.log", |file, w| {
+    with_input(bytes, name, |file, w| {
         let opts = IngestOptions {
             lenient,
             ..Default::default()
         };
-        let mut report = IngestReport::default();
-        binance_raw::ingest_input(file, w, &opts, &mut report, BTreeMap::new()).map(|_| ())
+        parse(file, w, &opts, &mut IngestReport::default())
+    })
+}
+
+/// A Binance raw recording (`<recv_ns> <json>` lines, gzip or not), first byte: lenient.
+pub fn binance_raw(data: &[u8]) -> Result<(), String> {
+    line_format(data, "in.log", |file, w, opts, report| {
+        binance_raw::ingest_input(file, w, opts, report, BTreeMap::new()).map(|_| ())
     })
 }
 
 /// A Tardis CSV file (header and rows, gzip or not), first byte: lenient.
 pub fn tardis_csv(data: &[u8]) -> Result<(), String> {
-    let (lenient, bytes) = split_mode(data);
-    with_input(bytes, "in.csv", |file, w| {
-        let opts = IngestOptions {
-            lenient,
-            ..Default::default()
-        };
-        let mut report = IngestReport::default();
-        tardis_csv::ingest_input(file, w, &opts, &mut report)
-    })
+    line_format(data, "in.csv", tardis_csv::ingest_input)
 }
 
 /// A Hyperliquid recording (`<recv_ns> <json>` lines of `l2Book` and `trades` messages, gzip or
 /// not), first byte: lenient.
 pub fn hyperliquid(data: &[u8]) -> Result<(), String> {
-    let (lenient, bytes) = split_mode(data);
-    with_input(bytes, "in.log", |file, w| {
-        let opts = IngestOptions {
-            lenient,
-            ..Default::default()
-        };
-        let mut report = IngestReport::default();
-        hyperliquid::ingest_input(file, w, &opts, &mut report)
-    })
+    line_format(data, "in.log", hyperliquid::ingest_input)
 }
 
 /// A Bybit historical order book file (`snapshot`/`delta` JSON lines with the `u` chain), first
 /// byte: lenient.
 pub fn bybit_orderbook(data: &[u8]) -> Result<(), String> {
-    let (lenient, bytes) = split_mode(data);
-    with_input(bytes, "in.data", |file, w| {
-        let opts = IngestOptions {
-            lenient,
-            ..Default::default()
-        };
-        let mut report = IngestReport::default();
-        bybit_orderbook::ingest_input(file, w, &opts, &mut report)
-    })
+    line_format(data, "in.data", bybit_orderbook::ingest_input)
 }
 
 /// A `.zip` archive handed to any format: the bytes are the archive, read through the one-member

@@ -228,3 +228,13 @@ pub fn copy_tree(from: &Path, to: &Path) {
         }
     }
 }
+
+/// A TCP port on 127.0.0.1 that was free a moment ago (bound, read and released), for tests
+/// that start a cluster process or a metrics endpoint.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind an ephemeral port")
+        .local_addr()
+        .expect("its address")
+        .port()
+}
