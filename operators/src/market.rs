@@ -145,7 +145,11 @@ impl QualityCounters {
 #[derive(Clone, Default)]
 struct SeenTrades {
     ts_event: Nanos,
-    ids: Vec<Box<str>>,
+    /// The ids seen at `ts_event`, back to back in one buffer: no allocation per trade once the
+    /// buffer has grown to one timestamp's ids.
+    ids: String,
+    /// Where each id of `ids` ends.
+    ends: Vec<usize>,
 }
 
 impl SeenTrades {
@@ -157,11 +161,17 @@ impl SeenTrades {
         if ts_event != self.ts_event {
             self.ts_event = ts_event;
             self.ids.clear();
+            self.ends.clear();
         }
-        if self.ids.iter().any(|s| &**s == id) {
-            return true;
+        let mut start = 0;
+        for &end in &self.ends {
+            if &self.ids[start..end] == id {
+                return true;
+            }
+            start = end;
         }
-        self.ids.push(id.into());
+        self.ids.push_str(id);
+        self.ends.push(self.ids.len());
         false
     }
 }
@@ -572,6 +582,23 @@ mod tests {
     use crate::intervals::IntervalConfig;
     use daedalus_model::features::{BookFeatureRow, TickerFeatureRow, TradeFeatureRow};
     use daedalus_model::time::NANOS_PER_SEC;
+
+    /// The seen-id buffer against a plain set of `(ts_event, id)` over a stream in time order:
+    /// ids that are prefixes of each other, empty ids, repeats at the same and at later times.
+    #[test]
+    fn seen_trades_equal_a_set_of_time_and_id() {
+        let mut seen = SeenTrades::default();
+        let mut set = std::collections::HashSet::new();
+        let ids = ["1", "12", "123", "", "2", "12"];
+        for ts in 0..40i64 {
+            for (i, id) in ids.iter().enumerate() {
+                let ts_event = ts / 3;
+                let id = if (ts + i as i64) % 4 == 0 { "" } else { *id };
+                let expect = !id.is_empty() && !set.insert((ts_event, id));
+                assert_eq!(seen.repeat(ts_event, id), expect, "{ts_event} {id:?}");
+            }
+        }
+    }
 
     /// Counts bar rows; drops the rest.
     #[derive(Default)]
