@@ -264,12 +264,7 @@ pub(crate) fn ingest_input(
     forced: Option<VisionMarket>,
     report: &mut IngestReport,
 ) -> Result<()> {
-    let mut ctx = Ctx {
-        w,
-        report,
-        lenient: opts.lenient,
-        trades: Default::default(),
-    };
+    let mut ctx = Ctx::new(w, report, opts);
     let name = file_name(file).map_err(|rule| crate::error::SourceError::File {
         file: file.into(),
         rule,

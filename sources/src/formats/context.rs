@@ -2,6 +2,7 @@
 //! whether a bad line fails the ingest or is skipped and counted.
 
 use crate::error::{Result, SourceError};
+use crate::ingest::options::IngestOptions;
 use crate::ingest::report::IngestReport;
 use crate::ingest::trades::TradeGate;
 use daedalus_model::market::Market;
@@ -19,6 +20,23 @@ pub(super) struct Ctx<'a> {
     pub(super) lenient: bool,
     /// The trade ids written so far (duplicates are dropped and counted).
     pub(super) trades: TradeGate,
+}
+
+impl<'a> Ctx<'a> {
+    /// The context of one input: nothing carries from an earlier input (the trade gate starts
+    /// empty).
+    pub(super) fn new(
+        w: &'a mut BronzeWriter,
+        report: &'a mut IngestReport,
+        opts: &IngestOptions,
+    ) -> Self {
+        Ctx {
+            w,
+            report,
+            lenient: opts.lenient,
+            trades: TradeGate::default(),
+        }
+    }
 }
 
 impl Ctx<'_> {

@@ -94,12 +94,7 @@ pub(crate) fn ingest_input(
     opts: &IngestOptions,
     report: &mut IngestReport,
 ) -> Result<()> {
-    let mut ctx = Ctx {
-        w,
-        report,
-        lenient: opts.lenient,
-        trades: Default::default(),
-    };
+    let mut ctx = Ctx::new(w, report, opts);
     let mut lines = Lines::open(file)?;
     let mut st = InputState::default();
     while let Some((line, text)) = lines.next_line(ctx.lenient, ctx.report)? {

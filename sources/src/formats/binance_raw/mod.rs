@@ -103,12 +103,7 @@ pub(crate) fn ingest_input(
     report: &mut IngestReport,
     seeds: BTreeMap<Market, BookChain>,
 ) -> Result<BTreeMap<Market, BookChain>> {
-    let mut ctx = Ctx {
-        w,
-        report,
-        lenient: opts.lenient,
-        trades: Default::default(),
-    };
+    let mut ctx = Ctx::new(w, report, opts);
     let mut books = Books {
         map: Vec::new(),
         seeds,

@@ -42,12 +42,7 @@ pub(crate) fn ingest_input(
     opts: &IngestOptions,
     report: &mut IngestReport,
 ) -> Result<()> {
-    let mut ctx = Ctx {
-        w,
-        report,
-        lenient: opts.lenient,
-        trades: Default::default(),
-    };
+    let mut ctx = Ctx::new(w, report, opts);
     ingest_file(file, &mut ctx)
 }
 
