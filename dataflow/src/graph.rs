@@ -148,6 +148,7 @@ fn cross_plan(plan: &RunPlan) -> Result<Option<Arc<CrossPlan>>> {
         widths,
         specs: c.interval.clone(),
         write_intervals: c.output_set().contains(&crate::config::Output::Intervals),
+        every: plan.exec.checkpoint_every,
     })))
 }
 
@@ -413,11 +414,11 @@ fn run_worker(worker: &mut Worker, ctx: &RunContext) -> WorkerSummary {
                     let saved: Vec<_> = (ctx.restored.iter())
                         .map(|(b, r)| (b.clone(), r.points.clone()))
                         .collect();
-                    replay_points(&saved)
+                    replay_points(plan, &saved)
                 } else {
                     Vec::new()
                 };
-                let floors = Arc::new(restored_floors(&ctx.restored));
+                let floors = Arc::new(restored_floors(plan, &ctx.restored));
                 let tagged = tag_points(points, plan.clone(), ctx.state.clone(), floors)
                     .concat(replay.to_stream(scope));
                 let rows = cross_features(tagged.clone(), plan.clone(), summary.clone());

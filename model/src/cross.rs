@@ -107,10 +107,12 @@ pub struct CrossStats {
 }
 
 impl CrossStats {
-    /// Every value as an exactly comparable vector (floats by bit pattern, `None` as a tag).
-    fn key(&self) -> Vec<u64> {
+    /// Every value as an exactly comparable array (floats by bit pattern, `None` as a tag). An
+    /// array, not a vector: differential compares rows while it sorts and merges them, and an
+    /// allocation per comparison was a visible share of the cross output's cost.
+    fn key(&self) -> [u64; 19] {
         let o = |v: Option<f64>| v.map_or(u64::MAX, f64::to_bits);
-        vec![
+        [
             self.ts_open as u64,
             self.ts_close as u64,
             o(self.mid),
@@ -147,6 +149,7 @@ impl PartialOrd for CrossStats {
 }
 impl Ord for CrossStats {
     fn cmp(&self, o: &Self) -> Ordering {
-        (self.ts_open, self.key()).cmp(&(o.ts_open, o.key()))
+        // Rows of one pair differ in `ts_open`: the full key is built only for a tie.
+        (self.ts_open.cmp(&o.ts_open)).then_with(|| self.key().cmp(&o.key()))
     }
 }

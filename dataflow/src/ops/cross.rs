@@ -6,28 +6,35 @@
 //! group's record already holds (its market checkpoint is older than the group's) are dropped,
 //! so no point enters twice.
 //!
-//! **Timestamps.** Differential time is event time in ns. A point enters the collection at its
-//! interval's `ts_close` (the interval is complete; the market operator sends it at a
-//! capability at most its `ts_open`, or below `ts_close` for a market's first interval, so the
-//! time is never behind its message) and is **retracted** at `ts_close + (W + 1)·D` (a temporal
-//! filter): a point whose message time is after its `ts_close` is an internal error (the market
-//! operator guarantees it is not, also for a resumed market), never a silently shifted time. At
-//! time `t` the collection holds exactly the points of the `W + 1` grid intervals
-//! ending at `t`, so arrangements hold `W + 1` intervals per market and no history (they compact
-//! as the frontier passes).
+//! **Timestamps.** Differential time is event time in ns, in buckets: a point enters the
+//! collection at the time `stamp = B - 1`, where `B` is the first bucket boundary at or after its
+//! interval's `ts_close`; boundaries are the multiples of the grid's bucket span (the largest
+//! multiple of the grid width up to one minute: 60 one-second intervals share a time) and of the
+//! checkpoint period. A bucket's rows are computed together ([`CrossRows`]: each interval's
+//! returns and spreads once, not once per row that reads them) and differential does its per-time
+//! work (history replay, batch building) once per bucket instead of once per interval. The
+//! market operator sends a point at a capability at most
+//! its `ts_open` (or below `ts_close` for a market's first interval), so the stamp is never behind
+//! its message; a point that is is an internal error, never a silently shifted time. A point is
+//! **retracted** at the bucket time after the last bucket whose rows read it (the one holding
+//! `ts_close + W·D`): a temporal filter. At time `t` the collection holds the points of the
+//! `W + 1` intervals before each point stamped `t` and at most two buckets more, so
+//! arrangements hold `W` plus about two buckets of intervals per market and no history (they
+//! compact as the frontier passes).
 //!
 //! **Operators.** Points are keyed by `(base, grid)`, exchanged by that key (differential's
 //! hash), arranged; the reference's points are joined with the group's non-reference markets
-//! (`distinct` over the window), and a `reduce` per `(base, grid, market)` computes the row of
-//! the newest interval in the window with [`daedalus_operators::cross::cross_row`] (the math,
+//! (`distinct` over the window), and a `reduce` per `(base, grid, market)` computes the rows of
+//! the newest bucket in the window, one per market point stamped there, each with
+//! [`daedalus_operators::cross::cross_row`] over the `W + 1` intervals ending with it (the math,
 //! unit tested against a naive recomputation).
 //!
 //! **Output and retractions.** The reduce's output changes at every time its window changes: it
-//! inserts the new row and retracts the previous one, and after a market's last interval the
-//! retractions of old points re-derive rows for intervals that are no longer the newest. Only
-//! an insertion at the row's own `ts_close` is a `silver/cross` row; every other change
-//! (retractions, re-derivations) is dropped here. A time's rows are final once the frontier
-//! passes it, and the sink ([`crate::ops::cross_sink`]) writes only such rows.
+//! inserts the new bucket's rows and retracts the previous ones, and at a time with only
+//! retractions it re-derives rows of an older bucket. Only an insertion at the row's own stamp
+//! is a `silver/cross` row; every other change (retractions, re-derivations) is dropped here. A
+//! time's rows are final once the frontier passes it, and the sink
+//! ([`crate::ops::cross_sink`]) writes only such rows ([`CrossPlan::final_before`]).
 
 use crate::error::RunError;
 use crate::ops::sink::PointsMsg;
@@ -36,7 +43,7 @@ use crate::summary::WorkerSummary;
 use daedalus_model::cross::{CrossPoint, CrossStats};
 use daedalus_model::market::Market;
 use daedalus_model::time::Nanos;
-use daedalus_operators::cross::cross_row;
+use daedalus_operators::cross::CrossRows;
 use daedalus_sinks::cross_state::SavedPoint;
 use differential_dataflow::AsCollection;
 use serde::{Deserialize, Serialize};
@@ -62,7 +69,14 @@ pub(crate) struct CrossPlan {
     pub specs: Vec<String>,
     /// `silver/intervals` rows are written too.
     pub write_intervals: bool,
+    /// Checkpoint period (0: only at the end); its multiples are bucket boundaries too.
+    pub every: Nanos,
 }
+
+/// The event time one bucket of differential time spans (rounded down to a multiple of the grid
+/// width, at least one width). Differential's cost is per distinct time and per operator, not
+/// per row, so the points of a minute share one time instead of one time per interval.
+const BUCKET: u64 = 60_000_000_000;
 
 impl CrossPlan {
     /// The group of a market, if it belongs to a configured one: (base, is the reference).
@@ -71,16 +85,88 @@ impl CrossPlan {
         let (b, r) = self.groups.get_key_value(&base)?;
         Some((b.as_str(), r == m))
     }
+
+    /// The id of a group: its base's position among the configured bases (the dataflow keys
+    /// groups by it, so no string is cloned, hashed or compared per point).
+    pub fn group_id(&self, base: &str) -> Option<GroupId> {
+        self.groups
+            .keys()
+            .position(|b| b == base)
+            .map(|i| i as GroupId)
+    }
+
+    /// The base of a group id.
+    pub fn base(&self, id: GroupId) -> &str {
+        self.groups
+            .keys()
+            .nth(id as usize)
+            .map_or("", String::as_str)
+    }
+
+    /// The bucket span of grid `g`: the largest multiple of its width up to [`BUCKET`].
+    fn bucket_span(&self, g: u8) -> u64 {
+        let w = self.widths[g as usize].max(1) as u64;
+        (BUCKET / w).max(1) * w
+    }
+
+    /// The least bucket boundary at or after `x`: a multiple of the grid's bucket span or of the
+    /// checkpoint period, so every point before a checkpoint boundary is stamped before it.
+    fn boundary_from(&self, g: u8, x: u64) -> u64 {
+        let up = |s: u64| x.div_ceil(s).saturating_mul(s);
+        let b = up(self.bucket_span(g));
+        if self.every > 0 {
+            b.min(up(self.every as u64))
+        } else {
+            b
+        }
+    }
+
+    /// The greatest bucket boundary at or before `x` (for grid `g`).
+    fn boundary_upto(&self, g: u8, x: u64) -> u64 {
+        let down = |s: u64| x / s * s;
+        let b = down(self.bucket_span(g));
+        if self.every > 0 {
+            b.max(down(self.every as u64))
+        } else {
+            b
+        }
+    }
+
+    /// The differential time of the point (and the row) of grid `g` closing at `ts_close`: one
+    /// before its bucket's closing boundary. Never behind the point's message, which the market
+    /// operator sends at a time below `ts_close`.
+    pub fn stamp(&self, g: u8, ts_close: Nanos) -> u64 {
+        self.boundary_from(g, ts_close.max(1) as u64) - 1
+    }
+
+    /// The time the point leaves the window: the bucket time after the last row that reads it
+    /// (the row `W` intervals after it).
+    fn retire(&self, g: u8, ts_close: Nanos) -> u64 {
+        let reach = self.window as u64 * self.widths[g as usize] as u64;
+        let last = self.boundary_from(g, (ts_close.max(1) as u64).saturating_add(reach));
+        self.boundary_from(g, last.saturating_add(1)) - 1
+    }
+
+    /// Rows with `ts_close` below this bound are final once the frontier is at `f`: their
+    /// times are all before `f` on every grid (a bound per group, so a commit never splits it).
+    pub fn final_before(&self, f: Nanos) -> Nanos {
+        let f = f.max(0) as u64;
+        let upto = (0..self.widths.len() as u8).map(|g| self.boundary_upto(g, f));
+        upto.min().unwrap_or(f).min(i64::MAX as u64 - 1) as Nanos + 1
+    }
 }
 
-/// A point of the collection: (base, grid index, market key, is the reference, point).
-pub(crate) type Tagged = (String, u8, u64, bool, CrossPoint);
+/// A group's id ([`CrossPlan::group_id`]).
+pub(crate) type GroupId = u32;
+
+/// A point of the collection: (group, grid index, market key, is the reference, point).
+pub(crate) type Tagged = (GroupId, u8, u64, bool, CrossPoint);
 
 /// One `silver/cross` row, with its group and markets.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct CrossOut {
-    /// Group base.
-    pub base: String,
+    /// Group.
+    pub group: GroupId,
     /// Grid index.
     pub grid: u8,
     /// Market key.
@@ -90,7 +176,7 @@ pub(crate) struct CrossOut {
 }
 
 /// Points of a restored group record, by (grid, market): the greatest `ts_close` it holds.
-pub(crate) type Floors = Arc<HashMap<(String, u8, u64), Nanos>>;
+pub(crate) type Floors = Arc<HashMap<(GroupId, u8, u64), Nanos>>;
 
 /// The live points of the groups' markets, tagged, without those a restored record holds.
 pub(crate) fn tag_points<'s>(
@@ -99,35 +185,30 @@ pub(crate) fn tag_points<'s>(
     state: Arc<RunState>,
     floors: Floors,
 ) -> Stream<'s, u64, Vec<Tagged>> {
-    let mut names: HashMap<u64, Option<(String, bool)>> = HashMap::new();
+    let mut names: HashMap<u64, Option<(GroupId, bool)>> = HashMap::new();
     points.flat_map(move |pm: PointsMsg| {
-        let group = names
-            .entry(pm.market)
-            .or_insert_with(|| {
-                let m = state.market(pm.market).ok()?;
-                plan.group_of(&m).map(|(b, r)| (b.to_string(), r))
-            })
-            .clone();
+        let group = *names.entry(pm.market).or_insert_with(|| {
+            let m = state.market(pm.market).ok()?;
+            let (base, is_ref) = plan.group_of(&m)?;
+            Some((plan.group_id(base)?, is_ref))
+        });
         let floors = floors.clone();
         pm.points.into_iter().filter_map(move |(g, p)| {
-            let (base, is_ref) = group.clone()?;
-            let floor = floors.get(&(base.clone(), g, pm.market));
+            let (id, is_ref) = group?;
+            let floor = floors.get(&(id, g, pm.market));
             if floor.is_some_and(|f| p.ts_close <= *f) {
                 return None;
             }
-            Some((base, g, pm.market, is_ref, p))
+            Some((id, g, pm.market, is_ref, p))
         })
     })
 }
 
-/// The saved points of restored records as tagged points.
-pub(crate) fn replay_points(saved: &[(String, Vec<SavedPoint>)]) -> Vec<Tagged> {
-    saved
-        .iter()
-        .flat_map(|(base, pts)| {
-            pts.iter()
-                .map(move |&(g, m, r, p)| (base.clone(), g, m, r, p))
-        })
+/// The saved points of restored records (of configured groups) as tagged points.
+pub(crate) fn replay_points(plan: &CrossPlan, saved: &[(String, Vec<SavedPoint>)]) -> Vec<Tagged> {
+    (saved.iter())
+        .filter_map(|(base, pts)| Some((plan.group_id(base)?, pts)))
+        .flat_map(|(id, pts)| pts.iter().map(move |&(g, m, r, p)| (id, g, m, r, p)))
         .collect()
 }
 
@@ -137,28 +218,25 @@ pub(crate) fn cross_features<'s>(
     plan: Arc<CrossPlan>,
     summary: Rc<RefCell<WorkerSummary>>,
 ) -> Stream<'s, u64, Vec<CrossOut>> {
-    let span = {
-        let p = plan.clone();
-        move |g: u8| (p.window as u64 + 1) * p.widths[g as usize] as u64
-    };
+    let times = plan.clone();
     let points = tagged
         .unary(Pipeline, "CrossStamp", move |_cap, _info| {
             move |input, output| {
                 input.for_each(|time, data| {
                     let mut session = output.session(&time);
                     for t in data.drain(..) {
-                        let at = t.4.ts_close.max(0) as u64;
+                        let at = times.stamp(t.1, t.4.ts_close);
                         if time.least().is_some_and(|m| at < *m) {
                             // A point stamped behind its message would be dropped downstream.
-                            let market = format!("{} (base {})", t.2, t.0);
+                            let market = format!("{} (base {})", t.2, times.base(t.0));
                             summary.borrow_mut().fail(RunError::Internal {
                                 what: "silver/cross interval point sent after its ts_close",
                                 market,
                             });
                             continue;
                         }
-                        let gone = at + span(t.1);
-                        session.give((t.clone(), at, 1isize));
+                        let gone = times.retire(t.1, t.4.ts_close);
+                        session.give((t, at, 1isize));
                         session.give((t, gone, -1isize));
                     }
                 });
@@ -171,22 +249,21 @@ pub(crate) fn cross_features<'s>(
         .map(|(b, g, _, _, p)| ((b, g), p));
     let others = points.filter(|t: &Tagged| !t.3);
     let members = others.clone().map(|(b, g, m, _, _)| ((b, g), m)).distinct();
-    let ref_per_pair = refs.join_map(members, |k: &(String, u8), p: &CrossPoint, m: &u64| {
-        ((k.0.clone(), k.1, *m), (0u8, *p))
+    let ref_per_pair = refs.join_map(members, |k: &(GroupId, u8), p: &CrossPoint, m: &u64| {
+        ((k.0, k.1, *m), (0u8, *p))
     });
     let own = others.map(|(b, g, m, _, p)| ((b, g, m), (1u8, p)));
-    let rp = plan;
+    let rp = plan.clone();
+    let mut scratch = CrossRows::default();
     let rows = ref_per_pair
         .concat(own)
-        .reduce(move |key: &(String, u8, u64), input, output| {
-            if let Some(s) = newest_row(&rp, key.1, input) {
-                output.push((s, 1isize));
-            }
+        .reduce(move |key: &(GroupId, u8, u64), input, output| {
+            bucket_rows(&rp, key.1, input, &mut scratch, output);
         });
     rows.inner
-        .flat_map(|(((base, grid, market), stats), t, d)| {
-            (d > 0 && stats.ts_close.max(0) as u64 == t).then_some(CrossOut {
-                base,
+        .flat_map(move |(((group, grid, market), stats), t, d)| {
+            (d > 0 && plan.stamp(grid, stats.ts_close) == t).then_some(CrossOut {
+                group,
                 grid,
                 market,
                 stats,
@@ -194,19 +271,113 @@ pub(crate) fn cross_features<'s>(
         })
 }
 
-/// The row of the newest interval among a pair's window points (tag 0: reference, 1: market).
-fn newest_row(
+/// The rows of a pair's newest bucket among its window points (tag 0: reference, 1: market):
+/// one per market point stamped at the newest time of any point, each from the points of the
+/// `W + 1` intervals ending with it. At a time where only retractions happen, the newest bucket
+/// is an older one; the caller drops those re-derived rows (they are not at their own time).
+fn bucket_rows(
     plan: &CrossPlan,
     grid: u8,
     input: &[(&(u8, CrossPoint), isize)],
-) -> Option<CrossStats> {
+    rows: &mut CrossRows,
+    output: &mut Vec<(CrossStats, isize)>,
+) {
     let mut sides: [Vec<CrossPoint>; 2] = [Vec::new(), Vec::new()];
     for ((tag, p), d) in input {
         if *d > 0 {
             sides[*tag as usize].push(*p);
         }
     }
-    let cur = input.iter().map(|((_, p), _)| p.ts_open).max()?;
+    let stamp = |p: &CrossPoint| plan.stamp(grid, p.ts_close);
+    let Some(newest) = sides.iter().flatten().map(stamp).max() else {
+        return;
+    };
+    let [reference, market] = &sides;
+    // Input values come sorted, so the market's points are in `ts_open` order.
+    let curs: Vec<Nanos> = (market.iter())
+        .filter(|p| stamp(p) == newest)
+        .map(|p| p.ts_open)
+        .collect();
+    let mut out = Vec::with_capacity(curs.len());
     let width = plan.widths[grid as usize];
-    cross_row(width, plan.window, cur, &sides[1], &sides[0])
+    rows.rows(width, plan.window, &curs, market, reference, &mut out);
+    output.extend(out.into_iter().map(|s| (s, 1)));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SEC: Nanos = 1_000_000_000;
+
+    fn plan(widths: &[Nanos], every: Nanos) -> CrossPlan {
+        CrossPlan {
+            groups: BTreeMap::new(),
+            window: 60,
+            widths: widths.to_vec(),
+            specs: widths.iter().map(|w| format!("{w}ns")).collect(),
+            write_intervals: true,
+            every,
+        }
+    }
+
+    /// The stamp of every interval end: never below the point's message (at most `ts_close - 1`),
+    /// monotone, one time per minute at one-second intervals, and below every checkpoint
+    /// boundary at or after the interval's end.
+    #[test]
+    fn stamps_bucket_a_minute_and_respect_checkpoint_boundaries() {
+        let day = 86_400 * SEC;
+        for every in [0, 90 * SEC, day] {
+            let p = plan(&[SEC, 7 * SEC, 3_600 * SEC], every);
+            for g in 0..3u8 {
+                let w = p.widths[g as usize];
+                let t0 = 1_723_075_200 * SEC; // 2024-08-08, a multiple of every width
+                let mut prev = 0;
+                let mut times = std::collections::BTreeSet::new();
+                for k in 1..=3_600i64 {
+                    let c = t0 + k * w;
+                    let s = p.stamp(g, c);
+                    assert!(s >= c as u64 - 1 && s >= prev, "grid {g}, close {c}: {s}");
+                    if every > 0 {
+                        let next_b = (c as u64).div_ceil(every as u64) * every as u64;
+                        assert!(s < next_b, "stamp {s} not before checkpoint {next_b}");
+                    }
+                    let r = p.retire(g, c);
+                    assert!(
+                        r > p.stamp(g, c + 60 * w),
+                        "retired before the last row reads it"
+                    );
+                    prev = s;
+                    times.insert(s);
+                }
+                if g == 0 && every == 0 {
+                    assert_eq!(times.len(), 60, "3,600 one-second intervals in 60 times");
+                }
+                if g == 2 {
+                    assert_eq!(times.len(), 3_600, "hour intervals keep one time each");
+                }
+            }
+        }
+    }
+
+    /// `final_before(f)`: every row closing before it has its stamp before `f` on every grid, and
+    /// it never runs ahead of `f`.
+    #[test]
+    fn final_bound_covers_only_rows_whose_time_passed() {
+        let p = plan(&[SEC, 7 * SEC, 420 * SEC], 90 * SEC);
+        let t0 = 1_723_075_200 * SEC;
+        for df in (0..2_000).map(|k| k * 997_000_001) {
+            let f = t0 + df;
+            let bound = p.final_before(f);
+            assert!(bound <= f + 1);
+            for g in 0..3u8 {
+                let w = p.widths[g as usize];
+                let last = (bound - 1).div_euclid(w) * w;
+                assert!(
+                    p.stamp(g, last) < f as u64,
+                    "grid {g}: close {last} at f {f}"
+                );
+            }
+        }
+    }
 }

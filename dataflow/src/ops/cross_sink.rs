@@ -2,11 +2,12 @@
 //! once (CONTRACT §11.2, §11.7).
 //!
 //! **Input.** [`CrossMsg`]s exchanged by the group's base (a stable hash), so one worker writes
-//! every partition of a group: the rows of [`crate::ops::cross`] (each at time = its
-//! `ts_close`) and the group's tagged interval points (kept as the window state to commit).
+//! every partition of a group: the rows of [`crate::ops::cross`] (each at its bucket's time,
+//! the stamp of its `ts_close`) and the group's tagged interval points (kept as the window state to commit).
 //!
-//! **When output is written.** A row is final once the input frontier passes its `ts_close`;
-//! final rows are written in the order `(grid, ts_open, exchange, symbol)` of §11.2 into staged
+//! **When output is written.** A row is final once the input frontier passes its stamp; as the
+//! frontier moves, the rows with `ts_close` before one bound for every grid
+//! ([`CrossPlan::final_before`]) are final, and those are written in the order `(grid, ts_open, exchange, symbol)` of §11.2 into staged
 //! part files. Rows a restored record already committed (`ts_close` before its
 //! `processed_until`) are dropped: outputs before a checkpoint are never written again.
 //!
@@ -16,13 +17,13 @@
 //! ([`daedalus_sinks::cross_state`]) written atomically with `processed_until = b` and the
 //! window's points, then parts renamed into place. At the end of input every row is written and
 //! committed (`processed_until` after the last point); when the run is stopped, only the rows
-//! before the last frontier are, and the record keeps every point received so the rows after it
+//! final at the last frontier are (`processed_until` is that bound), and the record keeps every point received so the rows after it
 //! are derived again on resume.
 //!
 //! **Timestamps and capabilities.** The sink holds no capability and emits nothing.
 
 use crate::error::RunError;
-use crate::ops::cross::{CrossOut, CrossPlan, Tagged};
+use crate::ops::cross::{CrossOut, CrossPlan, GroupId, Tagged};
 use crate::state::RunState;
 use crate::summary::WorkerSummary;
 use daedalus_model::cross::CrossPoint;
@@ -51,10 +52,10 @@ pub(crate) enum CrossMsg {
 }
 
 impl CrossMsg {
-    fn base(&self) -> &str {
+    fn group(&self) -> GroupId {
         match self {
-            CrossMsg::Row(r) => &r.base,
-            CrossMsg::Point(p) => &p.0,
+            CrossMsg::Row(r) => r.group,
+            CrossMsg::Point(p) => p.0,
         }
     }
 }
@@ -73,8 +74,9 @@ pub(crate) struct CrossSinkOptions {
     pub write: WriteOptions,
 }
 
-/// A row waiting for the frontier: key `(grid, ts_open, exchange, symbol)`.
-type RowKey = (u8, Nanos, String, String);
+/// A row waiting for the frontier, in a grid's pending map: key `(ts_open, (exchange,
+/// symbol))`, the names shared (one allocation per market, not per row).
+type RowKey = (Nanos, Arc<(String, String)>);
 
 struct OpenPart {
     file: AtomicParquetFile,
@@ -88,7 +90,10 @@ struct Group {
     record: GroupCheckpoint,
     /// Window points by (grid, market): (is the reference, point), ascending `ts_close`.
     points: BTreeMap<(u8, u64), Vec<(bool, CrossPoint)>>,
-    rows: BTreeMap<RowKey, CrossOut>,
+    /// Pending rows per grid, in row order.
+    rows: Vec<BTreeMap<RowKey, CrossOut>>,
+    /// Market names by key.
+    names: HashMap<u64, Arc<(String, String)>>,
     open: BTreeMap<(u8, Date), OpenPart>,
     staged: Vec<(StagedFile, String, u64)>,
     enc: SilverCrossEncoder,
@@ -114,7 +119,8 @@ impl Group {
             reference: opts.plan.groups[base].clone(),
             record,
             points: BTreeMap::new(),
-            rows: BTreeMap::new(),
+            rows: vec![BTreeMap::new(); opts.plan.widths.len()],
+            names: HashMap::new(),
             open: BTreeMap::new(),
             staged: Vec::new(),
             enc: SilverCrossEncoder::new(),
@@ -134,11 +140,19 @@ impl Group {
                 if row.stats.ts_close < self.record.processed_until {
                     return;
                 }
-                let Ok(m) = state.market(row.market) else {
+                let name = match self.names.entry(row.market) {
+                    std::collections::hash_map::Entry::Occupied(e) => e.get().clone(),
+                    std::collections::hash_map::Entry::Vacant(v) => {
+                        let Ok(m) = state.market(row.market) else {
+                            return;
+                        };
+                        v.insert(Arc::new((m.exchange, m.symbol))).clone()
+                    }
+                };
+                let Some(pending) = self.rows.get_mut(row.grid as usize) else {
                     return;
                 };
-                let key = (row.grid, row.stats.ts_open, m.exchange, m.symbol);
-                self.rows.insert(key, row);
+                pending.insert((row.stats.ts_open, name), row);
                 self.dirty = true;
             }
         }
@@ -150,23 +164,26 @@ impl Group {
         upto: Option<Nanos>,
         opts: &CrossSinkOptions,
     ) -> Result<u64, SinkError> {
-        let keys: Vec<RowKey> = (self.rows.iter())
-            .filter(|(_, r)| upto.is_none_or(|u| r.stats.ts_close < u))
-            .map(|(k, _)| k.clone())
-            .collect();
         let mut current: Option<(u8, Date)> = None;
         let mut n = 0;
-        for k in keys {
-            let row = self.rows.remove(&k).expect("listed");
-            let part = (row.grid, Date::of_nanos(row.stats.ts_open));
-            if current.is_some_and(|c| c != part) {
-                self.flush_batch(current.expect("set"), opts)?;
+        for g in 0..self.rows.len() {
+            // A grid's rows are in `ts_open` order, so in `ts_close` order: the final ones
+            // are a prefix.
+            while let Some(e) = self.rows[g].first_entry() {
+                if upto.is_some_and(|u| e.get().stats.ts_close >= u) {
+                    break;
+                }
+                let ((_, name), row) = e.remove_entry();
+                let part = (row.grid, Date::of_nanos(row.stats.ts_open));
+                if current.is_some_and(|c| c != part) {
+                    self.flush_batch(current.expect("set"), opts)?;
+                }
+                current = Some(part);
+                let r = &self.reference;
+                self.enc
+                    .append([&name.0, &name.1, &r.exchange, &r.symbol], &row.stats);
+                n += 1;
             }
-            current = Some(part);
-            let r = &self.reference;
-            self.enc
-                .append([&k.2, &k.3, &r.exchange, &r.symbol], &row.stats);
-            n += 1;
         }
         if let Some(c) = current {
             self.flush_batch(c, opts)?;
@@ -281,19 +298,19 @@ pub(crate) fn cross_sink(
     opts: CrossSinkOptions,
     summary: Rc<RefCell<WorkerSummary>>,
 ) {
-    let mut groups: BTreeMap<String, Group> = BTreeMap::new();
+    let mut groups: BTreeMap<GroupId, Group> = BTreeMap::new();
     let mut last_frontier: Option<Nanos> = None;
     let mut last_boundary = Nanos::MIN;
     let mut done = false;
-    let route =
-        Exchange::new(|m: &CrossMsg| daedalus_model::market::market_hash("cross", m.base()));
+    let plan = opts.plan.clone();
+    let route = Exchange::new(move |m: &CrossMsg| {
+        daedalus_model::market::market_hash("cross", plan.base(m.group()))
+    });
     stream.sink(route, "CrossSink", move |(input, frontier)| {
         input.for_each(|_t, data| {
             for msg in data.drain(..) {
-                let base = msg.base().to_string();
-                let g = groups
-                    .entry(base.clone())
-                    .or_insert_with(|| Group::new(&base, &opts));
+                let id = msg.group();
+                let g = (groups.entry(id)).or_insert_with(|| Group::new(opts.plan.base(id), &opts));
                 g.receive(msg, &opts.state);
             }
         });
@@ -320,7 +337,7 @@ pub(crate) fn cross_sink(
 
 /// The frontier moved to `f`: commits at a passed checkpoint boundary, writes final rows.
 fn advance(
-    groups: &mut BTreeMap<String, Group>,
+    groups: &mut BTreeMap<GroupId, Group>,
     f: Nanos,
     last_boundary: &mut Nanos,
     opts: &CrossSinkOptions,
@@ -339,8 +356,9 @@ fn advance(
             }
         }
     }
+    let last = opts.plan.final_before(f);
     for g in groups.values_mut() {
-        g.write_until(Some(f), opts).map_err(err(g))?;
+        g.write_until(Some(last), opts).map_err(err(g))?;
     }
     Ok(())
 }
@@ -348,7 +366,7 @@ fn advance(
 /// The end of input: everything is written and committed; when stopped, only what the last
 /// frontier made final.
 fn finish(
-    groups: &mut BTreeMap<String, Group>,
+    groups: &mut BTreeMap<GroupId, Group>,
     last_frontier: Option<Nanos>,
     opts: &CrossSinkOptions,
     summary: &Rc<RefCell<WorkerSummary>>,
@@ -358,8 +376,11 @@ fn finish(
         let err = RunError::sink(format!("committing silver/cross of group {}", g.base));
         let until = if stopping {
             let Some(f) = last_frontier else { continue };
-            g.rows.retain(|_, r| r.stats.ts_close < f);
-            f
+            let last = opts.plan.final_before(f);
+            for pending in &mut g.rows {
+                pending.retain(|_, r| r.stats.ts_close < last);
+            }
+            last
         } else {
             g.end_bound()
         };
@@ -374,12 +395,16 @@ fn finish(
 /// The restored records' windows, and the greatest `ts_close` they hold per (base, grid,
 /// market): live points up to it are already in the record.
 pub(crate) fn restored_floors(
+    plan: &CrossPlan,
     restored: &BTreeMap<String, GroupCheckpoint>,
-) -> HashMap<(String, u8, u64), Nanos> {
+) -> HashMap<(GroupId, u8, u64), Nanos> {
     let mut floors = HashMap::new();
     for (base, rec) in restored {
+        let Some(id) = plan.group_id(base) else {
+            continue;
+        };
         for &(g, m, _, p) in &rec.points {
-            let e = floors.entry((base.clone(), g, m)).or_insert(Nanos::MIN);
+            let e = floors.entry((id, g, m)).or_insert(Nanos::MIN);
             *e = (*e).max(p.ts_close);
         }
         // A market the record holds no point of: nothing below processed_until is needed.
