@@ -3,28 +3,16 @@
 //! Binance recordings when `../shared` is present (ingested with `daedalus ingest`), always on a
 //! synthetic root (`daedalus gen`).
 
+mod common;
+
 use arrow::compute::concat_batches;
 use arrow_array::RecordBatch;
-use daedalus_tests::free_port;
+use common::{BIN, ok};
+use daedalus_tests::{REAL_BINANCE_VPIN_ARGS, binance_file_args, free_port, skip};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-
-const BIN: &str = env!("CARGO_BIN_EXE_daedalus");
-
-fn daedalus(args: &[&str]) {
-    let out = Command::new(BIN)
-        .args(args)
-        .stdout(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "daedalus {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 /// Every committed Parquet file under `root/layer`, concatenated per partition directory.
 fn partitions(root: &Path, layer: &str) -> BTreeMap<String, RecordBatch> {
@@ -90,7 +78,7 @@ fn cluster_equals_single(bronze: &Path, run_args: &[&str]) {
     let s = single.path().display().to_string();
     let mut a = vec!["run", "--root", &s, "-w", "1"];
     a.extend_from_slice(run_args);
-    daedalus(&a);
+    ok(&a);
     let hosts = cluster.path().join("hosts.txt");
     std::fs::write(
         &hosts,
@@ -144,7 +132,7 @@ fn cluster_equals_single(bronze: &Path, run_args: &[&str]) {
 #[test]
 fn two_process_cluster_matches_one_worker_on_synthetic() {
     let bronze = tempfile::tempdir().unwrap();
-    daedalus(&[
+    ok(&[
         "gen",
         "--out",
         &bronze.path().display().to_string(),
@@ -172,50 +160,17 @@ fn two_process_cluster_matches_one_worker_on_synthetic() {
 
 #[test]
 fn two_process_cluster_matches_one_worker_on_real_binance() {
-    let base = std::env::var_os("DAEDALUS_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
-    let real = base.join("data/real/hftbacktest");
-    if !real.is_dir() {
-        eprintln!(
-            "SKIP two_process_cluster_matches_one_worker_on_real_binance: ../shared/data/real not found"
+    let Some(files) = binance_file_args() else {
+        return skip(
+            "two_process_cluster_matches_one_worker_on_real_binance",
+            "../shared/data/real not found",
         );
-        return;
-    }
-    let mut files: Vec<String> = ["spot", "usdm", "cm"]
-        .iter()
-        .flat_map(|d| {
-            std::fs::read_dir(real.join(d))
-                .unwrap()
-                .flatten()
-                .map(|e| e.path().display().to_string())
-        })
-        .filter(|p| p.ends_with(".gz"))
-        .collect();
-    files.sort();
+    };
     let bronze = tempfile::tempdir().unwrap();
     let mut args = vec!["ingest", "--format", "binance-raw", "--out"];
     let out = bronze.path().display().to_string();
     args.push(&out);
     args.extend(files.iter().map(String::as_str));
-    daedalus(&args);
-    cluster_equals_single(
-        bronze.path(),
-        &[
-            "--vpin-n",
-            "10",
-            "--vpin-v",
-            "binance/BTC-USDT=8.76",
-            "--vpin-v",
-            "binance/ETH-USDT=85.5",
-            "--vpin-v",
-            "binance-futures/BTC-USDT-PERP=48.6",
-            "--vpin-v",
-            "binance-futures/ETH-USDT-PERP=183",
-            "--vpin-v",
-            "binance-delivery/BTC-USD-PERP=3640",
-            "--vpin-v",
-            "binance-delivery/ETH-USD-PERP=9190",
-        ],
-    );
+    ok(&args);
+    cluster_equals_single(bronze.path(), &REAL_BINANCE_VPIN_ARGS);
 }

@@ -13,31 +13,17 @@
 //! Tests on the real recordings need `../shared` beside the checkout and print a skip line
 //! without it.
 
+mod common;
+
 use arrow::compute::concat_batches;
 use arrow_array::RecordBatch;
+use common::{BIN, daedalus, s};
 use daedalus_sinks::manifest;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-const BIN: &str = env!("CARGO_BIN_EXE_daedalus");
-
-fn daedalus(args: &[&str]) -> Output {
-    let out = Command::new(BIN)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "daedalus {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
 
 fn spawn(args: &[&str]) -> Child {
     Command::new(BIN)
@@ -46,10 +32,6 @@ fn spawn(args: &[&str]) -> Child {
         .stderr(Stdio::null())
         .spawn()
         .unwrap()
-}
-
-fn s(p: &Path) -> String {
-    p.display().to_string()
 }
 
 /// A root with the real Binance recordings ingested into `bronze/`.

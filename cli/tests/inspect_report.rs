@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_daedalus");
 
-use daedalus_tests::binance_files;
+use daedalus_tests::{REAL_BINANCE_VPIN_ARGS, binance_files};
 
 fn daedalus(args: &[&str]) -> Output {
     Command::new(BIN)
@@ -52,27 +52,9 @@ fn real_root() -> Option<&'static Path> {
         let fs: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
         args.extend(fs.iter().map(String::as_str));
         ok(&args);
-        ok(&[
-            "run",
-            "--root",
-            &r,
-            "-w",
-            "2",
-            "--vpin-n",
-            "10",
-            "--vpin-v",
-            "binance/BTC-USDT=8.76",
-            "--vpin-v",
-            "binance/ETH-USDT=85.5",
-            "--vpin-v",
-            "binance-futures/BTC-USDT-PERP=48.6",
-            "--vpin-v",
-            "binance-futures/ETH-USDT-PERP=183.0",
-            "--vpin-v",
-            "binance-delivery/BTC-USD-PERP=3640.0",
-            "--vpin-v",
-            "binance-delivery/ETH-USD-PERP=9190.0",
-        ]);
+        let mut run = vec!["run", "--root", &r, "-w", "2"];
+        run.extend(REAL_BINANCE_VPIN_ARGS);
+        ok(&run);
         Some(root)
     })
     .as_deref()

@@ -17,33 +17,20 @@
 //!
 //! Needs `../shared` beside the checkout; prints a skip line without it.
 
+mod common;
+
 use arrow::row::{RowConverter, SortField};
 use arrow_array::RecordBatch;
+use common::{BIN, ok, s};
 use daedalus_sinks::manifest;
 use daedalus_tests::free_port;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant, SystemTime};
 
-const BIN: &str = env!("CARGO_BIN_EXE_daedalus");
 const DAY2_START: i64 = 1_723_161_600_000_000_000; // 2024-08-09T00:00:00Z
 const GUARD: Duration = Duration::from_secs(600); // against hangs only
-
-fn ok(args: &[&str]) -> Output {
-    let out = Command::new(BIN)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "daedalus {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
 
 /// Spawns the binary with stdout and stderr to `<log>.out` and `<log>.err`.
 fn spawn(args: &[&str], log: &Path) -> Child {
@@ -54,10 +41,6 @@ fn spawn(args: &[&str], log: &Path) -> Child {
         .stderr(f("err"))
         .spawn()
         .unwrap()
-}
-
-fn s(p: &Path) -> String {
-    p.display().to_string()
 }
 
 fn sigint(child: &Child) {

@@ -11,33 +11,15 @@
 //! The ingest test needs the real Binance recordings in `../shared` and prints a skip line
 //! without them.
 
+mod common;
+
+use common::{BIN, daedalus, ok, s};
 use daedalus_sinks::manifest;
 use daedalus_tests::free_port;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
-
-const BIN: &str = env!("CARGO_BIN_EXE_daedalus");
-
-fn daedalus(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap()
-}
-
-fn ok(args: &[&str]) -> Output {
-    let out = daedalus(args);
-    assert!(
-        out.status.success(),
-        "daedalus {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
 
 fn spawn(args: &[&str]) -> Child {
     Command::new(BIN)
@@ -46,10 +28,6 @@ fn spawn(args: &[&str]) -> Child {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap()
-}
-
-fn s(p: &Path) -> String {
-    p.display().to_string()
 }
 
 /// A small synthetic two-market bronze root.

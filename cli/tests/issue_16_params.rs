@@ -3,19 +3,10 @@
 //! bounds") with a message stating the range; wrong dates, a missing root and a state directory
 //! inside a dataset folder say what is wrong; `--metrics` takes a host name.
 
+mod common;
+
+use common::daedalus;
 use daedalus_dataflow::config::bounds;
-use std::process::{Command, Output, Stdio};
-
-const BIN: &str = env!("CARGO_BIN_EXE_daedalus");
-
-fn daedalus(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap()
-}
 
 /// A root with an empty `bronze/`: a run that gets past its parameters fails with "no bronze
 /// partitions", so a parameter error is told apart from it.

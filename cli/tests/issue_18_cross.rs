@@ -16,29 +16,15 @@
 //! The DuckDB parts skip with a message without python3 + duckdb; the real-data part without
 //! `../shared/data/real`.
 
+mod common;
+
+use common::{BIN, ok, s};
 use daedalus_tests::free_port;
-use daedalus_tests::{assert_same_outputs, copy_tree, duckdb_query, read_partitions, skip};
+use daedalus_tests::{
+    REAL_BINANCE_VPIN_ARGS, assert_same_outputs, copy_tree, duckdb_query, read_partitions, skip,
+};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-
-const BIN: &str = env!("CARGO_BIN_EXE_daedalus");
-
-fn s(p: &Path) -> String {
-    p.display().to_string()
-}
-
-fn ok(args: &[&str]) {
-    let out = Command::new(BIN)
-        .args(args)
-        .stdout(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "daedalus {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 fn gen_root(events: &str, days: &str) -> tempfile::TempDir {
     let d = tempfile::tempdir().unwrap();
@@ -161,7 +147,7 @@ fn issue_18_real_binance_equals_duckdb() {
     let mut a = vec!["ingest", "--format", "binance-raw", "--root", &r];
     a.extend(files.iter().map(String::as_str));
     ok(&a);
-    ok(&[
+    let mut run = vec![
         "run",
         "--root",
         &r,
@@ -171,21 +157,9 @@ fn issue_18_real_binance_equals_duckdb() {
         "BTC=binance/BTC-USDT",
         "--cross",
         "ETH=binance/ETH-USDT",
-        "--vpin-n",
-        "10",
-        "--vpin-v",
-        "binance/BTC-USDT=8.76",
-        "--vpin-v",
-        "binance/ETH-USDT=85.5",
-        "--vpin-v",
-        "binance-futures/BTC-USDT-PERP=48.6",
-        "--vpin-v",
-        "binance-futures/ETH-USDT-PERP=183",
-        "--vpin-v",
-        "binance-delivery/BTC-USD-PERP=3640",
-        "--vpin-v",
-        "binance-delivery/ETH-USD-PERP=9190",
-    ]);
+    ];
+    run.extend(REAL_BINANCE_VPIN_ARGS);
+    ok(&run);
     let parts = read_partitions(root.path(), "silver/cross");
     let bases: Vec<&str> = parts
         .keys()

@@ -61,6 +61,26 @@ pub fn binance_file_args() -> Option<Vec<String>> {
     Some(v)
 }
 
+/// `run` arguments for a root ingested from the real Binance recordings: VPIN with 10 buckets
+/// of a fixed volume per market (about a fiftieth of each market's traded volume in the
+/// recordings), so VPIN is computed and the same in every test that compares runs of that root.
+pub const REAL_BINANCE_VPIN_ARGS: [&str; 14] = [
+    "--vpin-n",
+    "10",
+    "--vpin-v",
+    "binance/BTC-USDT=8.76",
+    "--vpin-v",
+    "binance/ETH-USDT=85.5",
+    "--vpin-v",
+    "binance-futures/BTC-USDT-PERP=48.6",
+    "--vpin-v",
+    "binance-futures/ETH-USDT-PERP=183",
+    "--vpin-v",
+    "binance-delivery/BTC-USD-PERP=3640",
+    "--vpin-v",
+    "binance-delivery/ETH-USD-PERP=9190",
+];
+
 /// Every committed Parquet file under `root/<prefix>`, read and concatenated per partition
 /// directory (relative path), files in name order.
 pub fn read_partitions(root: &Path, prefix: &str) -> BTreeMap<String, RecordBatch> {

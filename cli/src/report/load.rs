@@ -298,11 +298,16 @@ pub(super) fn load_market(inv: &Inventory, market: &str, max_points: usize) -> R
         quality.insert(k, EventCounts::new(t0, t1, 300));
     }
     load_late(inv, market, &mut quality);
+    let mut sinks = Sinks {
+        cv: &cv,
+        series: &mut series,
+        quality: &mut quality,
+    };
     if let Some(spec) = &interval_spec {
-        load_intervals(inv, market, spec, &cv, &mut series, &mut quality)?;
+        load_intervals(inv, market, spec, &mut sinks)?;
     }
-    load_book(inv, market, &cv, &mut series, &mut quality)?;
-    load_ticker(inv, market, &cv, &mut series, &mut quality)?;
+    load_book(inv, market, &mut sinks)?;
+    load_ticker(inv, market, &mut sinks)?;
     let vpin_buckets = load_vpin_buckets(inv, market)?;
     Ok(MarketData {
         market: market.to_string(),
@@ -399,174 +404,102 @@ fn load_late(inv: &Inventory, market: &str, quality: &mut BTreeMap<&'static str,
     }
 }
 
+/// A column fed into a series or a quality counter: (column, series or counter name).
+type Feed = (&'static str, &'static str);
+
+/// The series and quality counters a market's report is drawn from.
+struct Sinks<'a> {
+    cv: &'a Canvas,
+    series: &'a mut BTreeMap<&'static str, Buckets>,
+    quality: &'a mut BTreeMap<&'static str, EventCounts>,
+}
+
+impl Sinks<'_> {
+    /// Reads the `values` and `flags` columns of `files` with their time column `ts`: every
+    /// finite value into its series (created here), every true flag into its quality counter
+    /// (those registered by [`load_market`]).
+    fn feed(&mut self, files: &[PathBuf], ts: &str, values: &[Feed], flags: &[Feed]) -> Result<()> {
+        for (_, name) in values {
+            (self.series).insert(name, Buckets::new(self.cv.t0, self.cv.t1, self.cv.nb));
+        }
+        let columns: Vec<&str> = std::iter::once(ts)
+            .chain(values.iter().chain(flags).map(|(c, _)| *c))
+            .collect();
+        for_each_batch(files, &columns, |b| {
+            let t = col_ts(b, ts)?;
+            for (c, name) in values {
+                if let Some(v) = col_f64(b, c)
+                    && let Some(s) = self.series.get_mut(name)
+                {
+                    (v.iter().zip(&t)).for_each(|(x, t)| x.map_or((), |x| s.push(*t, x)));
+                }
+            }
+            for (c, name) in flags {
+                if let Some(r) = col_bool(b, c)
+                    && let Some(q) = self.quality.get_mut(name)
+                {
+                    (r.iter().zip(&t)).for_each(|(x, t)| {
+                        if *x {
+                            q.push(*t)
+                        }
+                    });
+                }
+            }
+            Ok(())
+        })
+    }
+}
+
 /// Silver intervals of `spec`: OFI, TFI, signed volume, Kyle, VPIN; interval resets.
-fn load_intervals(
-    inv: &Inventory,
-    market: &str,
-    spec: &str,
-    cv: &Canvas,
-    series: &mut BTreeMap<&'static str, Buckets>,
-    quality: &mut BTreeMap<&'static str, EventCounts>,
-) -> Result<()> {
+fn load_intervals(inv: &Inventory, market: &str, spec: &str, sinks: &mut Sinks) -> Result<()> {
     let files = files_of(inv, &format!("silver/intervals/{spec}"), market)?;
-    let names = [
+    let values = [
         "ofi",
         "tfi",
         "signed_volume",
         "kyle_lambda",
         "kyle_r2",
         "vpin",
-    ];
-    for n in names {
-        series.insert(n, Buckets::new(cv.t0, cv.t1, cv.nb));
-    }
-    for_each_batch(
-        &files,
-        &[
-            "ts_open",
-            "ofi",
-            "tfi",
-            "signed_volume",
-            "kyle_lambda",
-            "kyle_r2",
-            "vpin",
-            "reset",
-        ],
-        |b| {
-            let t = col_ts(b, "ts_open")?;
-            for n in names {
-                if let Some(v) = col_f64(b, n)
-                    && let Some(s) = series.get_mut(n)
-                {
-                    for (i, x) in v.iter().enumerate() {
-                        if let Some(x) = x {
-                            s.push(t[i], *x);
-                        }
-                    }
-                }
-            }
-            if let Some(r) = col_bool(b, "reset")
-                && let Some(q) = quality.get_mut("interval reset")
-            {
-                for (i, x) in r.iter().enumerate() {
-                    if *x {
-                        q.push(t[i]);
-                    }
-                }
-            }
-            Ok(())
-        },
-    )?;
-    Ok(())
+    ]
+    .map(|c| (c, c));
+    sinks.feed(&files, "ts_open", &values, &[("reset", "interval reset")])
 }
 
 /// Silver book: spread and depth imbalance, gap/reset/uncrossed flags.
-fn load_book(
-    inv: &Inventory,
-    market: &str,
-    cv: &Canvas,
-    series: &mut BTreeMap<&'static str, Buckets>,
-    quality: &mut BTreeMap<&'static str, EventCounts>,
-) -> Result<()> {
-    let book_files = files_of(inv, "silver/book", market)?;
-    if !book_files.is_empty() {
-        let names = [
-            "rel_spread_bps",
-            "spread",
-            "imbalance_1",
-            "depth_imbalance_5",
-            "depth_imbalance_10",
-        ];
-        for n in names {
-            series.insert(n, Buckets::new(cv.t0, cv.t1, cv.nb));
-        }
-        for_each_batch(
-            &book_files,
-            &[
-                "ts_event",
-                "rel_spread_bps",
-                "spread",
-                "imbalance_1",
-                "depth_imbalance_5",
-                "depth_imbalance_10",
-                "gap",
-                "reset",
-                "uncrossed",
-            ],
-            |b| {
-                let t = col_ts(b, "ts_event")?;
-                for n in names {
-                    if let Some(v) = col_f64(b, n)
-                        && let Some(s) = series.get_mut(n)
-                    {
-                        for (i, x) in v.iter().enumerate() {
-                            if let Some(x) = x {
-                                s.push(t[i], *x);
-                            }
-                        }
-                    }
-                }
-                for (c, k) in [
-                    ("gap", "book gap"),
-                    ("reset", "book reset"),
-                    ("uncrossed", "book uncrossed"),
-                ] {
-                    if let Some(r) = col_bool(b, c)
-                        && let Some(q) = quality.get_mut(k)
-                    {
-                        for (i, x) in r.iter().enumerate() {
-                            if *x {
-                                q.push(t[i]);
-                            }
-                        }
-                    }
-                }
-                Ok(())
-            },
-        )?;
+fn load_book(inv: &Inventory, market: &str, sinks: &mut Sinks) -> Result<()> {
+    let files = files_of(inv, "silver/book", market)?;
+    if files.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    let values = [
+        "rel_spread_bps",
+        "spread",
+        "imbalance_1",
+        "depth_imbalance_5",
+        "depth_imbalance_10",
+    ]
+    .map(|c| (c, c));
+    let flags = [
+        ("gap", "book gap"),
+        ("reset", "book reset"),
+        ("uncrossed", "book uncrossed"),
+    ];
+    sinks.feed(&files, "ts_event", &values, &flags)
 }
 
 /// Silver ticker: crossed quotes, and the spread where there is no book.
-fn load_ticker(
-    inv: &Inventory,
-    market: &str,
-    cv: &Canvas,
-    series: &mut BTreeMap<&'static str, Buckets>,
-    quality: &mut BTreeMap<&'static str, EventCounts>,
-) -> Result<()> {
-    let ticker_files = files_of(inv, "silver/ticker", market)?;
-    if !ticker_files.is_empty() {
-        series.insert("ticker_rel_spread_bps", Buckets::new(cv.t0, cv.t1, cv.nb));
-        for_each_batch(
-            &ticker_files,
-            &["ts_event", "crossed", "rel_spread_bps"],
-            |b| {
-                let t = col_ts(b, "ts_event")?;
-                if let Some(r) = col_bool(b, "crossed")
-                    && let Some(q) = quality.get_mut("ticker crossed")
-                {
-                    for (i, x) in r.iter().enumerate() {
-                        if *x {
-                            q.push(t[i]);
-                        }
-                    }
-                }
-                if let Some(v) = col_f64(b, "rel_spread_bps")
-                    && let Some(s) = series.get_mut("ticker_rel_spread_bps")
-                {
-                    for (i, x) in v.iter().enumerate() {
-                        if let Some(x) = x {
-                            s.push(t[i], *x);
-                        }
-                    }
-                }
-                Ok(())
-            },
-        )?;
+fn load_ticker(inv: &Inventory, market: &str, sinks: &mut Sinks) -> Result<()> {
+    let files = files_of(inv, "silver/ticker", market)?;
+    if files.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    let values = [("rel_spread_bps", "ticker_rel_spread_bps")];
+    sinks.feed(
+        &files,
+        "ts_event",
+        &values,
+        &[("crossed", "ticker crossed")],
+    )
 }
 
 /// Silver trades: VPIN per completed bucket (the value after the bucket's last trade).

@@ -61,6 +61,8 @@ use timely::dataflow::operators::vec::Map;
 pub(crate) struct CrossPlan {
     /// Base -> reference market.
     pub groups: BTreeMap<String, Market>,
+    /// The bases in `groups`' order: a [`GroupId`] indexes it ([`CrossPlan::bases_of`]).
+    pub bases: Vec<String>,
     /// Window W (intervals).
     pub window: usize,
     /// Grid width per interval spec index.
@@ -89,18 +91,20 @@ impl CrossPlan {
     /// The id of a group: its base's position among the configured bases (the dataflow keys
     /// groups by it, so no string is cloned, hashed or compared per point).
     pub fn group_id(&self, base: &str) -> Option<GroupId> {
-        self.groups
-            .keys()
-            .position(|b| b == base)
+        (self.bases.binary_search_by(|b| b.as_str().cmp(base)))
+            .ok()
             .map(|i| i as GroupId)
     }
 
-    /// The base of a group id.
+    /// The base of a group id (called per cross message by the sink's routing: an index, not a
+    /// walk of the map).
     pub fn base(&self, id: GroupId) -> &str {
-        self.groups
-            .keys()
-            .nth(id as usize)
-            .map_or("", String::as_str)
+        self.bases.get(id as usize).map_or("", String::as_str)
+    }
+
+    /// The `bases` of `groups`: their keys in order, so that `bases[id]` is group `id`.
+    pub fn bases_of(groups: &BTreeMap<String, Market>) -> Vec<String> {
+        groups.keys().cloned().collect()
     }
 
     /// The bucket span of grid `g`: the largest multiple of its width up to [`BUCKET`].
@@ -313,6 +317,7 @@ mod tests {
     fn plan(widths: &[Nanos], every: Nanos) -> CrossPlan {
         CrossPlan {
             groups: BTreeMap::new(),
+            bases: vec![],
             window: 60,
             widths: widths.to_vec(),
             specs: widths.iter().map(|w| format!("{w}ns")).collect(),

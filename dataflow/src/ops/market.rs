@@ -505,30 +505,13 @@ impl MarketOp {
     /// each interval point's message time at most its `ts_close` (the time the cross dataflow
     /// stamps it with), as in an uninterrupted run.
     fn open_resumed_cross(&mut self) {
-        let keys: Vec<u64> = (self.state.resume.iter())
-            .filter(|(_, r)| !r.checkpoint.header.finished)
-            .map(|(k, _)| *k)
-            .collect();
-        for key in keys {
-            let wanted = self
-                .state
-                .market(key)
-                .is_ok_and(|m| (self.policy.finishes)(&m) && (self.policy.cross_tap)(&m).is_some());
-            if !wanted {
-                continue;
+        for key in self.unfinished_resumed(true) {
+            if let Err(e) = self.open_market(key, false) {
+                self.summary.borrow_mut().fail(e);
+                self.failed = true;
+                return;
             }
-            match new_market(key, &self.state, self.params_for.as_ref(), &self.policy) {
-                Ok((st, open)) => {
-                    self.out.push(open);
-                    self.markets.insert(key, st);
-                    self.opened_early.insert(key);
-                }
-                Err(e) => {
-                    self.summary.borrow_mut().fail(e);
-                    self.failed = true;
-                    return;
-                }
-            }
+            self.opened_early.insert(key);
         }
     }
 
@@ -541,30 +524,33 @@ impl MarketOp {
                 st.touched = true;
             }
         }
-        let keys: Vec<u64> = self
-            .state
-            .resume
-            .iter()
-            .filter(|(k, r)| !r.checkpoint.header.finished && !self.markets.contains_key(k))
-            .map(|(k, _)| *k)
-            .collect();
-        for key in keys {
-            let wanted = self
-                .state
-                .market(key)
-                .is_ok_and(|m| (self.policy.finishes)(&m));
-            if !wanted {
-                continue;
-            }
-            match new_market(key, &self.state, self.params_for.as_ref(), &self.policy) {
-                Ok((mut st, open)) => {
-                    st.touched = true;
-                    self.out.push(open);
-                    self.markets.insert(key, st);
-                }
-                Err(e) => self.summary.borrow_mut().fail(e),
+        for key in self.unfinished_resumed(false) {
+            if let Err(e) = self.open_market(key, true) {
+                self.summary.borrow_mut().fail(e);
             }
         }
+    }
+
+    /// The markets this operator finishes that were resumed from a checkpoint without their end
+    /// flush and are not open yet (only those of a `silver/cross` group when `cross_only`).
+    fn unfinished_resumed(&self, cross_only: bool) -> Vec<u64> {
+        let policy = &self.policy;
+        let wanted =
+            |m: &Market| (policy.finishes)(m) && (!cross_only || (policy.cross_tap)(m).is_some());
+        (self.state.resume.iter())
+            .filter(|(k, r)| !r.checkpoint.header.finished && !self.markets.contains_key(k))
+            .map(|(k, _)| *k)
+            .filter(|k| self.state.market(*k).is_ok_and(|m| wanted(&m)))
+            .collect()
+    }
+
+    /// Opens market `key`: its state in `markets`, its open message to the output.
+    fn open_market(&mut self, key: u64, touched: bool) -> Result<(), RunError> {
+        let (mut st, open) = new_market(key, &self.state, self.params_for.as_ref(), &self.policy)?;
+        st.touched = touched;
+        self.out.push(open);
+        self.markets.insert(key, st);
+        Ok(())
     }
 
     /// At the end of input: every touched market's quality counters into the summary.
