@@ -442,19 +442,7 @@ fn parse_quality(kv: &BTreeMap<String, String>, into: &mut BTreeMap<String, u64>
 
 /// Inspects a root: footers and the state directory only.
 pub(crate) fn inspect(root: &Path, opts: &InspectOptions) -> Result<Inventory> {
-    if !root.exists() {
-        bail!("{}: no such directory", root.display());
-    }
-    if !root.is_dir() {
-        bail!("{}: not a directory", root.display());
-    }
-    opts.filter.date_bounds()?;
-    if !LAYERS.iter().any(|l| root.join(l).is_dir()) {
-        bail!(
-            "{}: no outputs here (no bronze/, silver/ or gold/ directory): is this a daedalus root?",
-            root.display()
-        );
-    }
+    check_root(root, &opts.filter)?;
     let mut errors = Vec::new();
     let mut run_configs: Vec<serde_json::Value> = Vec::new();
     let mut partitions = Vec::new();
@@ -466,89 +454,12 @@ pub(crate) fn inspect(root: &Path, opts: &InspectOptions) -> Result<Inventory> {
         ));
     }
     for fp in found {
-        let tcol = time_column(&fp.dataset);
-        let mut info = PartitionInfo {
-            layer: fp.layer.clone(),
-            dataset: fp.dataset.clone(),
-            spec: fp.spec.clone(),
-            exchange: fp.exchange.clone(),
-            symbol: fp.symbol.clone(),
-            date: fp.date.to_string(),
-            files: 0,
-            rows: 0,
-            bytes: 0,
-            staged_files: 0,
-            staged_bytes: 0,
-            time_column: tcol.to_string(),
-            min_ts: None,
-            max_ts: None,
-            files_without_stats: 0,
-            producers: Vec::new(),
-            contract_versions: Vec::new(),
-            run_config_ids: Vec::new(),
-            quality: BTreeMap::new(),
-        };
+        let mut info = PartitionInfo::empty(&fp);
         for (name, path, is_dir) in list_dir(&fp.dir)? {
-            if is_dir {
-                continue;
+            if !is_dir {
+                let file = info.add_file(&name, &path, &mut run_configs);
+                errors.extend(file.err().map(|e| format!("{e:#}")));
             }
-            let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-            if is_staged(&name) {
-                info.staged_files += 1;
-                info.staged_bytes += size;
-                continue;
-            }
-            if !name.ends_with(".parquet") {
-                continue;
-            }
-            info.files += 1;
-            info.bytes += size;
-            let md = match read_footer(&path) {
-                Ok(md) => md,
-                Err(e) => {
-                    errors.push(format!("{e:#}"));
-                    continue;
-                }
-            };
-            let kv = footer_kv(&md);
-            if let Err(e) = check_contract(&path, kv.get(KEY_CONTRACT).map(String::as_str)) {
-                errors.push(format!("{e:#}"));
-                continue;
-            }
-            info.rows += md.file_metadata().num_rows().max(0) as u64;
-            match time_bounds(&md, tcol) {
-                Some(Some((lo, hi))) => {
-                    info.min_ts = Some(info.min_ts.map_or(lo, |m| m.min(lo)));
-                    info.max_ts = Some(info.max_ts.map_or(hi, |m| m.max(hi)));
-                }
-                Some(None) => {}
-                None => info.files_without_stats += 1,
-            }
-            if let Some(p) = kv.get(KEY_PRODUCER)
-                && !info.producers.contains(p)
-            {
-                info.producers.push(p.clone());
-            }
-            if let Some(c) = kv.get(KEY_CONTRACT)
-                && !info.contract_versions.contains(c)
-            {
-                info.contract_versions.push(c.clone());
-            }
-            if let Some(rc) = kv.get(KEY_RUN_CONFIG) {
-                let v = serde_json::from_str::<serde_json::Value>(rc)
-                    .unwrap_or_else(|_| serde_json::Value::String(rc.clone()));
-                let id = match run_configs.iter().position(|x| *x == v) {
-                    Some(i) => i,
-                    None => {
-                        run_configs.push(v);
-                        run_configs.len() - 1
-                    }
-                };
-                if !info.run_config_ids.contains(&id) {
-                    info.run_config_ids.push(id);
-                }
-            }
-            parse_quality(&kv, &mut info.quality);
         }
         partitions.push(info);
     }
@@ -563,6 +474,112 @@ pub(crate) fn inspect(root: &Path, opts: &InspectOptions) -> Result<Inventory> {
         state,
         errors,
     })
+}
+
+/// An existing directory with at least one layer directory, and a valid date filter, or an
+/// error saying what is wrong.
+fn check_root(root: &Path, filter: &FilterSpec) -> Result<()> {
+    if !root.exists() {
+        bail!("{}: no such directory", root.display());
+    }
+    if !root.is_dir() {
+        bail!("{}: not a directory", root.display());
+    }
+    filter.date_bounds()?;
+    if !LAYERS.iter().any(|l| root.join(l).is_dir()) {
+        bail!(
+            "{}: no outputs here (no bronze/, silver/ or gold/ directory): is this a daedalus root?",
+            root.display()
+        );
+    }
+    Ok(())
+}
+
+impl PartitionInfo {
+    /// The partition of `fp` before any of its files is read.
+    fn empty(fp: &FoundPartition) -> PartitionInfo {
+        PartitionInfo {
+            layer: fp.layer.clone(),
+            dataset: fp.dataset.clone(),
+            spec: fp.spec.clone(),
+            exchange: fp.exchange.clone(),
+            symbol: fp.symbol.clone(),
+            date: fp.date.to_string(),
+            files: 0,
+            rows: 0,
+            bytes: 0,
+            staged_files: 0,
+            staged_bytes: 0,
+            time_column: time_column(&fp.dataset).to_string(),
+            min_ts: None,
+            max_ts: None,
+            files_without_stats: 0,
+            producers: Vec::new(),
+            contract_versions: Vec::new(),
+            run_config_ids: Vec::new(),
+            quality: BTreeMap::new(),
+        }
+    }
+
+    /// Counts one file of the partition directory: a staged file by its size, a Parquet file
+    /// by its footer (rows, time bounds, producer, contract, run configuration as an index into
+    /// `run_configs`, quality counters); other files are ignored. An unreadable footer or a
+    /// foreign contract is the error (the file still counts as a file of `bytes`).
+    fn add_file(
+        &mut self,
+        name: &str,
+        path: &Path,
+        run_configs: &mut Vec<serde_json::Value>,
+    ) -> Result<()> {
+        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        if is_staged(name) {
+            self.staged_files += 1;
+            self.staged_bytes += size;
+            return Ok(());
+        }
+        if !name.ends_with(".parquet") {
+            return Ok(());
+        }
+        self.files += 1;
+        self.bytes += size;
+        let md = read_footer(path)?;
+        let kv = footer_kv(&md);
+        check_contract(path, kv.get(KEY_CONTRACT).map(String::as_str))?;
+        self.rows += md.file_metadata().num_rows().max(0) as u64;
+        match time_bounds(&md, time_column(&self.dataset)) {
+            Some(Some((lo, hi))) => {
+                self.min_ts = Some(self.min_ts.map_or(lo, |m| m.min(lo)));
+                self.max_ts = Some(self.max_ts.map_or(hi, |m| m.max(hi)));
+            }
+            Some(None) => {}
+            None => self.files_without_stats += 1,
+        }
+        push_new(&mut self.producers, kv.get(KEY_PRODUCER));
+        push_new(&mut self.contract_versions, kv.get(KEY_CONTRACT));
+        if let Some(rc) = kv.get(KEY_RUN_CONFIG) {
+            let v = serde_json::from_str::<serde_json::Value>(rc)
+                .unwrap_or_else(|_| serde_json::Value::String(rc.clone()));
+            let id = match run_configs.iter().position(|x| *x == v) {
+                Some(i) => i,
+                None => {
+                    run_configs.push(v);
+                    run_configs.len() - 1
+                }
+            };
+            push_new(&mut self.run_config_ids, Some(&id));
+        }
+        parse_quality(&kv, &mut self.quality);
+        Ok(())
+    }
+}
+
+/// Appends `v` to `list` unless it is absent or already there.
+fn push_new<T: PartialEq + Clone>(list: &mut Vec<T>, v: Option<&T>) {
+    if let Some(v) = v
+        && !list.contains(v)
+    {
+        list.push(v.clone());
+    }
 }
 
 fn totals(parts: &[PartitionInfo]) -> Vec<MarketTotals> {

@@ -4,7 +4,7 @@
 
 use super::draw::{candle_chart, esc, line_chart, num, opt, quality_chart, vpin_chart};
 use super::load::{Bar, MarketData, load_market};
-use crate::inspect::{InspectOptions, fmt_ts, inspect};
+use crate::inspect::{InspectOptions, Inventory, fmt_ts, inspect};
 use anyhow::{Context, Result, bail};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -246,6 +246,32 @@ fn build_report_once(
             inv.errors.join("\n  ")
         );
     }
+    let markets = reported_markets(&inv, root)?;
+    let mut summary = ReportSummary::default();
+    let mut html = head_and_nav(&inv, &markets, max);
+    for m in &markets {
+        let d = load_market(&inv, m, max).with_context(|| format!("market {m}"))?;
+        summary.markets.push(m.clone());
+        summary.bars.insert(m.clone(), d.bars.len() as u64);
+        if let Some(s) = &d.bar_spec {
+            summary.bar_spec.insert(m.clone(), s.clone());
+        }
+        if let Some(s) = &d.interval_spec {
+            summary.interval_spec.insert(m.clone(), s.clone());
+        }
+        html.push_str(&market_section(&d, max));
+    }
+    html.push_str(&super::cross::section(&inv, max).context("silver/cross")?);
+    html.push_str(&params_section(&inv));
+    html.push_str(&inventory_section(&inv));
+    html.push_str("</body></html>\n");
+    summary.bytes = html.len();
+    summary.max_points = max;
+    Ok((html, summary))
+}
+
+/// The markets with silver or gold rows (not cross), or an error when there are none.
+fn reported_markets(inv: &Inventory, root: &Path) -> Result<BTreeSet<String>> {
     let markets: BTreeSet<String> = inv
         .partitions
         .iter()
@@ -264,7 +290,11 @@ fn build_report_once(
             root.display()
         );
     }
-    let mut summary = ReportSummary::default();
+    Ok(markets)
+}
+
+/// The document's head, title line and the table of markets linking to their sections.
+fn head_and_nav(inv: &Inventory, markets: &BTreeSet<String>, max: usize) -> String {
     let mut html = String::new();
     let _ = write!(
         html,
@@ -276,7 +306,7 @@ fn build_report_once(
         esc(daedalus_model::CONTRACT_VERSION)
     );
     html.push_str(r#"<nav><table><tr><th>market</th></tr>"#);
-    for m in &markets {
+    for m in markets {
         let id: String = m
             .chars()
             .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
@@ -288,21 +318,12 @@ fn build_report_once(
         );
     }
     html.push_str("</table></nav>");
-    for m in &markets {
-        let d = load_market(&inv, m, max).with_context(|| format!("market {m}"))?;
-        summary.markets.push(m.clone());
-        summary.bars.insert(m.clone(), d.bars.len() as u64);
-        if let Some(s) = &d.bar_spec {
-            summary.bar_spec.insert(m.clone(), s.clone());
-        }
-        if let Some(s) = &d.interval_spec {
-            summary.interval_spec.insert(m.clone(), s.clone());
-        }
-        html.push_str(&market_section(&d, max));
-    }
-    html.push_str(&super::cross::section(&inv, max).context("silver/cross")?);
-    // Run parameters.
-    html.push_str(r#"<h2 id="params">run parameters</h2>"#);
+    html
+}
+
+/// The run parameters recorded in the files, one block per distinct configuration.
+fn params_section(inv: &Inventory) -> String {
+    let mut html = String::from(r#"<h2 id="params">run parameters</h2>"#);
     if inv.run_configs.is_empty() {
         html.push_str(r#"<p class="nodata">no run parameters recorded in the files</p>"#);
     }
@@ -314,8 +335,14 @@ fn build_report_once(
             esc(&serde_json::to_string_pretty(rc).unwrap_or_default())
         );
     }
-    // Inventory.
-    html.push_str(r#"<h2 id="inventory">inventory</h2><table><tr><th>dataset</th><th>market</th><th>dates</th><th>files</th><th>rows</th><th>bytes</th><th>first</th><th>last</th><th>staged</th></tr>"#);
+    html
+}
+
+/// The inventory table (per dataset and market) and the state directory line.
+fn inventory_section(inv: &Inventory) -> String {
+    let mut html = String::from(
+        r#"<h2 id="inventory">inventory</h2><table><tr><th>dataset</th><th>market</th><th>dates</th><th>files</th><th>rows</th><th>bytes</th><th>first</th><th>last</th><th>staged</th></tr>"#,
+    );
     for t in &inv.markets {
         let _ = write!(
             html,
@@ -343,8 +370,5 @@ fn build_report_once(
             "absent".into()
         }
     );
-    html.push_str("</body></html>\n");
-    summary.bytes = html.len();
-    summary.max_points = max;
-    Ok((html, summary))
+    html
 }
