@@ -143,8 +143,7 @@ fn cross_plan(plan: &RunPlan) -> Result<Option<Arc<CrossPlan>>> {
         widths.push(crate::config::interval_width(spec).map_err(crate::config::ConfigError::from)?);
     }
     Ok(Some(Arc::new(CrossPlan {
-        bases: CrossPlan::bases_of(&groups),
-        groups,
+        groups: groups.into_iter().collect(),
         window: c.cross_window,
         widths,
         specs: c.interval.clone(),

@@ -197,20 +197,18 @@ pub fn partition_path(data: &[u8]) -> Result<(), String> {
     let _ = std::fs::remove_dir_all(&root);
     let dir = root.join("bronze/trades");
     let leaf = dir.join(&ex).join(&sy).join(&da);
-    let inside =
-        leaf.starts_with(&dir) && leaf.components().count() == dir.components().count() + 3;
-    if !inside || std::fs::create_dir_all(&leaf).is_err() {
-        return Ok(()); // not a name a directory can have: nothing to discover
+    // The directories the path really names below `dir`: an empty piece (`a//b`) is no
+    // directory, so a later piece's `/` makes up the level (the pieces are not what is made).
+    let names: Vec<String> = (leaf.strip_prefix(&dir).into_iter())
+        .flat_map(Path::components)
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    if names.len() != 3 || std::fs::create_dir_all(&leaf).is_err() {
+        return Ok(()); // not three names a directory can have: nothing to discover
     }
     std::fs::write(leaf.join("a.parquet"), b"").map_err(|e| format!("scratch write: {e}"))?;
     let found = crate::bronze::discover(&root, &[Dataset::Trades], |_, _, _| true)
         .map_err(|e| e.to_string())?;
-    // The directories the path really names: an empty piece (`a//b`) is no directory, so a
-    // later piece's `/` makes up the level (what the three pieces say is not what was made).
-    let names: Vec<String> = (leaf.strip_prefix(&dir).map_err(|e| e.to_string())?)
-        .components()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .collect();
     let expect = expected_partition(&names[0], &names[1], &names[2]);
     let got: Vec<_> = found
         .iter()

@@ -546,7 +546,7 @@ impl PartitionInfo {
         let kv = footer_kv(&md);
         check_contract(path, kv.get(KEY_CONTRACT).map(String::as_str))?;
         self.rows += md.file_metadata().num_rows().max(0) as u64;
-        match time_bounds(&md, time_column(&self.dataset)) {
+        match time_bounds(&md, &self.time_column) {
             Some(Some((lo, hi))) => {
                 self.min_ts = Some(self.min_ts.map_or(lo, |m| m.min(lo)));
                 self.max_ts = Some(self.max_ts.map_or(hi, |m| m.max(hi)));

@@ -431,18 +431,20 @@ impl Sinks<'_> {
                 if let Some(v) = col_f64(b, c)
                     && let Some(s) = self.series.get_mut(name)
                 {
-                    (v.iter().zip(&t)).for_each(|(x, t)| x.map_or((), |x| s.push(*t, x)));
+                    for (x, t) in v.iter().zip(&t) {
+                        if let Some(x) = x {
+                            s.push(*t, *x);
+                        }
+                    }
                 }
             }
             for (c, name) in flags {
                 if let Some(r) = col_bool(b, c)
                     && let Some(q) = self.quality.get_mut(name)
                 {
-                    (r.iter().zip(&t)).for_each(|(x, t)| {
-                        if *x {
-                            q.push(*t)
-                        }
-                    });
+                    for (_, t) in r.iter().zip(&t).filter(|(x, _)| **x) {
+                        q.push(*t);
+                    }
                 }
             }
             Ok(())

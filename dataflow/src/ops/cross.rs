@@ -25,9 +25,9 @@
 //! **Operators.** Points are keyed by `(base, grid)`, exchanged by that key (differential's
 //! hash), arranged; the reference's points are joined with the group's non-reference markets
 //! (`distinct` over the window), and a `reduce` per `(base, grid, market)` computes the rows of
-//! the newest bucket in the window, one per market point stamped there, each with
-//! [`daedalus_operators::cross::cross_row`] over the `W + 1` intervals ending with it (the math,
-//! unit tested against a naive recomputation).
+//! the newest bucket in the window, one per market point stamped there, each over the `W + 1`
+//! intervals ending with it, all with one [`CrossRows::rows`] call (the math, unit tested against
+//! one-row [`daedalus_operators::cross::cross_row`] and a naive recomputation).
 //!
 //! **Output and retractions.** The reduce's output changes at every time its window changes: it
 //! inserts the new bucket's rows and retracts the previous ones, and at a time with only
@@ -48,7 +48,7 @@ use daedalus_sinks::cross_state::SavedPoint;
 use differential_dataflow::AsCollection;
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
 use timely::dataflow::Stream;
@@ -59,10 +59,9 @@ use timely::dataflow::operators::vec::Map;
 /// The cross settings of a run.
 #[derive(Debug, Clone)]
 pub(crate) struct CrossPlan {
-    /// Base -> reference market.
-    pub groups: BTreeMap<String, Market>,
-    /// The bases in `groups`' order: a [`GroupId`] indexes it ([`CrossPlan::bases_of`]).
-    pub bases: Vec<String>,
+    /// (base, reference market) per group, sorted by base, one per base: a [`GroupId`] is an
+    /// index into it.
+    pub groups: Vec<(String, Market)>,
     /// Window W (intervals).
     pub window: usize,
     /// Grid width per interval spec index.
@@ -84,27 +83,22 @@ impl CrossPlan {
     /// The group of a market, if it belongs to a configured one: (base, is the reference).
     pub fn group_of(&self, m: &Market) -> Option<(&str, bool)> {
         let base = crate::config::symbol_base(&m.symbol);
-        let (b, r) = self.groups.get_key_value(&base)?;
+        let (b, r) = &self.groups[self.group_id(&base)? as usize];
         Some((b.as_str(), r == m))
     }
 
     /// The id of a group: its base's position among the configured bases (the dataflow keys
     /// groups by it, so no string is cloned, hashed or compared per point).
     pub fn group_id(&self, base: &str) -> Option<GroupId> {
-        (self.bases.binary_search_by(|b| b.as_str().cmp(base)))
+        (self.groups.binary_search_by(|(b, _)| b.as_str().cmp(base)))
             .ok()
             .map(|i| i as GroupId)
     }
 
     /// The base of a group id (called per cross message by the sink's routing: an index, not a
-    /// walk of the map).
+    /// search).
     pub fn base(&self, id: GroupId) -> &str {
-        self.bases.get(id as usize).map_or("", String::as_str)
-    }
-
-    /// The `bases` of `groups`: their keys in order, so that `bases[id]` is group `id`.
-    pub fn bases_of(groups: &BTreeMap<String, Market>) -> Vec<String> {
-        groups.keys().cloned().collect()
+        self.groups.get(id as usize).map_or("", |(b, _)| b.as_str())
     }
 
     /// The bucket span of grid `g`: the largest multiple of its width up to [`BUCKET`].
@@ -316,8 +310,7 @@ mod tests {
 
     fn plan(widths: &[Nanos], every: Nanos) -> CrossPlan {
         CrossPlan {
-            groups: BTreeMap::new(),
-            bases: vec![],
+            groups: vec![],
             window: 60,
             widths: widths.to_vec(),
             specs: widths.iter().map(|w| format!("{w}ns")).collect(),

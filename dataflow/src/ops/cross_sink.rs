@@ -101,7 +101,8 @@ struct Group {
 }
 
 impl Group {
-    fn new(base: &str, opts: &CrossSinkOptions) -> Self {
+    fn new(id: GroupId, opts: &CrossSinkOptions) -> Self {
+        let (base, reference) = &opts.plan.groups[id as usize];
         let record = opts
             .restored
             .get(base)
@@ -116,7 +117,7 @@ impl Group {
             });
         Group {
             base: base.to_string(),
-            reference: opts.plan.groups[base].clone(),
+            reference: reference.clone(),
             record,
             points: BTreeMap::new(),
             rows: vec![BTreeMap::new(); opts.plan.widths.len()],
@@ -310,7 +311,7 @@ pub(crate) fn cross_sink(
         input.for_each(|_t, data| {
             for msg in data.drain(..) {
                 let id = msg.group();
-                let g = (groups.entry(id)).or_insert_with(|| Group::new(opts.plan.base(id), &opts));
+                let g = (groups.entry(id)).or_insert_with(|| Group::new(id, &opts));
                 g.receive(msg, &opts.state);
             }
         });
